@@ -1,0 +1,7 @@
+"""`python -m wubloader` runs the CLI."""
+
+import sys
+
+from wubloader.cli import main
+
+sys.exit(main())

@@ -1,0 +1,326 @@
+"""Command-line/env configuration: an env-aware argparse parser, shared config sections, CLI value parsers."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import ipaddress
+import math
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from wubloader.errors import WubloaderError
+from wubloader.runtime.errors import RuntimeConfigError
+from wubloader.runtime.logsetup import parse_log_level
+
+ENV_PREFIX = "WUBLOADER_"
+_TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+_FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+_DURATION_RE = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(ms|s|m|h|d)?", re.ASCII)
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+T = TypeVar("T")
+
+
+def env_name(option: str) -> str:
+    """Return the environment variable for a long option: `--base-dir` → `WUBLOADER_BASE_DIR`."""
+    return ENV_PREFIX + option.lstrip("-").replace("-", "_").upper()
+
+
+def _action_env_name(action: argparse.Action) -> str | None:
+    """The env variable feeding `action`, or None for positionals, --help/--version and short-only flags."""
+    if action.dest is argparse.SUPPRESS:
+        return None
+    for option in action.option_strings:
+        if option.startswith("--"):
+            return env_name(option)
+    return None
+
+
+def _show(text: str) -> str:
+    """Quote a user-supplied value for an error message: one line, at most 64 characters."""
+    return repr(text[:64]) + ("…" if len(text) > 64 else "")
+
+
+def parse_bool(text: str) -> bool:
+    """Parse 1/true/yes/on or 0/false/no/off (case-insensitive); raise RuntimeConfigError otherwise."""
+    word = text.strip().lower()
+    if word in _TRUE_WORDS:
+        return True
+    if word in _FALSE_WORDS:
+        return False
+    raise RuntimeConfigError(f"expected a boolean (1/true/yes/on or 0/false/no/off), got {_show(text)}")
+
+
+def cli_type(func: Callable[[str], T]) -> Callable[[str], T]:
+    """Wrap a parser for use as argparse `type=`, so its ValueError message reaches the user.
+
+    Plain argparse turns any ValueError into "invalid <name> value", hiding why the value is wrong.
+    """
+
+    @functools.wraps(func)
+    def convert(text: str) -> T:
+        try:
+            return func(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+
+    return convert
+
+
+class EnvHelpFormatter(argparse.HelpFormatter):
+    """Appends `[env WUBLOADER_X]` to each option's help so operators can discover the variables."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help
+        name = _action_env_name(action)
+        if name is None or text is argparse.SUPPRESS:
+            return text
+        return f"{text} [env {name}]" if text else f"[env {name}]"
+
+
+class EnvArgumentParser(argparse.ArgumentParser):
+    """ArgumentParser whose every `--foo-bar` option defaults to env `WUBLOADER_FOO_BAR`.
+
+    Precedence: command line > environment > `default=`. The env text goes through the option's
+    `type=` and `choices`; flags (`store_true`, `store_false`, BooleanOptionalAction) read
+    1/true/yes/on or 0/false/no/off; `nargs` lists read whitespace-separated items. An empty variable
+    counts as unset. A required option is satisfied by its variable. A bad value exits with status 2
+    and a message naming the variable. Subparsers created by `add_subparsers()` inherit the class.
+    Positionals and `append`-style actions are not read from the environment.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", EnvHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """Pre-fill `namespace` from the environment, then let argparse apply the command line on top."""
+        namespace = argparse.Namespace() if namespace is None else namespace
+        relaxed: list[argparse.Action] = []
+        for action in self._actions:
+            name = _action_env_name(action)
+            text = os.environ.get(name) if name else None
+            if name is None or not text or hasattr(namespace, action.dest):
+                continue
+            setattr(namespace, action.dest, self._env_value(action, name, text))
+            if action.required:
+                action.required = False
+                relaxed.append(action)
+        try:
+            return super().parse_known_args(args, namespace)
+        finally:
+            # The env value satisfied `required` for this call only; restore it for the next parse.
+            for action in relaxed:
+                action.required = True
+
+    def _env_value(self, action: argparse.Action, name: str, text: str) -> Any:
+        """Convert one environment value like argparse would convert the same text on the command line."""
+        try:
+            if action.nargs == 0:
+                return _env_flag(action, text)
+            if action.nargs in ("*", "+") or isinstance(action.nargs, int):
+                return [_env_convert(action, item) for item in text.split()]
+            return _env_convert(action, text)
+        except (argparse.ArgumentTypeError, WubloaderError) as exc:
+            self.error(f"environment variable {name}={_show(text)}: {exc}")
+        except (TypeError, ValueError):
+            type_name = getattr(action.type, "__name__", "")
+            what = f"invalid {type_name} value" if type_name else "invalid value"
+            self.error(f"environment variable {name}={_show(text)}: {what}")
+
+
+def _env_flag(action: argparse.Action, text: str) -> Any:
+    """A zero-argument option set from env: booleans for flags, an integer for `count`."""
+    if isinstance(action, argparse.BooleanOptionalAction):
+        return parse_bool(text)
+    if action.const is None:  # `action="count"`: the only zero-nargs action without a const
+        return int(text)
+    return action.const if parse_bool(text) else action.default
+
+
+def _env_convert(action: argparse.Action, text: str) -> Any:
+    """Apply `type=` and `choices` to one env item."""
+    value = action.type(text) if callable(action.type) else text
+    if action.choices is not None and value not in action.choices:
+        choices = ", ".join(map(repr, action.choices))
+        raise argparse.ArgumentTypeError(f"invalid choice {value!r} (choose from {choices})")
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostPort:
+    """A TCP address; `host` is without IPv6 brackets."""
+
+    host: str
+    port: int
+
+    def __post_init__(self) -> None:
+        _check_host(self.host)
+        _check_port(self.port)
+
+    @property
+    def url_host(self) -> str:
+        """The host as written in a URL (IPv6 in brackets)."""
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+
+def _check_port(port: int) -> None:
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise RuntimeConfigError(f"port must be an integer in 0..65535, got {port!r}")
+
+
+def _check_host(host: str) -> None:
+    if not isinstance(host, str) or not host or any(c.isspace() or c in "/[]" for c in host):
+        raise RuntimeConfigError(f"invalid host {host!r}")
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for `localhost` and loopback IP literals (127.0.0.0/8, ::1); hostnames are not resolved."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_port(text: str) -> int:
+    """Parse a TCP port 0..65535 (0 = pick a free one); raise RuntimeConfigError otherwise."""
+    if not text.isascii() or not text.strip().isdigit():
+        raise RuntimeConfigError(f"expected a port number, got {_show(text)}")
+    port = int(text)
+    _check_port(port)
+    return port
+
+
+def parse_host_port(text: str) -> HostPort:
+    """Parse `HOST:PORT` or `[IPV6]:PORT`; raise RuntimeConfigError otherwise."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host:
+        raise RuntimeConfigError(f"expected HOST:PORT, got {_show(text)}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise RuntimeConfigError(f"IPv6 addresses need brackets ([::1]:PORT), got {_show(text)}")
+    return HostPort(host=host, port=parse_port(port))
+
+
+def parse_duration_seconds(text: str) -> float:
+    """Parse a non-negative duration: `120`, `1.5`, `500ms`, `90s`, `2m`, `1h`, `1d` → seconds."""
+    match = _DURATION_RE.fullmatch(text.strip())
+    if match is None:
+        raise RuntimeConfigError(f"expected a duration like 120, 1.5, 90s, 2m or 1h, got {_show(text)}")
+    seconds = float(match[1]) * _DURATION_UNITS[match[2] or "s"]
+    if not math.isfinite(seconds):
+        raise RuntimeConfigError(f"duration out of range: {_show(text)}")
+    return seconds
+
+
+def parse_csv(text: str) -> tuple[str, ...]:
+    """Split `a, b,,c` into `("a", "b", "c")`: items stripped, empty ones and repeats dropped."""
+    items = (item.strip() for item in text.split(","))
+    return tuple(dict.fromkeys(item for item in items if item))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreConfig:
+    """Where the segment store lives."""
+
+    base_dir: Path
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.base_dir, Path):
+            raise RuntimeConfigError(f"base_dir must be a Path, got {type(self.base_dir).__name__}")
+        if "\0" in str(self.base_dir):
+            raise RuntimeConfigError("base_dir contains a NUL character")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpConfig:
+    """Where an HTTP service listens; loopback by default so nothing is exposed by accident."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    def __post_init__(self) -> None:
+        _check_host(self.host)
+        _check_port(self.port)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackdoorConfig:
+    """The debug console's address: `PORT`, `HOST:PORT` (loopback only) or a Unix socket `PATH`.
+
+    `target` None, empty or `0` means off (as `--backdoor-port 0` did in the original). A target
+    containing `/` is a socket path; others are TCP and must name a loopback host.
+    """
+
+    target: str | None = None
+    tcp: HostPort | None = field(init=False, default=None)
+    unix_path: Path | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        text = self.target
+        if text is None or text.strip() in ("", "0"):
+            return
+        if "/" in text:
+            object.__setattr__(self, "unix_path", Path(text))
+            return
+        if text.isdigit():
+            address = HostPort(host="127.0.0.1", port=parse_port(text))
+        else:
+            try:
+                address = parse_host_port(text)
+            except RuntimeConfigError as exc:
+                raise RuntimeConfigError(f"{exc} (a Unix socket path must contain '/')") from exc
+        if not is_loopback_host(address.host):
+            raise RuntimeConfigError(
+                f"backdoor must listen on a loopback address (127.0.0.1, ::1, localhost), not {address.host!r}"
+            )
+        object.__setattr__(self, "tcp", address)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether a backdoor should be opened at all."""
+        return self.tcp is not None or self.unix_path is not None
+
+
+def parse_backdoor(text: str) -> BackdoorConfig:
+    """CLI type for `--backdoor`: build a validated BackdoorConfig from its text."""
+    return BackdoorConfig(target=text)
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the flags every component shares: `--log-level`, `--backdoor`, `--metrics-port`.
+
+    Defaults: log level None (setup_logging then reads env/INFO), backdoor off, metrics port None
+    (no separate metrics server).
+    """
+    parser.add_argument(
+        "--log-level",
+        type=cli_type(parse_log_level),
+        default=None,
+        metavar="LEVEL",
+        help="DEBUG, INFO, WARNING, ERROR or CRITICAL (default INFO)",
+    )
+    parser.add_argument(
+        "--backdoor",
+        type=cli_type(parse_backdoor),
+        default=BackdoorConfig(),
+        metavar="PORT|HOST:PORT|PATH",
+        help="open a Python debug console on a loopback port or Unix socket (default off)",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=cli_type(parse_port),
+        default=None,
+        metavar="PORT",
+        help="serve Prometheus /metrics on this port (components without their own HTTP server)",
+    )

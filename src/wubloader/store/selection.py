@@ -1,0 +1,311 @@
+"""Best segments for a time range, with hole markers, over a cached per-hour index.
+
+Each hour directory is indexed once (best version per start time, plus the greedy chain walked from the
+hour's first segment) and kept until the directory changes. A range walk then only does per-segment work
+at hour joins and range edges; inside an hour it extends the result with a slice of the precomputed chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from bisect import bisect_left
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from wubloader.store.errors import BadSegmentName, ContainsHoles
+from wubloader.store.listing import read_hour_names, split_hour_entries
+from wubloader.store.naming import Segment, SegmentType, check_component, hour_name, parse_segment_name
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+ALLOWABLE_GAP = timedelta(milliseconds=10)
+ONE_HOUR = timedelta(hours=1)
+
+# A hole in a best-segments chain.
+HOLE = None
+Chain = list[Segment | None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HourIndex:
+    """The best version per start time of one hour, and the greedy chain walked from its first one."""
+
+    candidates: Sequence[Segment] = ()
+    starts: Sequence[datetime] = ()
+    max_duration: timedelta = timedelta(0)
+    chain: Sequence[Segment | None] = ()
+    chain_end_keys: Sequence[datetime] = ()
+    chain_pos: Sequence[int] = ()
+
+
+EMPTY_HOUR = HourIndex()
+
+
+def choose_best_version(versions: Sequence[Segment], size_of: Callable[[Segment], int]) -> Segment | None:
+    """Full (longest, then largest, then highest hash), else suspect, else partial (largest); temp never."""
+    usable = [s for s in versions if s.type is not SegmentType.TEMP]
+    if len(usable) <= 1:
+        return usable[0] if usable else None
+    full = [s for s in usable if s.type is SegmentType.FULL]
+    if full:
+        return max(full, key=lambda s: (s.duration, size_of(s), s.hash or ""))
+    return max(usable, key=lambda s: (s.type is SegmentType.SUSPECT, size_of(s)))
+
+
+def best_per_start(segments: Iterable[Segment], size_of: Callable[[Segment], int]) -> list[Segment]:
+    """Group time-ordered segments by identical start and keep the best version of each."""
+    result: list[Segment] = []
+    group: list[Segment] = []
+    for seg in segments:
+        if group and seg.start != group[0].start:
+            best = choose_best_version(group, size_of)
+            if best is not None:
+                result.append(best)
+            group = []
+        group.append(seg)
+    if group:
+        best = choose_best_version(group, size_of)
+        if best is not None:
+            result.append(best)
+    return result
+
+
+def build_hour_index(candidates: list[Segment]) -> HourIndex:
+    """Precompute the greedy chain from the hour's first candidate (see `best_segments`)."""
+    if not candidates:
+        return EMPTY_HOUR
+    chain: Chain = [candidates[0]]
+    pos = [0] + [-1] * (len(candidates) - 1)
+    keys = [candidates[0].end]
+    last = candidates[0]
+    for i in range(1, len(candidates)):
+        seg = candidates[i]
+        gap = seg.start - last.end
+        if gap < -ALLOWABLE_GAP:
+            continue
+        if last.is_partial or gap > ALLOWABLE_GAP:
+            chain.append(HOLE)
+            keys.append(keys[-1])
+        pos[i] = len(chain)
+        chain.append(seg)
+        # A running max keeps the keys sorted for bisect even around zero-length segments.
+        keys.append(max(keys[-1], seg.end))
+        last = seg
+    return HourIndex(
+        candidates=candidates,
+        starts=[s.start for s in candidates],
+        max_duration=max(s.duration for s in candidates),
+        chain=chain,
+        chain_end_keys=keys,
+        chain_pos=pos,
+    )
+
+
+@dataclass(slots=True)
+class _CachedHour:
+    mtime_ns: int
+    names: frozenset[str]
+    parsed: dict[str, Segment]
+    index: HourIndex
+
+
+@dataclass(slots=True)
+class _Walk:
+    """State of one range walk: the result so far and the last segment taken."""
+
+    start: datetime
+    end: datetime
+    allow_holes: bool
+    result: Chain = field(default_factory=list)
+    last: Segment | None = None
+    done: bool = False
+
+    def hole(self) -> None:
+        if not self.allow_holes:
+            raise ContainsHoles(f"range {self.start}..{self.end} contains a hole")
+        self.result.append(HOLE)
+
+    def take(self, seg: Segment) -> bool:
+        """Apply one candidate; False if it was skipped."""
+        if self.last is None:
+            if seg.start <= self.start < seg.end:
+                pass
+            elif self.start < seg.start:
+                self.hole()
+            else:
+                return False
+        else:
+            gap = seg.start - self.last.end
+            if gap < -ALLOWABLE_GAP:
+                logger.debug("dropping overlapping segment %s", seg.path)
+                return False
+            if self.last.is_partial or gap > ALLOWABLE_GAP:
+                self.hole()
+        self.result.append(seg)
+        self.last = seg
+        return True
+
+    def fast_forward(self, index: HourIndex, pos: int) -> None:
+        """Extend with the precomputed chain after chain position `pos` (state is identical there)."""
+        chain = index.chain
+        cut = bisect_left(index.chain_end_keys, self.end, lo=pos + 1)
+        if cut < len(chain):
+            nxt = chain[cut]
+            assert nxt is not None
+            piece = chain[pos + 1 : cut + 1] if nxt.start < self.end else chain[pos + 1 : cut]
+            self.done = True
+        else:
+            piece = chain[pos + 1 :]
+        while piece and piece[-1] is None:
+            piece = piece[:-1]
+        if not piece:
+            return
+        if not self.allow_holes and HOLE in piece:
+            raise ContainsHoles(f"range {self.start}..{self.end} contains a hole")
+        self.result.extend(piece)
+        last = piece[-1]
+        assert last is not None
+        self.last = last
+
+    def walk_hour(self, index: HourIndex) -> None:
+        candidates = index.candidates
+        i = bisect_left(index.starts, self.start - index.max_duration) if self.last is None else 0
+        while i < len(candidates) and not self.done:
+            seg = candidates[i]
+            if seg.start >= self.end:
+                self.done = True
+                break
+            if not self.take(seg):
+                i += 1
+                continue
+            if seg.end >= self.end:
+                self.done = True
+                break
+            pos = index.chain_pos[i]
+            if pos < 0:
+                i += 1
+                continue
+            self.fast_forward(index, pos)
+            break
+
+    def finish(self) -> Chain:
+        if self.last is None or self.last.is_partial or self.last.end < self.end:
+            self.hole()
+        return self.result
+
+
+class SegmentIndex:
+    """Best-segment selection over one store, caching each hour until its directory changes.
+
+    The cache is bounded (LRU over hours). A directory modified within `settle_seconds` is re-listed
+    on every call, because its mtime may not yet reflect a second change within the same clock tick.
+    """
+
+    def __init__(
+        self,
+        base: Path,
+        *,
+        max_hours: int = 512,
+        settle_seconds: float = 2.0,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.base = base
+        self.max_hours = max_hours
+        self.settle_seconds = settle_seconds
+        self._now = now
+        self._cache: OrderedDict[Path, _CachedHour] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def hour_index(self, channel: str, quality: str, hour: datetime) -> HourIndex:
+        hour_dir = self.base / check_component(channel) / check_component(quality) / hour_name(hour)
+        try:
+            mtime_ns = os.stat(hour_dir).st_mtime_ns
+        except (FileNotFoundError, NotADirectoryError):
+            return EMPTY_HOUR
+        with self._lock:
+            cached = self._cache.get(hour_dir)
+            if cached is not None:
+                self._cache.move_to_end(hour_dir)
+        settled = self._now() - mtime_ns / 1e9 > self.settle_seconds
+        if cached is not None and cached.mtime_ns == mtime_ns and settled:
+            return cached.index
+        names = frozenset(read_hour_names(hour_dir))
+        if cached is not None and cached.names == names:
+            if settled:
+                cached.mtime_ns = mtime_ns
+            return cached.index
+        entry = self._build(hour_dir, hour, channel, quality, names, cached)
+        entry.mtime_ns = mtime_ns if settled else -1
+        with self._lock:
+            self._cache[hour_dir] = entry
+            self._cache.move_to_end(hour_dir)
+            while len(self._cache) > self.max_hours:
+                self._cache.popitem(last=False)
+        return entry.index
+
+    def _build(
+        self,
+        hour_dir: Path,
+        hour: datetime,
+        channel: str,
+        quality: str,
+        names: frozenset[str],
+        previous: _CachedHour | None,
+    ) -> _CachedHour:
+        visible, _ = split_hour_entries(names)
+        old = previous.parsed if previous is not None else {}
+        parsed: dict[str, Segment] = {}
+        prefix = f"{hour_dir}/"
+        for name in visible:
+            seg = old.get(name)
+            if seg is None:
+                try:
+                    seg = parse_segment_name(hour, name, channel, quality, prefix + name)
+                except BadSegmentName:
+                    logger.warning("ignoring unparseable file %s%s", prefix, name)
+                    continue
+            parsed[name] = seg
+        ordered = [parsed[n] for n in visible if n in parsed]
+        candidates = best_per_start(ordered, _file_size)
+        return _CachedHour(mtime_ns=-1, names=names, parsed=parsed, index=build_hour_index(candidates))
+
+    def best_segments(
+        self, channel: str, quality: str, start: datetime, end: datetime, *, allow_holes: bool = True
+    ) -> Chain:
+        """The chain of best segments covering [start, end), `HOLE` (None) marking every gap.
+
+        Adjacent segments are contiguous within 10 ms; a non-full segment is always followed by a hole;
+        the chain begins with a segment covering `start` or a hole, and ends reaching `end` or with a hole.
+        Raises ContainsHoles at the first hole when `allow_holes` is false.
+        """
+        walk = _Walk(start=start, end=end, allow_holes=allow_holes)
+        hour = start.replace(minute=0, second=0, microsecond=0) - ONE_HOUR
+        while hour < end and not walk.done:
+            walk.walk_hour(self.hour_index(channel, quality, hour))
+            hour += ONE_HOUR
+        return walk.finish()
+
+    async def best_segments_async(
+        self, channel: str, quality: str, start: datetime, end: datetime, *, allow_holes: bool = True
+    ) -> Chain:
+        """`best_segments` off the event loop (it may list directories)."""
+        return await asyncio.to_thread(
+            self.best_segments, channel, quality, start, end, allow_holes=allow_holes
+        )
+
+
+def _file_size(seg: Segment) -> int:
+    try:
+        return os.stat(seg.path).st_size
+    except OSError:
+        return -1

@@ -1,0 +1,39 @@
+"""Session-wide fixtures: real encoded media (cached per session) and stores built from it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from tests.harness.media import Clip, encode_clip
+from tests.harness.processes import Component, stop_all
+
+# A fixed, hour-aligned start for stores, so hour-boundary cases are deliberate.
+STORE_START = datetime(2024, 5, 1, 10, 0, 0)
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory) -> Clip:
+    """60 s, 2 s segments, H.264 without B-frames + AAC."""
+    return encode_clip(tmp_path_factory.mktemp("clip"), 60)
+
+
+@pytest.fixture(scope="session")
+def clip_bframes(tmp_path_factory) -> Clip:
+    """60 s, 2 s segments, H.264 with B-frames (DTS ≠ PTS) + AAC."""
+    return encode_clip(tmp_path_factory.mktemp("clip_bframes"), 60, bframes=True)
+
+
+@pytest.fixture(scope="session")
+def clip_fmp4(tmp_path_factory) -> Clip:
+    """20 s fMP4 segments; every segment has the init section prepended, as stored."""
+    return encode_clip(tmp_path_factory.mktemp("clip_fmp4"), 20, fmp4=True)
+
+
+@pytest.fixture
+def components():
+    """Collects started components and SIGKILLs any left running at the end of the test."""
+    started: list[Component] = []
+    yield started
+    stop_all(started)

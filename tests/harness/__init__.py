@@ -1,0 +1,1 @@
+"""Shared test harness: store builders, real media, subprocess helpers."""

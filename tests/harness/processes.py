@@ -1,0 +1,107 @@
+"""Run components as real subprocesses on free 127.0.0.1 ports and stop them by PID."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Component:
+    """A running `wubloader …` subprocess; its output goes to a log file for post-mortems."""
+
+    args: list[str]
+    log_path: Path
+    process: subprocess.Popen[bytes]
+    port: int | None = None
+    _log: object = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+        """Signal the process and wait; returns its exit code (kills it if it overstays)."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"{self.args} ignored signal {sig} for {timeout}s:\n{self.log()}") from None
+
+
+def start_component(
+    args: list[str],
+    log_dir: Path,
+    *,
+    port: int | None = None,
+    ready_path: str | None = "/metrics",
+    env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Component:
+    """Start `python -m wubloader ARGS`; if `ready_path` is given, wait until it answers on `port`."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{args[0]}-{time.monotonic_ns()}.log"
+    log = open(log_path, "wb")
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wubloader", *args], stdout=log, stderr=subprocess.STDOUT, env=full_env
+    )
+    component = Component(args=args, log_path=log_path, process=process, port=port, _log=log)
+    if port is not None and ready_path is not None:
+        wait_for_http(component, ready_path, timeout)
+    return component
+
+
+def wait_for_http(component: Component, path: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if component.process.poll() is not None:
+            raise AssertionError(
+                f"{component.args} exited {component.process.returncode}:\n{component.log()}"
+            )
+        try:
+            with urllib.request.urlopen(component.url + path, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.05)
+    component.process.kill()
+    raise AssertionError(f"{component.args} not ready after {timeout}s:\n{component.log()}")
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1, message: str = "condition") -> None:  # type: ignore[no-untyped-def]
+    """Poll `predicate` until it is true; fail with `message` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def stop_all(components: list[Component]) -> None:
+    for component in components:
+        if component.process.poll() is None:
+            component.process.send_signal(signal.SIGKILL)
+            component.process.wait()

@@ -1,0 +1,63 @@
+"""ffmpeg runs are killed and reaped on every exit path and report their stderr tail."""
+
+import asyncio
+
+import pytest
+
+from wubloader.media.errors import FfmpegFailed, FfmpegTimeout
+from wubloader.media.process import run_media_command, start_media_process
+
+pytestmark = pytest.mark.ffmpeg
+
+
+async def test_output_is_returned():
+    out = await run_media_command(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=duration=0.1:sample_rate=48000", "-f", "s16le", "-"], time_limit=30
+    )
+    assert len(out) == 4800 * 2  # 0.1 s of mono s16 at 48 kHz
+
+
+async def test_failure_carries_stderr_tail():
+    with pytest.raises(FfmpegFailed) as info:
+        await run_media_command(
+            ["ffmpeg", "-v", "error", "-i", "/nonexistent.ts", "-f", "null", "-"], time_limit=30
+        )
+    assert "nonexistent" in info.value.stderr_tail
+    assert info.value.returncode != 0
+
+
+async def test_timeout_kills_process():
+    with pytest.raises(FfmpegTimeout):
+        await run_media_command(
+            ["ffmpeg", "-v", "error", "-re", "-f", "lavfi", "-i", "sine", "-f", "null", "-"], time_limit=0.5
+        )
+
+
+async def test_leaving_block_early_kills_and_reaps():
+    async with start_media_process(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine", "-f", "s16le", "-"]
+    ) as media:
+        await media.stdout.readexactly(1000)
+        process = media.process
+    assert process.returncode is not None
+
+
+async def test_cancelled_consumer_kills_process():
+    started = asyncio.Event()
+    holder = {}
+
+    async def consume():
+        async with start_media_process(
+            ["ffmpeg", "-v", "error", "-re", "-f", "lavfi", "-i", "sine", "-f", "s16le", "-"]
+        ) as media:
+            holder["process"] = media.process
+            started.set()
+            while True:
+                await media.stdout.read(4096)
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(started.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert holder["process"].returncode is not None

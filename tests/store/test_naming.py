@@ -1,0 +1,133 @@
+"""Segment names: the seed's vectors, round trips and rejections, from one case table."""
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from wubloader.store import BadSegmentName, SegmentType, format_duration, hash_bytes, parse_segment_path
+from wubloader.store.errors import UnsafePath
+from wubloader.store.naming import (
+    check_component,
+    decode_hash,
+    segment_filename,
+    segment_path,
+    tombstone_name,
+)
+
+SEED_PATH = (
+    "desertbus/source/2019-11-13T02/45:51.608000-2.0-full-7IS92rssMzoSBQDIevHStbTNy-URRV3Vw-jzZ6pwOZM.ts"
+)
+
+ROUND_TRIP_CASES = [
+    # (start, duration text, type, hash)
+    (
+        datetime(2019, 11, 13, 2, 45, 51, 608000),
+        "2.0",
+        SegmentType.FULL,
+        "7IS92rssMzoSBQDIevHStbTNy-URRV3Vw-jzZ6pwOZM",
+    ),
+    (
+        datetime(2024, 1, 1, 0, 0, 0, 1),
+        "2.002",
+        SegmentType.SUSPECT,
+        "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU",
+    ),
+    (datetime(2024, 12, 31, 23, 59, 59, 999999), "6.006", SegmentType.PARTIAL, "a-b-c-d-e" + "A" * 34),
+    (datetime(2000, 2, 29, 12, 30, 0, 0), "0.5", SegmentType.FULL, "_" * 43),
+]
+
+
+def test_seed_example_parses():
+    seg = parse_segment_path(SEED_PATH)
+    assert seg.channel == "desertbus"
+    assert seg.quality == "source"
+    assert seg.start == datetime(2019, 11, 13, 2, 45, 51, 608000)
+    assert seg.duration == timedelta(seconds=2)
+    assert seg.end == datetime(2019, 11, 13, 2, 45, 53, 608000)
+    assert seg.type is SegmentType.FULL
+    assert seg.hash == "7IS92rssMzoSBQDIevHStbTNy-URRV3Vw-jzZ6pwOZM"
+    assert not seg.is_partial
+
+
+def test_empty_content_hash():
+    assert hash_bytes(b"") == "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
+    assert len(decode_hash(hash_bytes(b"x"))) == 32
+
+
+@pytest.mark.parametrize(("start", "duration", "seg_type", "hash_"), ROUND_TRIP_CASES)
+def test_round_trip_is_byte_identical(start, duration, seg_type, hash_):
+    path = segment_path(Path("base"), "chan", "src", start, duration, seg_type, hash_)
+    seg = parse_segment_path(path)
+    assert seg.start == start  # microsecond exact
+    assert seg.duration == timedelta(seconds=float(duration))
+    assert seg.type is seg_type
+    assert seg.hash == hash_
+    rebuilt = segment_filename(seg.start, format_duration(seg.duration.total_seconds()), seg.type, seg.hash)
+    assert rebuilt == path.name
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (2.0, "2.0"),
+        (2.002, "2.002"),
+        (6.006, "6.006"),
+        (0.5, "0.5"),
+        (0.00001, "0.00001"),
+        (1e16, "10000000000000000.0"),
+    ],
+)
+def test_duration_never_uses_exponent(seconds, text):
+    assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1.0])
+def test_bad_durations_refused(bad):
+    with pytest.raises(ValueError):
+        format_duration(bad)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "45:51.608000-2.0-full.ts",  # too few parts
+        "45:51.608000-2.0-bogus-abc.ts",  # unknown type
+        "45:51.608000-2.0-full-abc.json",  # wrong suffix
+        "45-51.608000-2.0-full-abc.ts",  # old documented (wrong) time format
+        "61:00.000000-2.0-full-abc.ts",  # minute out of range
+        "45:51.6080001-2.0-full-abc.ts",  # 7 fractional digits
+        "45:51.60x000-2.0-full-abc.ts",
+        "45:51.608000-two-full-abc.ts",
+        "45:51.608000-nan-full-abc.ts",
+        "45:51.608000--1-full-abc.ts",
+        "4５:51.608000-2.0-full-abc.ts",  # non-ASCII digit
+        ".45:51.608000-2.0-full-abc.ts",  # hidden
+    ],
+)
+def test_bad_names_refused(name):
+    with pytest.raises(BadSegmentName):
+        parse_segment_path(f"c/q/2024-01-01T00/{name}")
+
+
+@pytest.mark.parametrize("hour", ["2024-01-01", "2024-13-01T00", "2024-01-01T24", "2024_01_01T00"])
+def test_bad_hours_refused(hour):
+    with pytest.raises(BadSegmentName):
+        parse_segment_path(f"c/q/{hour}/45:51.608000-2.0-full-abc.ts")
+
+
+def test_short_fractions_accepted():
+    seg = parse_segment_path("c/q/2024-01-01T00/00:01.5-2.0-full-abc.ts")
+    assert seg.start == datetime(2024, 1, 1, 0, 0, 1, 500000)
+
+
+def test_temp_has_no_hash_and_tombstone_name():
+    seg = parse_segment_path("c/q/2024-01-01T00/00:01.500000-2.0-temp-1234-5678.ts")
+    assert seg.type is SegmentType.TEMP and seg.hash is None
+    assert tombstone_name("00:01.500000-2.0-full-abc.ts") == "00:01.500000-2.0-full-abc.tombstone"
+
+
+@pytest.mark.parametrize("component", ["", ".", "..", ".hidden", "a/b", "a\\b", "a\0b", "a\nb"])
+def test_unsafe_components_refused(component):
+    with pytest.raises(UnsafePath):
+        check_component(component)

@@ -1,0 +1,180 @@
+"""Best segments for a range: the spec's worked example and the edge cases around it."""
+
+import itertools
+from datetime import datetime, timedelta
+
+import pytest
+
+from tests.harness.store_builder import build_store, write_segment
+from wubloader.store import ContainsHoles, SegmentIndex, SegmentType, create_tombstone
+from wubloader.store.selection import HourIndex, build_hour_index
+
+T0 = datetime(2024, 5, 1, 10, 0, 0)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def spans(chain):
+    """Render a chain as [(start, end) | None] in seconds from T0."""
+    return [
+        None if s is None else ((s.start - T0).total_seconds(), (s.end - T0).total_seconds()) for s in chain
+    ]
+
+
+def select(base, start, end, **kwargs):
+    return SegmentIndex(base, settle_seconds=0).best_segments("chan", "source", at(start), at(end), **kwargs)
+
+
+def test_worked_example(tmp_path):
+    for s in (5, 15, 30, 40):
+        write_segment(tmp_path, at(s), 10.0)
+    assert spans(select(tmp_path, 10, 60)) == [(5, 15), (15, 25), None, (30, 40), (40, 50), None]
+
+
+def test_holes_raise_when_not_allowed(tmp_path):
+    for s in (5, 15, 30, 40):
+        write_segment(tmp_path, at(s), 10.0)
+    with pytest.raises(ContainsHoles):
+        select(tmp_path, 10, 60, allow_holes=False)
+    assert spans(select(tmp_path, 10, 25, allow_holes=False)) == [(5, 15), (15, 25)]
+
+
+def test_empty_store_is_one_hole(tmp_path):
+    assert select(tmp_path, 0, 100) == [None]
+    with pytest.raises(ContainsHoles):
+        select(tmp_path, 0, 100, allow_holes=False)
+
+
+def test_leading_hole_and_segment_after_end_excluded(tmp_path):
+    for s in (12, 22, 70):
+        write_segment(tmp_path, at(s), 10.0)
+    assert spans(select(tmp_path, 10, 40)) == [None, (12, 22), (22, 32), None]
+
+
+@pytest.mark.parametrize(
+    ("second_start", "expected"),
+    [
+        (10.009, [(0, 10), (10.009, 20.009)]),  # gap within 10 ms: contiguous
+        (10.011, [(0, 10), None, (10.011, 20.011)]),  # gap over 10 ms: hole
+        (9.991, [(0, 10), (9.991, 19.991)]),  # overlap within 10 ms: contiguous
+        (9.5, [(0, 10), None, (20, 30)]),  # overlap over 10 ms: dropped, then hole
+    ],
+)
+def test_gap_and_overlap_tolerance(tmp_path, second_start, expected):
+    write_segment(tmp_path, at(0), 10.0)
+    write_segment(tmp_path, at(second_start), 10.0)
+    write_segment(tmp_path, at(20), 10.0)
+    assert spans(select(tmp_path, 0, 30))[: len(expected)] == expected
+
+
+@pytest.mark.parametrize("seg_type", [SegmentType.SUSPECT, SegmentType.PARTIAL])
+def test_non_full_segment_forces_hole(tmp_path, seg_type):
+    write_segment(tmp_path, at(0), 10.0)
+    write_segment(tmp_path, at(10), 10.0, type=seg_type)
+    write_segment(tmp_path, at(20), 10.0)
+    assert spans(select(tmp_path, 0, 30)) == [(0, 10), (10, 20), None, (20, 30)]
+    with pytest.raises(ContainsHoles):
+        select(tmp_path, 0, 30, allow_holes=False)
+
+
+def test_version_preference(tmp_path):
+    write_segment(tmp_path, at(0), 2.0, content=b"partial-longer-content", type=SegmentType.PARTIAL)
+    write_segment(tmp_path, at(0), 2.0, content=b"suspect", type=SegmentType.SUSPECT)
+    small = write_segment(tmp_path, at(0), 2.0, content=b"full")
+    big = write_segment(tmp_path, at(0), 2.0, content=b"full-but-larger")
+    chain = select(tmp_path, 0, 2)
+    assert chain[0].path == str(big)
+    # Longer duration beats larger size among full versions.
+    longer = write_segment(tmp_path, at(0), 2.002, content=b"f")
+    assert select(tmp_path, 0, 2)[0].path == str(longer)
+    create_tombstone(longer)
+    create_tombstone(big)
+    assert select(tmp_path, 0, 2)[0].path == str(small)  # tombstoned winners fall back
+    create_tombstone(small)
+    assert select(tmp_path, 0, 2)[0].type is SegmentType.SUSPECT
+
+
+def test_temp_never_selected(tmp_path):
+    write_segment(tmp_path, at(0), 2.0, type=SegmentType.TEMP)
+    assert select(tmp_path, 0, 2) == [None]
+
+
+def test_range_crossing_hours_and_segment_crossing_boundary(tmp_path):
+    # Segments every 2 s from 09:59:01, one straddles 10:00:00 and lives in the 09 directory.
+    start = T0 - timedelta(seconds=59)
+    build_store(tmp_path, start, 200)
+    chain = select(tmp_path, -30, 400)
+    assert None not in chain[:-1]
+    assert chain[0].start <= at(-30) < chain[0].end
+    assert chain[-2].end == start + timedelta(seconds=400) and chain[-1] is None
+    for a, b in itertools.pairwise(chain[:-1]):
+        assert a.end == b.start
+    whole = select(tmp_path, -59, 341, allow_holes=False)
+    assert len(whole) == 200
+
+
+def test_fast_path_matches_segment_by_segment_walk(tmp_path):
+    """The cached chain slices must give exactly what a naive walk gives, holes and all."""
+    start = T0 - timedelta(minutes=30)
+    build_store(tmp_path, start, 3000, skip={5, 6, 900, 1799, 1800, 2500})
+    write_segment(tmp_path, start + timedelta(seconds=2 * 1200 + 0.5), 2.0)  # an overlapping extra
+    write_segment(tmp_path, start + timedelta(seconds=2 * 1500), 2.0, type=SegmentType.PARTIAL, content=b"p")
+    index = SegmentIndex(tmp_path, settle_seconds=0)
+    for a, b in [(-1800, 4200), (-1790.5, 3000), (0, 1), (11, 13), (1797, 1803), (-5000, -4000)]:
+        fast = index.best_segments("chan", "source", at(a), at(b))
+        assert fast == naive_walk(index, at(a), at(b)), (a, b)
+
+
+def naive_walk(index, start, end):
+    """Reference: the greedy walk, one candidate at a time, without precomputed chains."""
+    result, last = [], None
+    hour = start.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    tolerance = timedelta(milliseconds=10)
+    while hour < end:
+        for seg in index.hour_index("chan", "source", hour).candidates:
+            if seg.start >= end:
+                break
+            if last is None:
+                if seg.start <= start < seg.end:
+                    pass
+                elif start < seg.start:
+                    result.append(None)
+                else:
+                    continue
+            else:
+                gap = seg.start - last.end
+                if gap < -tolerance:
+                    continue
+                if last.is_partial or gap > tolerance:
+                    result.append(None)
+            result.append(seg)
+            last = seg
+            if seg.end >= end:
+                return result
+        hour += timedelta(hours=1)
+    if last is None or last.is_partial or last.end < end:
+        result.append(None)
+    return result
+
+
+def test_cache_sees_new_segments_and_tombstones(tmp_path):
+    index = SegmentIndex(tmp_path, settle_seconds=0)
+    build_store(tmp_path, T0, 3)
+    assert len(index.best_segments("chan", "source", at(0), at(6))) == 3
+    late = write_segment(tmp_path, at(6))
+    assert spans(index.best_segments("chan", "source", at(0), at(8))) == [(0, 2), (2, 4), (4, 6), (6, 8)]
+    create_tombstone(late)
+    assert index.best_segments("chan", "source", at(0), at(8))[-1] is None
+
+
+def test_cache_is_bounded(tmp_path):
+    build_store(tmp_path, T0, 10, duration=1800.0)
+    index = SegmentIndex(tmp_path, settle_seconds=0, max_hours=3)
+    index.best_segments("chan", "source", at(0), at(18000))
+    assert len(index._cache) == 3
+
+
+def test_empty_hour_index():
+    assert build_hour_index([]) == HourIndex()

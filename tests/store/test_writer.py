@@ -1,0 +1,76 @@
+"""Atomic hashed writes: commit, abort, hash verification and crash safety with a real SIGKILL."""
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import datetime
+
+import pytest
+
+from wubloader.store import HashMismatch, SegmentType, SegmentWriter, hash_bytes, remove_stale_temp_files
+from wubloader.store.naming import parse_segment_path
+
+START = datetime(2024, 5, 1, 10, 7, 3, 250000)
+
+
+def test_commit_names_file_by_its_hash(tmp_path):
+    with SegmentWriter(tmp_path, "chan", "source", START, "2.0") as writer:
+        writer.write(b"hello ")
+        writer.write(b"world")
+        final = writer.commit()
+    assert final.read_bytes() == b"hello world"
+    seg = parse_segment_path(final)
+    assert seg.hash == hash_bytes(b"hello world")
+    assert seg.start == START and seg.type is SegmentType.FULL
+    assert os.listdir(final.parent) == [final.name]
+
+
+def test_leaving_without_commit_removes_temp(tmp_path):
+    with pytest.raises(RuntimeError), SegmentWriter(tmp_path, "chan", "source", START, "2.0") as writer:
+        writer.write(b"half")
+        raise RuntimeError("download failed")
+    assert os.listdir(writer.hour_dir) == []
+
+
+def test_partial_commit(tmp_path):
+    with SegmentWriter(tmp_path, "chan", "source", START, "2.0") as writer:
+        writer.write(b"half")
+        final = writer.commit(SegmentType.PARTIAL)
+    assert parse_segment_path(final).type is SegmentType.PARTIAL
+
+
+def test_hash_mismatch_keeps_nothing(tmp_path):
+    with SegmentWriter(tmp_path, "chan", "source", START, "2.0") as writer:
+        writer.write(b"corrupted")
+        with pytest.raises(HashMismatch):
+            writer.commit(expected_hash=hash_bytes(b"original"))
+    assert os.listdir(writer.hour_dir) == []
+
+
+CRASHING_WRITER = """
+import sys, time, datetime, pathlib
+from wubloader.store import SegmentWriter
+w = SegmentWriter(pathlib.Path(sys.argv[1]), "chan", "source", datetime.datetime(2024, 5, 1, 10), "2.0")
+w.write(b"x" * 100000)
+print("writing", flush=True)
+time.sleep(60)
+"""
+
+
+def test_sigkill_mid_write_leaves_no_final_file_and_temp_is_cleaned(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().strip() == "writing"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        proc.kill()
+    hour_dir = tmp_path / "chan" / "source" / "2024-05-01T10"
+    names = os.listdir(hour_dir)
+    assert len(names) == 1 and "-temp-" in names[0]  # only the temp, never a final name
+    assert remove_stale_temp_files(tmp_path, min_age_seconds=3600) == 0  # too young for a shared store
+    assert remove_stale_temp_files(tmp_path) == 1
+    assert os.listdir(hour_dir) == []
