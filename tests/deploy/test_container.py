@@ -1,0 +1,83 @@
+"""The container image definition, compose file and CI workflow follow the project's rules.
+
+No Docker engine runs on the development machine, so the image is linted (hadolint) and checked here,
+not built.
+"""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs with continuation lines joined."""
+    joined = re.sub(r"\\\n", " ", DOCKERFILE)
+    pairs = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            pairs.append((word.upper(), rest.strip()))
+    return pairs
+
+
+def test_hadolint_passes():
+    hadolint = shutil.which("hadolint") or str(Path(__import__("sys").executable).parent / "hadolint")
+    result = subprocess.run([hadolint, str(ROOT / "Dockerfile")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_multi_stage_with_dependencies_before_code():
+    ins = instructions()
+    froms = [i for i, (word, _) in enumerate(ins) if word == "FROM"]
+    assert len(froms) == 2
+    copies = [(i, args) for i, (word, args) in enumerate(ins) if word == "COPY" and i < froms[1]]
+    pyproject_copy = next(i for i, args in copies if "pyproject.toml" in args)
+    src_copy = next(i for i, args in copies if args.startswith("src"))
+    installs = [i for i, (word, args) in enumerate(ins) if word == "RUN" and "pip install" in args]
+    assert pyproject_copy < installs[0] < src_copy < installs[-1]
+
+
+def test_final_stage_rules():
+    ins = instructions()
+    final = ins[[i for i, (w, _) in enumerate(ins) if w == "FROM"][-1] :]
+    labels = " ".join(args for word, args in final if word == "LABEL")
+    assert "org.opencontainers.image.source=" in labels
+    for key in ("title", "description", "version", "licenses"):
+        assert f"org.opencontainers.image.{key}=" in labels
+    users = [args for word, args in final if word == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    assert ("ENTRYPOINT", '["wubloader"]') in final
+    assert any(word == "RUN" and "ffmpeg" in args for word, args in final)
+
+
+def test_dockerignore_keeps_context_small():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for entry in (".git", ".venv", "tests"):
+        assert entry in ignored
+
+
+def test_compose_runs_two_nodes_backfilling_from_each_other():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    services = compose["services"]
+    a, b = services["node-a"], services["node-b"]
+    assert a["command"][0] == b["command"][0] == "node"
+    assert "http://node-b:8000" in a["command"] and "http://node-a:8000" in b["command"]
+    for service in (a, b):
+        assert all(port.startswith("127.0.0.1:") for port in service["ports"])
+
+
+def test_ci_workflow_tests_then_publishes_on_main():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    jobs = workflow["jobs"]
+    assert any(step.get("run") == "bin/test" for step in jobs["test"]["steps"])
+    image = jobs["image"]
+    assert image["needs"] == "test" and "refs/heads/main" in image["if"]
+    push = next(s for s in image["steps"] if str(s.get("uses", "")).startswith("docker/build-push-action"))
+    assert push["with"]["push"] is True
