@@ -11,6 +11,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from wubloader.runtime.config import EnvArgumentParser
+from wubloader.runtime.signals import catch_stop_signals
 
 if TYPE_CHECKING:
     import argparse
@@ -59,6 +60,8 @@ def _not_built(name: str) -> Callable[[argparse.Namespace], int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # First of all: a SIGTERM during start-up must still mean a graceful stop.
+    catch_stop_signals()
     args_list = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args_list if not a.startswith("-")), None)
     parser = build_parser(command if command in COMMANDS else None)

@@ -1,1 +1,1 @@
-"""Shared process infrastructure (config, logging, metrics, serving, backdoor); no domain logic, no re-exports."""
+"""Shared process infrastructure (config, logging, metrics, serving, backdoor); no domain logic here."""

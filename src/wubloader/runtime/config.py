@@ -8,14 +8,16 @@ import ipaddress
 import math
 import os
 import re
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from wubloader.errors import WubloaderError
 from wubloader.runtime.errors import RuntimeConfigError
 from wubloader.runtime.logsetup import parse_log_level
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 ENV_PREFIX = "WUBLOADER_"
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -33,8 +35,8 @@ def env_name(option: str) -> str:
 
 def _action_env_name(action: argparse.Action) -> str | None:
     """The env variable feeding `action`, or None for positionals, --help/--version and short-only flags."""
-    if action.dest is argparse.SUPPRESS:
-        return None
+    if action.dest is argparse.SUPPRESS or (action.nargs == 0 and action.default is argparse.SUPPRESS):
+        return None  # --help and --version are zero-argument actions without a default
     for option in action.option_strings:
         if option.startswith("--"):
             return env_name(option)
@@ -83,15 +85,23 @@ class EnvHelpFormatter(argparse.HelpFormatter):
         return f"{text} [env {name}]" if text else f"[env {name}]"
 
 
+class _BadEnvValue:
+    """Holds an unusable env value's error until parsing ends: `--help` or an explicit flag makes it moot."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
 class EnvArgumentParser(argparse.ArgumentParser):
     """ArgumentParser whose every `--foo-bar` option defaults to env `WUBLOADER_FOO_BAR`.
 
     Precedence: command line > environment > `default=`. The env text goes through the option's
     `type=` and `choices`; flags (`store_true`, `store_false`, BooleanOptionalAction) read
     1/true/yes/on or 0/false/no/off; `nargs` lists read whitespace-separated items. An empty variable
-    counts as unset. A required option is satisfied by its variable. A bad value exits with status 2
-    and a message naming the variable. Subparsers created by `add_subparsers()` inherit the class.
-    Positionals and `append`-style actions are not read from the environment.
+    counts as unset. A required option is satisfied by its variable. A bad value that the command
+    line does not override exits with status 2 and a message naming the variable (after `--help`
+    had its chance). Subparsers created by `add_subparsers()` inherit the class. Positionals and
+    `append`-style actions are not read from the environment.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -102,45 +112,59 @@ class EnvArgumentParser(argparse.ArgumentParser):
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         """Pre-fill `namespace` from the environment, then let argparse apply the command line on top."""
-        namespace = argparse.Namespace() if namespace is None else namespace
+        filled = argparse.Namespace() if namespace is None else namespace
         relaxed: list[argparse.Action] = []
         for action in self._actions:
             name = _action_env_name(action)
             text = os.environ.get(name) if name else None
-            if name is None or not text or hasattr(namespace, action.dest):
+            if name is None or not text or hasattr(filled, action.dest):
                 continue
-            setattr(namespace, action.dest, self._env_value(action, name, text))
+            value = _env_value(action, name, text)
+            if isinstance(value, _BadEnvValue) and _is_count(action):
+                self.error(value.message)  # argparse would do arithmetic on the placeholder
+            setattr(filled, action.dest, value)
             if action.required:
                 action.required = False
                 relaxed.append(action)
         try:
-            return super().parse_known_args(args, namespace)
+            parsed, extras = super().parse_known_args(args, filled)
         finally:
             # The env value satisfied `required` for this call only; restore it for the next parse.
             for action in relaxed:
                 action.required = True
+        for value in vars(parsed).values():
+            if isinstance(value, _BadEnvValue):
+                self.error(value.message)
+        return parsed, extras
 
-    def _env_value(self, action: argparse.Action, name: str, text: str) -> Any:
-        """Convert one environment value like argparse would convert the same text on the command line."""
-        try:
-            if action.nargs == 0:
-                return _env_flag(action, text)
-            if action.nargs in ("*", "+") or isinstance(action.nargs, int):
-                return [_env_convert(action, item) for item in text.split()]
-            return _env_convert(action, text)
-        except (argparse.ArgumentTypeError, WubloaderError) as exc:
-            self.error(f"environment variable {name}={_show(text)}: {exc}")
-        except (TypeError, ValueError):
-            type_name = getattr(action.type, "__name__", "")
-            what = f"invalid {type_name} value" if type_name else "invalid value"
-            self.error(f"environment variable {name}={_show(text)}: {what}")
+
+def _is_count(action: argparse.Action) -> bool:
+    """`action="count"` is the only zero-argument action without a `const`."""
+    is_boolean = isinstance(action, argparse.BooleanOptionalAction)
+    return action.nargs == 0 and action.const is None and not is_boolean
+
+
+def _env_value(action: argparse.Action, name: str, text: str) -> Any:
+    """Convert one env value as argparse would convert the same text on the command line."""
+    try:
+        if action.nargs == 0:
+            return _env_flag(action, text)
+        if action.nargs in ("*", "+") or isinstance(action.nargs, int):
+            return [_env_convert(action, item) for item in text.split()]
+        return _env_convert(action, text)
+    except (argparse.ArgumentTypeError, WubloaderError) as exc:
+        return _BadEnvValue(f"environment variable {name}={_show(text)}: {exc}")
+    except (TypeError, ValueError):
+        type_name = getattr(action.type, "__name__", "")
+        what = f"invalid {type_name} value" if type_name else "invalid value"
+        return _BadEnvValue(f"environment variable {name}={_show(text)}: {what}")
 
 
 def _env_flag(action: argparse.Action, text: str) -> Any:
     """A zero-argument option set from env: booleans for flags, an integer for `count`."""
     if isinstance(action, argparse.BooleanOptionalAction):
         return parse_bool(text)
-    if action.const is None:  # `action="count"`: the only zero-nargs action without a const
+    if _is_count(action):
         return int(text)
     return action.const if parse_bool(text) else action.default
 
@@ -282,7 +306,8 @@ class BackdoorConfig:
                 raise RuntimeConfigError(f"{exc} (a Unix socket path must contain '/')") from exc
         if not is_loopback_host(address.host):
             raise RuntimeConfigError(
-                f"backdoor must listen on a loopback address (127.0.0.1, ::1, localhost), not {address.host!r}"
+                f"backdoor must listen on a loopback address (127.0.0.1, ::1, localhost), "
+                f"not {address.host!r}"
             )
         object.__setattr__(self, "tcp", address)
 

@@ -6,7 +6,7 @@ Hierarchy::
     ├── RuntimeConfigError (ValueError)   a config value, CLI flag or env variable is unusable
     ├── BadTimestamp (ValueError)         a timestamp string does not parse (maps to HTTP 400)
     ├── ListenError                       a server could not bind its address
-    └── FetchError                        an outbound HTTP request failed
+    └── FetchError                        an outbound HTTP request failed (itself: invalid URL, not retryable)
         ├── FetchTimeout                  no complete answer within the deadline (retryable)
         ├── FetchConnectionError          connect/reset/truncated body (retryable)
         ├── FetchHTTPError(status)        the server answered with a non-2xx status

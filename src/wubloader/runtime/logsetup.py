@@ -17,10 +17,8 @@ LOG_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
 class UtcFormatter(logging.Formatter):
     """Formats times as `2024-01-02T03:04:05.678Z` so logs from nodes on different continents line up."""
 
-    converter = time.gmtime
-
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created))
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         return f"{stamp}.{int(record.msecs):03d}Z"
 
 
@@ -55,5 +53,5 @@ def setup_logging(level: str | None = None) -> None:
         old.close()
     root.addHandler(handler)
     root.setLevel(chosen)
-    # Python's last-resort "lost exception" path writes to stderr anyway; make warnings go through logging.
+    # warnings.warn() output (deprecations from libraries) then gets the same one-line format.
     logging.captureWarnings(True)

@@ -1,0 +1,145 @@
+"""Prometheus metrics shared by every component and their exposition at `/metrics`; labels stay bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+
+from wubloader.runtime.serve import RunningServer, serve_app, start_app
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aiohttp.typedefs import Handler, Middleware
+
+METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
+# Methods outside this set are counted as "other": the method is client-controlled text.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+
+# The metric objects are created once, at import: prometheus_client's default registry refuses a
+# second metric with the same name, so creating them per app or per test would fail. They are the
+# only module-level state in runtime/.
+HTTP_REQUESTS = Counter(
+    "wubloader_http_requests_total",
+    "HTTP requests served, by route template and status class.",
+    ["service", "route", "method", "status_class"],
+)
+HTTP_REQUEST_DURATION = Histogram(
+    "wubloader_http_request_duration_seconds",
+    "Time until the handler returned (including bodies the handler streams itself).",
+    ["service", "route", "method"],
+    buckets=LATENCY_BUCKETS,
+)
+HTTP_CLIENT_REQUESTS = Counter(
+    "wubloader_http_client_requests_total",
+    "Outbound HTTP requests, by caller-chosen name and outcome.",
+    ["name", "outcome"],
+)
+HTTP_CLIENT_DURATION = Histogram(
+    "wubloader_http_client_request_duration_seconds",
+    "Outbound HTTP request time, including reading the body.",
+    ["name"],
+    buckets=LATENCY_BUCKETS,
+)
+TASK_RESTARTS = Counter(
+    "wubloader_task_restarts_total",
+    "Crashes of supervised long-lived jobs, each followed by a restart after backoff.",
+    ["task"],
+)
+
+
+def status_class(status: int) -> str:
+    """`404` → `4xx`."""
+    return f"{status // 100}xx"
+
+
+def route_label(request: web.Request) -> str:
+    """The matched route's template (`/files/{channel}`), or `unmatched`; never the raw path."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+def request_metrics_middleware(service: str) -> Middleware:
+    """Middleware counting and timing requests for `service`.
+
+    Put it first in `middlewares=[...]` so it sees the final status after other middlewares
+    (error mapping) ran. Status class `aborted` means the client went away mid-request.
+    """
+
+    @web.middleware
+    async def record_request_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
+        route = route_label(request)
+        method = request.method if request.method in KNOWN_METHODS else "other"
+        started = time.perf_counter()
+        outcome = "5xx"  # what aiohttp answers when the handler raises anything unexpected
+        try:
+            response = await handler(request)
+            outcome = status_class(response.status)
+            return response
+        except web.HTTPException as exc:
+            outcome = status_class(exc.status)
+            raise
+        except (asyncio.CancelledError, ConnectionResetError):
+            outcome = "aborted"
+            raise
+        finally:
+            HTTP_REQUESTS.labels(service, route, method, outcome).inc()
+            HTTP_REQUEST_DURATION.labels(service, route, method).observe(time.perf_counter() - started)
+
+    return record_request_metrics
+
+
+def metrics_response_body(registry: CollectorRegistry = REGISTRY) -> bytes:
+    """The Prometheus text exposition of `registry`; serve it with METRICS_CONTENT_TYPE."""
+    return generate_latest(registry)
+
+
+def add_metrics_route(app: web.Application, registry: CollectorRegistry = REGISTRY) -> None:
+    """Add `GET /metrics` (and HEAD) serving `registry` to `app`."""
+
+    async def handle_metrics(request: web.Request) -> web.Response:
+        body = metrics_response_body(registry)
+        return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+    app.router.add_get("/metrics", handle_metrics)
+
+
+def _metrics_app(registry: CollectorRegistry) -> web.Application:
+    app = web.Application()
+    add_metrics_route(app, registry)
+    return app
+
+
+async def start_metrics_server(
+    host: str, port: int, *, registry: CollectorRegistry = REGISTRY
+) -> RunningServer:
+    """Start serving `/metrics` on host:port for a component without its own HTTP server.
+
+    Returns the running server (`.port` is the real port when 0 was asked); `await server.close()`
+    when stopping. Raises ListenError if the address cannot be bound.
+    """
+    return await start_app(_metrics_app(registry), host, port, drain_timeout=5.0)
+
+
+async def serve_metrics(
+    host: str,
+    port: int,
+    stop: asyncio.Event,
+    *,
+    registry: CollectorRegistry = REGISTRY,
+    on_listening: Callable[[RunningServer], None] | None = None,
+) -> None:
+    """Serve `/metrics` on host:port until `stop` is set (a task to put in the component's TaskGroup)."""
+    await serve_app(_metrics_app(registry), host, port, stop, drain_timeout=5.0, on_listening=on_listening)

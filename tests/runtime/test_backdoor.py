@@ -1,0 +1,150 @@
+"""Proves runtime/backdoor.py over real sockets: evaluation, injected objects, errors, loopback-only, 0600."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from wubloader.runtime.backdoor import PS1, BackdoorServer, start_backdoor
+from wubloader.runtime.config import BackdoorConfig
+from wubloader.runtime.errors import ListenError, RuntimeConfigError
+
+
+@dataclass
+class Thing:
+    value: int
+
+
+class Client:
+    """A console session over a real socket: send a line, read everything up to the next prompt."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    async def read_prompt(self) -> str:
+        data = await asyncio.wait_for(self.reader.readuntil(PS1.encode()), 5)
+        return data.decode()[: -len(PS1)]
+
+    async def run(self, line: str) -> str:
+        self.writer.write(line.encode() + b"\n")
+        return await self.read_prompt()
+
+    async def close(self) -> None:
+        self.writer.close()
+        await self.writer.wait_closed()
+
+
+async def tcp_client(server: BackdoorServer) -> Client:
+    assert server.port is not None
+    client = Client(*await asyncio.open_connection("127.0.0.1", server.port))
+    banner = await client.read_prompt()
+    assert "wubloader backdoor" in banner
+    return client
+
+
+async def test_tcp_console_evaluates_and_survives_errors() -> None:
+    thing = Thing(value=41)
+    server = await start_backdoor(BackdoorConfig(target="127.0.0.1:0"), {"thing": thing})
+    assert server is not None
+    try:
+        client = await tcp_client(server)
+        assert await client.run("1+1") == "2\n"
+        assert await client.run("thing.value + 1") == "42\n"
+        assert await client.run("thing.value = 7") == ""
+        assert thing.value == 7  # the session sees the process's real objects
+        assert await client.run("print('hello')") == "hello\n"
+        assert await client.run("_") == "42\n"
+        error = await client.run("1/0")
+        assert "Traceback" in error and "ZeroDivisionError" in error
+        syntax = await client.run("def (")
+        assert "SyntaxError" in syntax
+        assert await client.run("raise SystemError('still alive?')") != ""
+        assert await client.run("x = 5") == ""
+        client.writer.write(b"def f():\n")
+        assert await asyncio.wait_for(client.reader.readuntil(b"... "), 5) == b"... "
+        client.writer.write(b"    return x * 2\n\n")
+        await client.read_prompt()
+        assert await client.run("f()") == "10\n"
+        await client.close()
+
+        # A second session has its own variables but the same injected objects.
+        other = await tcp_client(server)
+        assert "NameError" in await other.run("x")
+        assert await other.run("thing.value") == "7\n"
+        other.writer.write(b"exit()\n")
+        assert await asyncio.wait_for(other.reader.read(), 5) == b""  # exit() ends the session only
+        await other.close()
+
+        third = await tcp_client(server)
+        assert await third.run("2*21") == "42\n"
+        await third.close()
+    finally:
+        await server.close()
+    with pytest.raises(ConnectionRefusedError):
+        await asyncio.open_connection("127.0.0.1", server.port)
+
+
+async def test_close_ends_open_sessions() -> None:
+    server = await start_backdoor(BackdoorConfig(target="localhost:0"), {})
+    assert server is not None
+    client = await tcp_client(server)
+    await asyncio.wait_for(server.close(), 5)
+    assert await asyncio.wait_for(client.reader.read(), 5) == b""
+    await client.close()
+
+
+async def test_unix_socket_console_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "backdoor.sock"
+    server = await start_backdoor(BackdoorConfig(target=str(path)), {"answer": 42})
+    assert server is not None
+    try:
+        mode = path.stat().st_mode
+        assert stat.S_ISSOCK(mode)
+        assert stat.S_IMODE(mode) == 0o600
+        client = Client(*await asyncio.open_unix_connection(str(path)))
+        await client.read_prompt()
+        assert await client.run("answer") == "42\n"
+        await client.close()
+    finally:
+        await server.close()
+    assert not path.exists()
+
+
+async def test_unix_socket_replaces_a_stale_socket_but_not_a_file(tmp_path: Path) -> None:
+    stale = tmp_path / "stale.sock"
+    with socket.socket(socket.AF_UNIX) as dead:
+        dead.bind(str(stale))  # bound, never listening: like one left by a crashed process
+    server = await start_backdoor(BackdoorConfig(target=str(stale)), {})
+    assert server is not None
+    try:
+        with pytest.raises(ListenError, match="in use"):
+            await start_backdoor(BackdoorConfig(target=str(stale)), {})
+    finally:
+        await server.close()
+
+    regular = tmp_path / "notes.txt"
+    regular.write_text("keep me")
+    with pytest.raises(ListenError, match="not a socket"):
+        await start_backdoor(BackdoorConfig(target=str(regular)), {})
+    assert regular.read_text() == "keep me"
+
+
+async def test_non_loopback_hosts_are_refused() -> None:
+    for target in ["0.0.0.0:0", "192.168.1.10:0", "[::]:0"]:
+        with pytest.raises(RuntimeConfigError, match="loopback"):
+            BackdoorConfig(target=target)
+    server = BackdoorServer({})
+    for host in ["0.0.0.0", "::", "example.org"]:
+        with pytest.raises(RuntimeConfigError, match="loopback"):
+            await server.listen_tcp(host, 0)
+
+
+async def test_disabled_backdoor_opens_nothing() -> None:
+    assert await start_backdoor(BackdoorConfig(), {"x": 1}) is None
+    assert await start_backdoor(BackdoorConfig(target="0"), {"x": 1}) is None

@@ -1,0 +1,61 @@
+"""Proves runtime/logsetup.py: level selection, one-line UTC format, idempotent setup."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from wubloader.runtime.errors import RuntimeConfigError
+from wubloader.runtime.logsetup import ConsoleHandler, parse_log_level, setup_logging
+
+LINE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (\w+) +([\w.]+): (.*)")
+
+
+@pytest.fixture(autouse=True)
+def restore_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    logging.captureWarnings(False)
+
+
+def test_one_line_format_with_level_and_logger(capsys: pytest.CaptureFixture[str]) -> None:
+    setup_logging("info")
+    logging.getLogger("wubloader.test").info("hello %s", "world")
+    logging.getLogger("wubloader.test").debug("hidden")
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    match = LINE.fullmatch(lines[0])
+    assert match is not None, lines
+    assert match.groups() == ("INFO", "wubloader.test", "hello world")
+
+
+def test_level_from_env_and_argument_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WUBLOADER_LOG_LEVEL", "warning")
+    setup_logging()
+    assert logging.getLogger().level == logging.WARNING
+    setup_logging("DEBUG")
+    assert logging.getLogger().level == logging.DEBUG
+    monkeypatch.delenv("WUBLOADER_LOG_LEVEL")
+    setup_logging()
+    assert logging.getLogger().level == logging.INFO
+
+
+def test_second_call_replaces_only_its_own_handler() -> None:
+    setup_logging()
+    setup_logging()
+    ours = [h for h in logging.getLogger().handlers if isinstance(h, ConsoleHandler)]
+    assert len(ours) == 1
+
+
+def test_bad_level() -> None:
+    assert parse_log_level("warn") == "WARNING"
+    with pytest.raises(RuntimeConfigError, match="LOUD"):
+        setup_logging("LOUD")
