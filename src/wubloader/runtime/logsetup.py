@@ -55,3 +55,6 @@ def setup_logging(level: str | None = None) -> None:
     root.setLevel(chosen)
     # warnings.warn() output (deprecations from libraries) then gets the same one-line format.
     logging.captureWarnings(True)
+    # One line per HTTP request (every playlist poll, every segment) would drown the log of a busy node;
+    # request counts and latencies are in the metrics. DEBUG brings them back.
+    logging.getLogger("aiohttp.access").setLevel(logging.DEBUG if chosen == "DEBUG" else logging.WARNING)

@@ -1,0 +1,104 @@
+"""`wubloader node`: parse the node's flags into the components' configs and run them in one process."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wubloader.backfiller.app import node_source_from_args
+from wubloader.backfiller.config import BackfillerConfig, parse_rate, parse_start
+from wubloader.downloader.config import DownloaderConfig
+from wubloader.node.config import NodeConfig
+from wubloader.node.demo import DEMO_CHANNEL
+from wubloader.node.node import Node
+from wubloader.restreamer.config import RestreamerConfig
+from wubloader.runtime.config import add_common_arguments, cli_type, parse_csv, parse_port
+from wubloader.runtime.errors import RuntimeConfigError
+from wubloader.runtime.logsetup import setup_logging
+from wubloader.runtime.serve import run_component
+
+if TYPE_CHECKING:
+    import argparse
+    import asyncio
+
+    from wubloader.runtime.config import EnvArgumentParser
+
+logger = logging.getLogger(__name__)
+
+# Placeholder until the demo stream's local URL is known at start-up.
+DEMO_SOURCE = "http://127.0.0.1/demo.m3u8"
+
+
+def configure_parser(parser: EnvArgumentParser) -> None:
+    """`wubloader node --base-dir DIR (--channel C --source URL | --demo) [--nodes URL,…] [--port 8000]`."""
+    add = parser.add_argument
+    add("--base-dir", type=Path, default=Path("data"), help="the segment store (default ./data)")
+    add("--channel", default=None, help="channel to archive (with --source)")
+    add("--source", default=None, help="master/media playlist URL or 'twitch' (with --channel)")
+    add("--demo", action="store_true", help="archive a built-in synthetic live stream (channel 'demo')")
+    add("--qualities", type=parse_csv, default=("source",), help="qualities to download (default source)")
+    add("--host", default="127.0.0.1", help="address the restreamer listens on (default 127.0.0.1)")
+    add("--port", type=cli_type(parse_port), default=8000, help="restreamer port (default 8000)")
+    add("--nodes", type=parse_csv, default=(), metavar="URL,…", help="peer nodes to backfill from")
+    add("--node-file", type=Path, default=None, help="file of peer 'NAME URL' or 'URL' lines")
+    add("--db", default=None, help="database URL (the nodes table is not supported yet)")
+    add("--self-url", default=None, help="this node's URL as peers know it (excluded from backfill)")
+    add("--recent-cutoff", type=float, default=120.0, metavar="S", help="backfill skips younger segments")
+    add("--start", type=cli_type(parse_start), default=None, metavar="HOURS|TIMESTAMP", help="backfill bound")
+    add("--concurrency", type=int, default=5, help="simultaneous backfill downloads per peer")
+    add("--max-rate", type=cli_type(parse_rate), default=None, metavar="MB/s", help="backfill bandwidth cap")
+    add("--pass-interval", type=float, default=30.0, metavar="S", help="pause between backfill passes")
+    add("--drain-timeout", type=float, default=20.0, help="seconds to finish in-flight work after SIGTERM")
+    add_common_arguments(parser)
+
+
+def config_from_args(args: argparse.Namespace) -> NodeConfig:
+    """Build every component's config; raises RuntimeConfigError for contradictory or bad flags."""
+    if args.demo and (args.source or args.channel):
+        raise RuntimeConfigError("give either --demo or --channel/--source, not both")
+    if bool(args.channel) != bool(args.source):
+        raise RuntimeConfigError("--channel and --source go together")
+    restreamer = RestreamerConfig(
+        base_dir=args.base_dir, host=args.host, port=args.port, drain_timeout=args.drain_timeout
+    )
+    downloader = None
+    if args.demo or args.source:
+        downloader = DownloaderConfig(
+            channel=DEMO_CHANNEL if args.demo else args.channel,
+            source=DEMO_SOURCE if args.demo else args.source,
+            base_dir=args.base_dir,
+            qualities=tuple(args.qualities),
+            stop_timeout=min(10.0, args.drain_timeout),
+        )
+    has_peers = bool(args.nodes or args.node_file)
+    backfiller = None
+    if has_peers:
+        backfiller = BackfillerConfig(
+            base_dir=args.base_dir,
+            start=args.start,
+            recent_cutoff=args.recent_cutoff,
+            downloaded_channels=frozenset({downloader.channel}) if downloader is not None else frozenset(),
+            concurrency=args.concurrency,
+            max_rate=args.max_rate or None,
+            pass_interval=args.pass_interval,
+            drain_timeout=min(10.0, args.drain_timeout),
+        )
+    return NodeConfig(
+        restreamer=restreamer,
+        downloader=downloader,
+        backfiller=backfiller,
+        nodes=node_source_from_args(args) if has_peers else None,
+        demo=args.demo,
+        self_url=args.self_url,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the node until SIGTERM/SIGINT; 0 after a graceful stop, 2 for bad flags."""
+    setup_logging(args.log_level)
+
+    async def main(stop: asyncio.Event) -> None:
+        await Node(config_from_args(args)).run(stop)
+
+    return run_component(main)

@@ -1,0 +1,34 @@
+"""The all-in-one node's configuration: which components run, built from the components' own configs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from wubloader.runtime.errors import RuntimeConfigError
+
+if TYPE_CHECKING:
+    from wubloader.backfiller.config import BackfillerConfig
+    from wubloader.backfiller.nodes import NodeSource
+    from wubloader.downloader.config import DownloaderConfig
+    from wubloader.restreamer.config import RestreamerConfig
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeConfig:
+    """A node always serves its store; it downloads when given a source (or `demo`) and backfills
+    when it has peers (`nodes`, from which `self_url` is excluded)."""
+
+    restreamer: RestreamerConfig
+    downloader: DownloaderConfig | None = None
+    backfiller: BackfillerConfig | None = None
+    nodes: NodeSource | None = None
+    demo: bool = False
+    progress_interval: float = 10.0
+    self_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.demo and self.downloader is None:
+            raise RuntimeConfigError("--demo needs the downloader")
+        if self.progress_interval <= 0:
+            raise RuntimeConfigError("progress_interval must be positive")

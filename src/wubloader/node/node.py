@@ -1,0 +1,111 @@
+"""Runs a node's components in one process (restreamer, downloader or demo, backfiller) with one stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from typing import TYPE_CHECKING
+
+from wubloader.backfiller.app import run_draining
+from wubloader.backfiller.backfiller import Backfiller
+from wubloader.downloader.manager import Downloader
+from wubloader.node.demo import demo_stream
+from wubloader.node.progress import report_progress
+from wubloader.restreamer.app import create_app
+from wubloader.runtime.http_client import create_session
+from wubloader.runtime.serve import RunningServer, serve_app
+from wubloader.runtime.supervise import supervise
+from wubloader.store import remove_stale_temp_files
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from wubloader.node.config import NodeConfig
+
+logger = logging.getLogger(__name__)
+
+# Temp files younger than this may belong to another process sharing the store.
+STALE_TEMP_AGE = 300.0
+
+
+class Node:
+    """Everything one node runs; each component is supervised (a crash is logged, then restarted)."""
+
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.server: RunningServer | None = None
+        self.listening = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set; then every component drains and the call returns."""
+        base = self.config.restreamer.base_dir
+        await asyncio.to_thread(remove_stale_temp_files, base, None, STALE_TEMP_AGE)
+        async with contextlib.AsyncExitStack() as stack:
+            downloader_config = self.config.downloader
+            if self.config.demo and downloader_config is not None:
+                demo = await stack.enter_async_context(demo_stream())
+                downloader_config = dataclasses.replace(downloader_config, source=demo.url)
+            async with asyncio.TaskGroup() as group:
+                self._start(group, "restreamer", lambda: self._serve(stop), stop)
+                if downloader_config is not None:
+                    downloader = Downloader(downloader_config)
+                    self._start(group, "downloader", lambda: downloader.run(stop), stop)
+                if self.config.backfiller is not None and self.config.nodes is not None:
+                    self._start(group, "backfiller", lambda: self._backfill(stop), stop)
+                group.create_task(
+                    report_progress(
+                        self.config.progress_interval,
+                        downloading=downloader_config is not None,
+                        backfilling=self.config.nodes is not None,
+                        stop=stop,
+                    ),
+                    name="progress",
+                )
+
+    def _start(
+        self, group: asyncio.TaskGroup, name: str, factory: Callable[[], Awaitable[None]], stop: asyncio.Event
+    ) -> None:
+        group.create_task(supervise(name, factory, stop=stop), name=name)
+
+    async def _serve(self, stop: asyncio.Event) -> None:
+        app = create_app(self.config.restreamer)
+        config = self.config.restreamer
+
+        def listening(server: RunningServer) -> None:
+            self.server = server
+            self.listening.set()
+            print_summary(self.config, server.url)
+
+        await serve_app(
+            app, config.host, config.port, stop, drain_timeout=config.drain_timeout, on_listening=listening
+        )
+
+    async def _backfill(self, stop: asyncio.Event) -> None:
+        config = self.config.backfiller
+        assert config is not None and self.config.nodes is not None
+        async with create_session(limit_per_host=config.concurrency + 2) as session:
+            backfiller = Backfiller(
+                config,
+                session=session,
+                nodes=self.config.nodes,
+                self_url=self.config.self_url,
+                stop=stop,
+            )
+            await run_draining(backfiller, stop, config.drain_timeout)
+
+
+def print_summary(config: NodeConfig, url: str) -> None:
+    """Tell the person who started the node where to look (logs may be filtered; this is for the terminal)."""
+    lines = [f"wubloader node serving {config.restreamer.base_dir} at {url}"]
+    if config.downloader is not None:
+        channel = config.downloader.channel
+        source = "the built-in demo stream" if config.demo else config.downloader.source
+        lines.append(f"  archiving {channel} ({', '.join(config.downloader.qualities)}) from {source}")
+        lines.append(f"  watch it:   ffplay '{url}/playlist/{channel}.m3u8'   (or open that URL in VLC)")
+    if config.nodes is not None:
+        lines.append("  backfilling from its peers (see the backfill progress lines)")
+    lines.append(f"  listings:   {url}/files")
+    lines.append(f"  metrics:    {url}/metrics")
+    logger.info("\n".join(lines))
