@@ -13,6 +13,8 @@ from wubloader.node.config import NodeConfig
 from wubloader.node.demo import DEMO_CHANNEL
 from wubloader.node.node import Node
 from wubloader.restreamer.config import RestreamerConfig
+from wubloader.restreamer.errors import quiet_malformed_request_logs
+from wubloader.runtime.backdoor import start_backdoor
 from wubloader.runtime.config import add_common_arguments, cli_type, parse_csv, parse_port
 from wubloader.runtime.errors import RuntimeConfigError
 from wubloader.runtime.logsetup import setup_logging
@@ -97,8 +99,15 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
 def run(args: argparse.Namespace) -> int:
     """Run the node until SIGTERM/SIGINT; 0 after a graceful stop, 2 for bad flags."""
     setup_logging(args.log_level)
+    quiet_malformed_request_logs()
 
     async def main(stop: asyncio.Event) -> None:
-        await Node(config_from_args(args)).run(stop)
+        node = Node(config_from_args(args))
+        console = await start_backdoor(args.backdoor, {"node": node, "config": node.config})
+        try:
+            await node.run(stop)
+        finally:
+            if console is not None:
+                await console.close()
 
     return run_component(main)

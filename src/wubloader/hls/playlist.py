@@ -1,0 +1,187 @@
+"""HLS playlist generation for the restreamer: what a media playlist holds, and its text, in chunks.
+
+Pure: no I/O, no HTTP. `plan_media_playlist` makes every decision (trimming, target duration,
+ENDLIST) from a best-segments chain; `render_media_playlist` turns a plan into text chunks, reusing
+each segment's rendered lines from an `EntryCache` so that a 24 h playlist costs dict lookups.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from datetime import datetime, timedelta
+
+    from wubloader.store.naming import Segment
+
+HLS_VERSION = 3
+# Open-ended (live) playlists never announce a target below this, so the header line stays the
+# same while segments of up to this length keep arriving (RFC 8216 allows a larger target).
+LIVE_MIN_TARGET_DURATION = 6
+DEFAULT_ENTRY_CACHE_SIZE = 250_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MediaPlaylistPlan:
+    """The decided content of a media playlist: segments in order, None = discontinuity."""
+
+    entries: Sequence[Segment | None]
+    target_duration: int
+    ended: bool
+
+
+def plan_media_playlist(
+    chain: Sequence[Segment | None],
+    *,
+    end: datetime,
+    now: datetime,
+    live: bool,
+    live_edge: timedelta,
+) -> MediaPlaylistPlan:
+    """Decide a media playlist from a best-segments chain for [start, end).
+
+    A leading hole is dropped (nothing to be discontinuous with); a trailing hole is dropped and
+    means the range is incomplete. For `live` (open-ended) playlists, everything from the first
+    hole or non-full segment lying within `live_edge` of the newest segment's end is cut, since a
+    late or better segment may still replace it: lines once served then never change. ENDLIST
+    (`ended`) only when nothing was cut, the chain reaches `end`, and `end` is not after `now`.
+    """
+    items = list(chain)
+    while items and items[0] is None:
+        items.pop(0)
+    complete = bool(items) and items[-1] is not None and not items[-1].is_partial
+    while items and items[-1] is None:
+        items.pop()
+    if live:
+        trimmed = trim_live_edge(items, live_edge)
+        complete = complete and len(trimmed) == len(items)
+        items = trimmed
+    return MediaPlaylistPlan(
+        entries=items,
+        target_duration=target_duration(items, live=live),
+        ended=complete and end <= now,
+    )
+
+
+def trim_live_edge(items: list[Segment | None], live_edge: timedelta) -> list[Segment | None]:
+    """Cut at the first hole or non-full segment within `live_edge` of the newest segment's end."""
+    newest = next((s for s in reversed(items) if s is not None), None)
+    if newest is None:
+        return []
+    edge = newest.end - live_edge
+    previous_end = None
+    for i, item in enumerate(items):
+        if item is None:
+            if previous_end is not None and previous_end >= edge:
+                return items[:i]
+            continue
+        if item.is_partial and item.end >= edge:
+            return items[:i]
+        previous_end = item.end
+    return items
+
+
+def target_duration(items: Sequence[Segment | None], *, live: bool) -> int:
+    """Ceil of the longest segment (at least 1); live playlists at least LIVE_MIN_TARGET_DURATION."""
+    longest = max((s.duration.total_seconds() for s in items if s is not None), default=0.0)
+    target = max(1, math.ceil(longest - 1e-9))
+    return max(target, LIVE_MIN_TARGET_DURATION) if live else target
+
+
+def format_extinf(seconds: float) -> str:
+    """Decimal seconds with up to 6 fraction digits, never exponent notation (`2.0`, `2.002`)."""
+    text = f"{seconds:.6f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+def format_program_date_time(when: datetime) -> str:
+    """`2024-05-01T10:00:02.000000Z`: naive UTC with microseconds and a literal Z."""
+    return when.isoformat(timespec="microseconds") + "Z"
+
+
+def segment_uri(segment: Segment) -> str:
+    """Relative URI of a segment from `/playlist/C/Q.m3u8`: `../../segments/C/Q/HOUR/NAME`, quoted."""
+    parts = segment.path.rsplit("/", 4)[-4:]
+    return "../../segments/" + "/".join(quote(part, safe="") for part in parts)
+
+
+class EntryCache:
+    """Rendered `PROGRAM-DATE-TIME`/`EXTINF`/URI lines per segment file, reused across playlists.
+
+    Keyed by the segment's path (unique per file, so a replaced version gets a new entry). Bounded:
+    when `max_entries` is reached the whole cache is dropped and rebuilt on demand, which keeps the
+    hot path a plain dict lookup.
+    """
+
+    def __init__(self, max_entries: int = DEFAULT_ENTRY_CACHE_SIZE) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def entry(self, segment: Segment) -> str:
+        text = self._entries.get(segment.path)
+        if text is None:
+            text = (
+                f"#EXT-X-PROGRAM-DATE-TIME:{format_program_date_time(segment.start)}\n"
+                f"#EXTINF:{format_extinf(segment.duration.total_seconds())},\n"
+                f"{segment_uri(segment)}\n"
+            )
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[segment.path] = text
+        return text
+
+
+def media_playlist_header(plan: MediaPlaylistPlan) -> str:
+    return (
+        f"#EXTM3U\n#EXT-X-VERSION:{HLS_VERSION}\n#EXT-X-TARGETDURATION:{plan.target_duration}\n"
+        "#EXT-X-MEDIA-SEQUENCE:0\n"
+    )
+
+
+def render_media_playlist(plan: MediaPlaylistPlan, cache: EntryCache, chunk_bytes: int) -> Iterator[str]:
+    """The playlist text in chunks of roughly `chunk_bytes` characters (ASCII, so ≈ bytes).
+
+    MEDIA-SEQUENCE is always 0 because entries are never dropped from the front: the playlist is
+    EVENT-like, and a client polling an open-ended range sees earlier lines unchanged.
+    """
+    parts = [media_playlist_header(plan)]
+    size = len(parts[0])
+    entry = cache.entry
+    for item in plan.entries:
+        text = entry(item) if item is not None else "#EXT-X-DISCONTINUITY\n"
+        parts.append(text)
+        size += len(text)
+        if size >= chunk_bytes:
+            yield "".join(parts)
+            parts = []
+            size = 0
+    if plan.ended:
+        parts.append("#EXT-X-ENDLIST\n")
+    if parts:
+        yield "".join(parts)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Variant:
+    """One quality in a master playlist; `uri` is relative to the master playlist."""
+
+    name: str
+    bandwidth: int
+    uri: str
+
+
+def render_master_playlist(variants: Sequence[Variant]) -> str:
+    """`#EXTM3U` and one `EXT-X-STREAM-INF` + URI per variant, in the given order."""
+    lines = ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION}"]
+    for variant in variants:
+        name = variant.name.replace('"', "'")
+        lines.append(f'#EXT-X-STREAM-INF:BANDWIDTH={max(1, variant.bandwidth)},NAME="{name}"')
+        lines.append(variant.uri)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,64 @@
+"""Audio waveform images of a run of segments, rendered by ffmpeg's `showwavespic` as PNG."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
+
+from wubloader.media.errors import FfmpegTimeout, MediaError
+from wubloader.media.process import start_media_process
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from wubloader.media.process import MediaProcess
+
+FEED_CHUNK = 1 << 20
+WAVEFORM_COLOUR = "black"
+
+
+def waveform_command(width: int, height: int) -> list[str]:
+    """ffmpeg reading concatenated MPEG-TS on stdin, writing one PNG of the first audio stream."""
+    graph = f"[0:a:0]showwavespic=s={width}x{height}:colors={WAVEFORM_COLOUR}:scale=sqrt[wave]"
+    return [
+        "ffmpeg", "-hide_banner", "-nostats", "-v", "error",
+        "-i", "pipe:0",
+        "-filter_complex", graph, "-map", "[wave]",
+        "-frames:v", "1", "-f", "image2", "-c:v", "png", "pipe:1",
+    ]  # fmt: skip
+
+
+async def feed_files(media: MediaProcess, paths: Sequence[str]) -> None:
+    """Write the files back to back into ffmpeg's stdin (reads off the event loop), then close it."""
+    try:
+        for path in paths:
+            with open(path, "rb") as file:  # noqa: ASYNC230 - reads below run in a thread
+                while chunk := await asyncio.to_thread(file.read, FEED_CHUNK):
+                    media.stdin.write(chunk)
+                    await media.stdin.drain()
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # ffmpeg stopped reading; its exit status tells what happened
+    finally:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            media.stdin.close()
+
+
+async def render_waveform(paths: Sequence[str], width: int, height: int, *, time_limit: float) -> bytes:
+    """PNG bytes of the audio waveform of `paths` played back to back (holes already left out).
+
+    Raises ValueError for no paths or a non-positive size, FfmpegFailed/FfmpegTimeout from ffmpeg,
+    MediaError if ffmpeg produced no image.
+    """
+    if not paths or width < 1 or height < 1:
+        raise ValueError("need at least one segment and a positive size")
+    async with start_media_process(waveform_command(width, height), stdin=True) as media:
+        try:
+            async with asyncio.timeout(time_limit):
+                image, _ = await asyncio.gather(media.stdout.read(), feed_files(media, paths))
+                await media.wait_ok()
+        except TimeoutError:
+            raise FfmpegTimeout(f"waveform took longer than {time_limit}s") from None
+    if not image:
+        raise MediaError("ffmpeg produced no waveform image")
+    return image

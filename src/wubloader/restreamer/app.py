@@ -1,0 +1,132 @@
+"""The restreamer service: builds the aiohttp app (routes, error mapping, CORS, metrics) and runs it.
+
+`create_app(config)` is what `wubloader restreamer` serves and what `wubloader node` mounts in-process.
+Route groups are added in ROUTE_GROUPS order; each routes module exposes `add_routes(app)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from wubloader.restreamer import (
+    openapi,
+    routes_cut,
+    routes_files,
+    routes_images,
+    routes_playlist,
+    routes_segments,
+)
+from wubloader.restreamer.config import RestreamerConfig
+from wubloader.restreamer.errors import cors_headers, error_middleware, quiet_malformed_request_logs
+from wubloader.restreamer.openapi import RouteDoc, document_route
+from wubloader.restreamer.state import STATE, RestreamerState
+from wubloader.runtime.backdoor import start_backdoor
+from wubloader.runtime.config import add_common_arguments, cli_type, parse_port
+from wubloader.runtime.logsetup import setup_logging
+from wubloader.runtime.metrics import add_metrics_route, request_metrics_middleware, serve_metrics
+from wubloader.runtime.serve import run_component, serve_app
+from wubloader.runtime.timeparse import now_utc
+from wubloader.store.selection import SegmentIndex
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from wubloader.runtime.config import BackdoorConfig, EnvArgumentParser
+
+__all__ = ["RestreamerConfig", "configure_parser", "create_app", "run"]
+
+SERVICE = "restreamer"
+ROUTE_GROUPS = (routes_files, routes_segments, routes_playlist, routes_images, routes_cut, openapi)
+
+
+def create_app(
+    config: RestreamerConfig,
+    index: SegmentIndex | None = None,
+    *,
+    now: Callable[[], datetime] = now_utc,
+) -> web.Application:
+    """The restreamer app over `config.base_dir`.
+
+    `index` may be shared with other components of the same process (one per store); `now` returns
+    naive UTC and decides whether a range lies in the past (ENDLIST).
+    """
+    app = web.Application(middlewares=[request_metrics_middleware(SERVICE), error_middleware])
+    state = RestreamerState(
+        config=config,
+        index=index if index is not None else SegmentIndex(config.base_dir),
+        now=now,
+        resolver=RestreamerState.resolver_for(config),
+        media_slots=asyncio.Semaphore(config.max_media_jobs),
+    )
+    app[STATE] = state
+    app.on_response_prepare.append(cors_headers)
+    for group in ROUTE_GROUPS:
+        group.add_routes(app)
+    add_metrics_route(app)
+    document_route(
+        app, "/metrics", RouteDoc(summary="Prometheus metrics", content_type="text/plain", errors=())
+    )
+    return app
+
+
+def configure_parser(parser: EnvArgumentParser) -> None:
+    """`wubloader restreamer --base-dir DIR [--host 127.0.0.1] [--port 8000]` plus the common flags."""
+    parser.add_argument("--base-dir", type=Path, required=True, help="the segment store directory")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=cli_type(parse_port), default=8000, help="port (default 8000)")
+    parser.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=20.0,
+        help="seconds in-flight requests may take to finish after SIGTERM (default 20)",
+    )
+    add_common_arguments(parser)
+
+
+def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
+    return RestreamerConfig(
+        base_dir=args.base_dir, host=args.host, port=args.port, drain_timeout=args.drain_timeout
+    )
+
+
+async def serve(
+    config: RestreamerConfig,
+    stop: asyncio.Event,
+    *,
+    metrics_port: int | None = None,
+    backdoor: BackdoorConfig | None = None,
+) -> None:
+    """Serve until `stop` is set, then drain in-flight requests (and stop the metrics server, if any).
+
+    With `backdoor`, a debug console sees `config` and `app`.
+    """
+    app = create_app(config)
+    console = await start_backdoor(backdoor, {"config": config, "app": app}) if backdoor else None
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(
+                serve_app(app, config.host, config.port, stop, drain_timeout=config.drain_timeout)
+            )
+            if metrics_port is not None:
+                tasks.create_task(serve_metrics(config.host, metrics_port, stop))
+    finally:
+        if console is not None:
+            await console.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    """CLI entry point: exit 0 after a graceful SIGTERM/SIGINT, 2 for bad configuration."""
+    setup_logging(args.log_level)
+    quiet_malformed_request_logs()
+
+    async def main(stop: asyncio.Event) -> None:
+        config = config_from_args(args)
+        await serve(config, stop, metrics_port=args.metrics_port, backdoor=args.backdoor)
+
+    return run_component(main)

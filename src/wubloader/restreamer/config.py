@@ -1,0 +1,43 @@
+"""The restreamer's configuration record and its validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from wubloader.runtime.errors import RuntimeConfigError
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RestreamerConfig:
+    """Where the store is, where to listen, and the limits requests are held to.
+
+    `max_implicit_range`: a playlist whose start or end was not given may span at most this.
+    `live_edge`: holes this close to the newest segment are trimmed from open-ended playlists, so
+    a late segment filling them never rewrites lines a client already saw.
+    `max_image_range`: longest waveform range; `max_image_side`: largest waveform side in pixels.
+    `max_media_jobs`: ffmpeg runs (waveforms, frames) at once; more requests wait for a slot.
+    """
+
+    base_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_implicit_range: timedelta = timedelta(hours=12)
+    live_edge: timedelta = timedelta(seconds=15)
+    max_image_range: timedelta = timedelta(hours=6)
+    max_image_side: int = 4096
+    playlist_chunk_bytes: int = 100_000
+    media_time_limit: float = 60.0
+    max_media_jobs: int = 4
+    drain_timeout: float = 20.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.base_dir, Path) or "\0" in str(self.base_dir):
+            raise RuntimeConfigError(f"base_dir must be a Path without NUL, got {self.base_dir!r}")
+        if not 0 <= self.port <= 65535:
+            raise RuntimeConfigError(f"port must be in 0..65535, got {self.port}")
+        if self.max_image_side < 1 or self.playlist_chunk_bytes < 1024 or self.max_media_jobs < 1:
+            raise RuntimeConfigError("max_image_side/max_media_jobs must be ≥ 1, playlist_chunk_bytes ≥ 1024")
+        if self.media_time_limit <= 0 or self.drain_timeout < 0:
+            raise RuntimeConfigError("media_time_limit must be > 0 and drain_timeout ≥ 0")

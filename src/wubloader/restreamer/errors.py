@@ -1,0 +1,198 @@
+"""Restreamer errors and the ONE table mapping every exception a handler raises to an HTTP status.
+
+Handlers raise; the `error_middleware` turns the exception into a one-line `text/plain` response.
+`cors_headers` (an `on_response_prepare` hook) puts CORS `*` on every response, errors included.
+
+Hierarchy::
+
+    WubloaderError
+    └── RestreamerError                  status 400 unless a subclass says otherwise
+        ├── BadRequest (400)             a query parameter or path argument is malformed
+        ├── Forbidden (403)              a path argument could reveal or escape the store
+        ├── NotFound (404)               no such channel/quality/segment (or it is tombstoned)
+        ├── NoContent (406)              the range exists but holds nothing usable
+        ├── RangeNotSatisfiable (416)    a byte range starts past the end of a segment
+        └── Busy (503)                   too many ffmpeg jobs already running
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import pydantic
+from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
+
+from wubloader.errors import WubloaderError
+from wubloader.media.errors import FfmpegTimeout, MediaError
+from wubloader.media.frame import NoFrame
+from wubloader.runtime.errors import BadTimestamp
+from wubloader.store.errors import BadSegmentName, ContainsHoles, NoSegments, UnsafePath
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from aiohttp.typedefs import Handler
+
+logger = logging.getLogger(__name__)
+
+MAX_REASON_LENGTH = 300
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET,POST,HEAD",
+    "Access-Control-Allow-Headers": "*",
+    "Access-Control-Allow-Credentials": "false",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+class RestreamerError(WubloaderError):
+    """A request the restreamer refuses; `str(exc)` is the one-line reason sent to the client.
+
+    `headers` are added to the error response (e.g. `Content-Range` on a 416).
+    """
+
+    def __init__(self, reason: str, *, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(reason)
+        self.headers: Mapping[str, str] = headers or {}
+
+
+class BadRequest(RestreamerError):
+    """A query parameter or path argument is malformed (400)."""
+
+
+class Forbidden(RestreamerError):
+    """A path argument is hidden or could escape the store (403)."""
+
+
+class NotFound(RestreamerError):
+    """The channel, quality or segment does not exist, or is tombstoned (404)."""
+
+
+class NoContent(RestreamerError):
+    """The requested range exists but holds no usable content (406)."""
+
+
+class RangeNotSatisfiable(RestreamerError):
+    """A byte range starts beyond the end of the file (416)."""
+
+
+class Busy(RestreamerError):
+    """Every media slot stayed taken for the whole wait (503); retry later."""
+
+
+# The one table. Order matters: the first matching class wins, so subclasses come first.
+ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
+    (BadRequest, 400),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (NoContent, 406),
+    (RangeNotSatisfiable, 416),
+    (Busy, 503),
+    (RestreamerError, 400),
+    (BadTimestamp, 400),
+    (pydantic.ValidationError, 400),
+    (UnicodeError, 400),
+    (UnsafePath, 403),
+    (BadSegmentName, 404),
+    (ContainsHoles, 406),
+    (NoSegments, 406),
+    (NoFrame, 406),
+    (FfmpegTimeout, 503),
+    (MediaError, 500),
+)
+
+
+def status_for(exc: BaseException) -> int | None:
+    """The HTTP status for `exc` per ERROR_STATUS, or None if it is not an expected error."""
+    for cls, status in ERROR_STATUS:
+        if isinstance(exc, cls):
+            return status
+    return None
+
+
+def one_line(text: str) -> str:
+    """Squash a message to one printable line of bounded length (it may quote client input)."""
+    line = " ".join(text.split())
+    line = "".join(c if c.isprintable() else "?" for c in line)
+    return line[:MAX_REASON_LENGTH] or "error"
+
+
+def reason_for(exc: BaseException) -> str:
+    """The client-facing reason: pydantic errors are reduced to `field: message` of the first error."""
+    if isinstance(exc, pydantic.ValidationError):
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "request"
+        message = first["msg"].removeprefix("Value error, ")
+        return one_line(f"bad {where}: {message}")
+    if isinstance(exc, MediaError) and not isinstance(exc, NoFrame):
+        return "media processing failed"
+    if isinstance(exc, UnicodeError):
+        return "request is not valid UTF-8"
+    return one_line(str(exc))
+
+
+def error_response(status: int, reason: str) -> web.Response:
+    return web.Response(status=status, text=reason + "\n", content_type="text/plain")
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn raised errors into one-line plain-text responses (see ERROR_STATUS).
+
+    aiohttp's own HTTP exceptions (unknown route 404, 405, …) are re-rendered in the same style.
+    An unexpected exception is logged with its traceback and answered 500.
+    """
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = error_response(exc.status, one_line(exc.reason))
+        if exc.status == 405 and "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except ConnectionResetError:
+        raise  # the client went away mid-response: nothing to answer, not our error
+    except Exception as exc:
+        status = status_for(exc)
+        if status is None:
+            logger.exception("unexpected error serving %s %s", request.method, request.path)
+            return error_response(500, "internal error")
+        if status >= 500:
+            logger.error("error serving %s %s: %s", request.method, request.path, exc)
+        response = error_response(status, reason_for(exc))
+        if isinstance(exc, RestreamerError):
+            response.headers.update(exc.headers)
+        return response
+
+
+async def cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """`on_response_prepare` hook: every response, streamed or not, error or not, carries CORS `*`."""
+    response.headers.update(CORS_HEADERS)
+
+
+class MalformedRequestLogFilter(logging.Filter):
+    """Turns aiohttp's ERROR + traceback for an unparseable request into one INFO line.
+
+    Such requests (raw non-UTF-8 bytes in the request line, broken headers) never reach the app:
+    aiohttp answers 400 itself. They are the client's fault, so they must not flood the log with
+    tracebacks. Install with `quiet_malformed_request_logs()`.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, BadHttpMessage):
+            first_line = (exc.message or "malformed request").splitlines()[0]
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "refused malformed request: %s", (one_line(first_line),)
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_malformed_request_logs() -> None:
+    """Install MalformedRequestLogFilter on aiohttp's server logger once per process (idempotent)."""
+    server_logger = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, MalformedRequestLogFilter) for f in server_logger.filters):
+        server_logger.addFilter(MalformedRequestLogFilter())

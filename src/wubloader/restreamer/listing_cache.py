@@ -1,0 +1,59 @@
+"""Cached JSON bodies of hour listings, so a peer polling `/files/C/Q/HOUR` costs one `stat`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from wubloader.store.listing import list_segment_files
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    mtime_ns: int
+    body: bytes
+
+
+class HourListingCache:
+    """JSON body of an hour's segment names, reused while the directory's mtime is unchanged.
+
+    A directory modified within `settle_seconds` is re-listed every time (its mtime may not show a
+    second change in the same clock tick), like SegmentIndex. Bounded: cleared when `max_entries`
+    is reached. A missing directory lists as `[]` and is never cached.
+    """
+
+    def __init__(
+        self, *, max_entries: int = 2048, settle_seconds: float = 2.0, now: Callable[[], float] = time.time
+    ) -> None:
+        self.max_entries = max_entries
+        self.settle_seconds = settle_seconds
+        self._now = now
+        self._entries: dict[tuple[str, bool], _Entry] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def body(self, hour_dir: Path, include_tombstones: bool) -> bytes:
+        key = (str(hour_dir), include_tombstones)
+        try:
+            mtime_ns = os.stat(key[0]).st_mtime_ns
+        except (FileNotFoundError, NotADirectoryError):
+            return b"[]"
+        entry = self._entries.get(key)
+        if entry is not None and entry.mtime_ns == mtime_ns:
+            return entry.body
+        names = await asyncio.to_thread(list_segment_files, hour_dir, include_tombstones)
+        body = json.dumps(names).encode()
+        if self._now() - mtime_ns / 1e9 > self.settle_seconds:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = _Entry(mtime_ns, body)
+        return body

@@ -1,0 +1,195 @@
+"""`/cut/{channel}/{quality}.ts`: a cut of one or more ranges, validated fully, then streamed from media/."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from pydantic import Field
+
+from wubloader.media.cut_engine import MPEGTS_ARGS, WEBM_ARGS, CutOptions, prepare_cut
+from wubloader.media.cut_plan import CutRange, CutType, Transition
+from wubloader.media.errors import BadCut, MediaError, UnsupportedMedia
+from wubloader.restreamer.errors import BadRequest, NoContent, NotFound
+from wubloader.restreamer.openapi import RouteDoc, add_documented_route
+from wubloader.restreamer.ranges import quality_hours_async
+from wubloader.restreamer.schemas import QueryModel, path_arg
+from wubloader.restreamer.state import state_of
+from wubloader.runtime.timeparse import parse_utc_only
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from multidict import MultiMapping
+
+logger = logging.getLogger(__name__)
+
+TS = "video/mp2t"
+WEBM = "video/webm"
+SINGLE = ("type", "allow_holes", "start", "end")
+# A bound on the work one request can ask for (selection walks every hour of every range).
+MAX_CUT = timedelta(hours=24)
+
+
+class CutQuery(QueryModel):
+    """Documentation of the query (parsed by `parse_cut_query`, since `range`/`transition` repeat)."""
+
+    range: str | None = Field(None, description="`START,END` (UTC ISO-8601), repeatable, in output order")
+    transition: str | None = Field(
+        None, description="`NAME,SECONDS` or empty (hard cut) between ranges N and N+1, repeatable"
+    )
+    type: str = Field("fast", description="rough | fast | smart | full | mpegts | webm")
+    allow_holes: str = Field("false", description="true | false")
+    start: str | None = Field(None, description="legacy single range start (when no `range`)")
+    end: str | None = Field(None, description="legacy single range end (when no `range`)")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CutQueryValues:
+    """The parsed query: ranges may miss bounds only in the legacy start/end form."""
+
+    bounds: list[tuple[str | None, str | None]]
+    transitions: list[Transition | None]
+    cut_type: CutType
+    options: CutOptions
+    content_type: str
+    allow_holes: bool
+
+
+def _cut_kind(text: str) -> tuple[CutType, CutOptions, str]:
+    if text == "mp4":
+        raise BadRequest("mp4 type has been disabled due to the load it causes")
+    if text in ("mpegts", "full"):
+        return CutType.FULL, CutOptions(full_encode_args=MPEGTS_ARGS, full_format="mpegts"), TS
+    if text == "webm":
+        return CutType.FULL, CutOptions(full_encode_args=WEBM_ARGS, full_format="webm"), WEBM
+    try:
+        return CutType(text), CutOptions(), TS
+    except ValueError:
+        raise BadRequest(f"Unknown type {text[:32]!r}") from None
+
+
+def _transition(text: str) -> Transition | None:
+    if not text:
+        return None
+    name, sep, seconds = text.partition(",")
+    try:
+        duration = float(seconds)
+    except ValueError:
+        raise BadRequest("transition must be NAME,SECONDS or empty") from None
+    if not sep or not name:
+        raise BadRequest("transition must be NAME,SECONDS or empty")
+    return Transition(name=name, duration=duration)
+
+
+def parse_cut_query(query: MultiMapping[str]) -> CutQueryValues:
+    """Parse the cut query; BadRequest (400) on anything malformed."""
+    for key in SINGLE:
+        if len(query.getall(key, [])) > 1:
+            raise BadRequest(f"parameter {key!r} given more than once")
+    bounds: list[tuple[str | None, str | None]] = []
+    for text in query.getall("range", []):
+        start, sep, end = text.partition(",")
+        if not sep or not start or not end:
+            raise BadRequest("range must be START,END")
+        bounds.append((start, end))
+    if not bounds:
+        bounds = [(query.get("start"), query.get("end"))]
+    transitions = [_transition(t) for t in query.getall("transition", [])]
+    if len(transitions) >= len(bounds):
+        raise BadRequest("Too many transitions")
+    transitions += [None] * (len(bounds) - 1 - len(transitions))
+    allow = query.get("allow_holes", "false").lower()
+    if allow not in ("true", "false"):
+        raise BadRequest("allow_holes must be one of: true, false")
+    cut_type, options, content_type = _cut_kind(query.get("type", "fast"))
+    return CutQueryValues(
+        bounds=bounds,
+        transitions=transitions,
+        cut_type=cut_type,
+        options=options,
+        content_type=content_type,
+        allow_holes=allow == "true",
+    )
+
+
+async def _ranges(
+    request: web.Request, channel: str, quality: str, bounds: Sequence[tuple[str | None, str | None]]
+) -> list[CutRange]:
+    span = await quality_hours_async(state_of(request).config.base_dir, channel, quality)
+    ranges = []
+    for start, end in bounds:
+        if (start is None or end is None) and span is None:
+            raise NotFound("no segments for this channel/quality")
+        first = parse_utc_only(start) if start is not None else span.first  # type: ignore[union-attr]
+        last = parse_utc_only(end) if end is not None else span.end  # type: ignore[union-attr]
+        ranges.append(CutRange(start=first, end=last))
+    return ranges
+
+
+async def cut(request: web.Request) -> web.StreamResponse:
+    """Validate everything (400/404/406), then stream the cut; a failure mid-way truncates the body."""
+    state = state_of(request)
+    channel = path_arg(request, "channel")
+    quality = path_arg(request, "quality")
+    values = parse_cut_query(request.query)
+    ranges = await _ranges(request, channel, quality, values.bounds)
+    if any(r.end <= r.start for r in ranges):
+        raise BadRequest("Ends must be after starts")
+    if sum((r.end - r.start for r in ranges), timedelta()) > MAX_CUT:
+        raise BadRequest(f"a cut may not be longer than {MAX_CUT.total_seconds() / 3600:g} hours in total")
+    chains = [await state.index.best_segments_async(channel, quality, r.start, r.end) for r in ranges]
+    try:
+        stream = await prepare_cut(
+            values.cut_type,
+            ranges,
+            values.transitions,
+            chains,
+            allow_holes=values.allow_holes,
+            options=values.options,
+        )
+    except BadCut as exc:
+        raise BadRequest(str(exc)) from exc
+    except UnsupportedMedia as exc:
+        raise NoContent(f"cannot cut this media with type={values.cut_type}: {exc}") from exc
+    extension = "webm" if values.content_type == WEBM else "ts"
+    filename = f"{channel}-{quality}-{ranges[0].start:%Y-%m-%dT%H-%M-%S}.{extension}"
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": values.content_type,
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        }
+    )
+    await response.prepare(request)
+    try:
+        async for chunk in stream:
+            await response.write(chunk)
+    except MediaError as exc:
+        # Too late for an error status: log, and cut the connection so the client sees a truncated body.
+        logger.error("cut %s/%s failed after streaming started: %s", channel, quality, exc)
+        if request.transport is not None:
+            request.transport.close()
+        return response
+    finally:
+        await stream.aclose()
+    await response.write_eof()
+    return response
+
+
+def add_routes(app: web.Application) -> None:
+    """Add the cut route."""
+    add_documented_route(
+        app,
+        "/cut/{channel}/{quality}.ts",
+        cut,
+        RouteDoc(
+            summary="A cut of one or more ranges (rough, fast, smart, full/mpegts, webm), streamed",
+            content_type=TS,
+            response_schema={"type": "string", "format": "binary"},
+            query=CutQuery,
+            errors=(400, 403, 404, 406),
+        ),
+    )

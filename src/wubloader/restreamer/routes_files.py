@@ -1,0 +1,83 @@
+"""`/files…`: the replication listings (channels, qualities, hours, segment names), as JSON arrays.
+
+Compatible with the original: a missing channel/quality/hour lists as `[]`; tombstoned segments are
+hidden, and `?tombstones=true` appends the `.tombstone` names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiohttp import web
+
+from wubloader.restreamer.openapi import RouteDoc, add_documented_route
+from wubloader.restreamer.schemas import NAME_LIST_SCHEMA, TombstonesQuery, parse_query, path_arg
+from wubloader.restreamer.state import state_of
+from wubloader.store.listing import list_channels, list_hours, list_qualities
+
+
+def json_names(names: list[str]) -> web.Response:
+    return web.Response(body=json.dumps(names).encode(), content_type="application/json")
+
+
+async def list_channels_route(request: web.Request) -> web.Response:
+    base = state_of(request).config.base_dir
+    return json_names(await asyncio.to_thread(list_channels, base))
+
+
+async def list_qualities_route(request: web.Request) -> web.Response:
+    base = state_of(request).config.base_dir
+    channel = path_arg(request, "channel")
+    return json_names(await asyncio.to_thread(list_qualities, base, channel))
+
+
+async def list_hours_route(request: web.Request) -> web.Response:
+    base = state_of(request).config.base_dir
+    channel = path_arg(request, "channel")
+    quality = path_arg(request, "quality")
+    return json_names(await asyncio.to_thread(list_hours, base, channel, quality))
+
+
+async def list_segments_route(request: web.Request) -> web.Response:
+    query = parse_query(request, TombstonesQuery)
+    parts = [path_arg(request, k) for k in ("channel", "quality", "hour")]
+    hour_dir = state_of(request).config.base_dir.joinpath(*parts)
+    body = await state_of(request).listings.body(hour_dir, query.tombstones == "true")
+    return web.Response(body=body, content_type="application/json")
+
+
+def add_routes(app: web.Application) -> None:
+    """Add the four listing routes."""
+    listing = "application/json"
+    add_documented_route(
+        app,
+        "/files",
+        list_channels_route,
+        RouteDoc(summary="List channels", content_type=listing, response_schema=NAME_LIST_SCHEMA, errors=()),
+    )
+    add_documented_route(
+        app,
+        "/files/{channel}",
+        list_qualities_route,
+        RouteDoc(
+            summary="List a channel's qualities", content_type=listing, response_schema=NAME_LIST_SCHEMA
+        ),
+    )
+    add_documented_route(
+        app,
+        "/files/{channel}/{quality}",
+        list_hours_route,
+        RouteDoc(summary="List hour directories", content_type=listing, response_schema=NAME_LIST_SCHEMA),
+    )
+    add_documented_route(
+        app,
+        "/files/{channel}/{quality}/{hour}",
+        list_segments_route,
+        RouteDoc(
+            summary="List segment names of one hour (tombstoned ones hidden)",
+            content_type=listing,
+            response_schema=NAME_LIST_SCHEMA,
+            query=TombstonesQuery,
+        ),
+    )

@@ -1,0 +1,260 @@
+"""Serving one segment file: safe path resolution, byte ranges, conditional requests, zero-copy sendfile.
+
+This is the hot replication path, so it avoids aiohttp's FileResponse (two thread-pool hops per
+request): the file is resolved, stat'ed and opened on the event loop (a few syscalls on local
+disk, no directory scan) and sent with `loop.sendfile`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import stat
+from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
+from typing import TYPE_CHECKING, BinaryIO
+
+from aiohttp import web
+
+from wubloader.restreamer.errors import Forbidden, NotFound, RangeNotSatisfiable
+from wubloader.store.naming import (
+    SegmentType,
+    check_component,
+    parse_hour,
+    parse_segment_name,
+    tombstone_name,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from aiohttp.abc import AbstractStreamWriter
+
+SEGMENT_CONTENT_TYPE = "video/mp2t"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ByteRange:
+    """`length` bytes from `start` (inclusive)."""
+
+    start: int
+    length: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenSegment:
+    file: BinaryIO
+    size: int
+    mtime: float
+    etag: str
+
+
+class SegmentResolver:
+    """Maps request path components to the real path of a servable segment, or raises.
+
+    Each hour directory's real path is resolved once and cached (bounded; cleared when full), so
+    a request costs one `lexists` (tombstone) and one `open`. A directory symlinked to inside the
+    store is followed; one leading out of it is Forbidden. The file itself is opened with
+    O_NOFOLLOW, so a segment name that is a symlink is refused too.
+    """
+
+    def __init__(self, base_real: str, max_dirs: int = 4096) -> None:
+        self.base_real = base_real
+        self.max_dirs = max_dirs
+        self._dirs: dict[str, str] = {}
+
+    def hour_dir(self, channel: str, quality: str, hour: str) -> str:
+        key = f"{channel}/{quality}/{hour}"
+        real = self._dirs.get(key)
+        if real is None:
+            real = os.path.realpath(f"{self.base_real}/{key}")
+            if not real.startswith(self.base_real + "/"):
+                raise Forbidden("segment path leaves the store")
+            if len(self._dirs) >= self.max_dirs:
+                self._dirs.clear()
+            self._dirs[key] = real
+        return real
+
+    def resolve(self, channel: str, quality: str, hour: str, name: str) -> str:
+        """Forbidden: a component is hidden/unsafe or leads out of the store. NotFound: not a
+        segment name, a `temp` file, or tombstoned (a missing file is found out by `open_segment`).
+        """
+        for part in (channel, quality, hour, name):
+            check_component(part)
+        try:
+            segment = parse_segment_name(parse_hour(hour), name)
+        except ValueError:
+            raise NotFound("no such segment") from None
+        if segment.type is SegmentType.TEMP:
+            raise NotFound("segment is still being written")
+        hour_dir = self.hour_dir(channel, quality, hour)
+        if os.path.lexists(f"{hour_dir}/{tombstone_name(name)}"):
+            raise NotFound("segment is tombstoned")
+        return f"{hour_dir}/{name}"
+
+
+def open_segment(real_path: str, etag: str) -> OpenSegment:
+    """Open a regular file for sending; NotFound if missing or not a regular file, Forbidden if a symlink."""
+    try:
+        fd = os.open(real_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        raise NotFound("no such segment") from None
+    except PermissionError:
+        raise Forbidden("segment is not readable") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise Forbidden("segment is a symlink") from None
+        raise
+    file = os.fdopen(fd, "rb")
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotFound("no such segment")
+    except BaseException:
+        file.close()
+        raise
+    return OpenSegment(file=file, size=st.st_size, mtime=st.st_mtime, etag=etag)
+
+
+def parse_byte_range(header: str | None, size: int) -> ByteRange | None:
+    """The single range a `Range` header asks for, or None to send the whole file.
+
+    Malformed or multi-range headers are ignored (RFC 9110 allows that). A range starting at or
+    past the end raises RangeNotSatisfiable (416 with `Content-Range: bytes */SIZE`).
+    """
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, sep, last = header[6:].strip().partition("-")
+    if not sep or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
+        return None
+    if not first.isascii() or not last.isascii() or (first == "" and last == ""):
+        return None
+    if first == "":
+        length = min(int(last), size)
+        if length == 0:
+            raise RangeNotSatisfiable("range not satisfiable", headers={"Content-Range": f"bytes */{size}"})
+        return ByteRange(start=size - length, length=length)
+    start = int(first)
+    stop = min(int(last) + 1, size) if last else size
+    if start >= size:
+        raise RangeNotSatisfiable("range not satisfiable", headers={"Content-Range": f"bytes */{size}"})
+    if stop <= start:
+        return None
+    return ByteRange(start=start, length=stop - start)
+
+
+def _etag_listed(etag: str, header: str) -> bool:
+    candidates = [c.strip() for c in header.split(",")]
+    return "*" in candidates or etag in candidates or f"W/{etag}" in candidates
+
+
+def _not_after(header: str | None, mtime: float) -> bool:
+    """True if the HTTP date in `header` is at or after `mtime` (second resolution)."""
+    if not header:
+        return False
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return False
+    return int(mtime) <= when.timestamp()
+
+
+def is_not_modified(headers: Mapping[str, str], segment: OpenSegment) -> bool:
+    """If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2)."""
+    none_match = headers.get("If-None-Match")
+    if none_match is not None:
+        return _etag_listed(segment.etag, none_match)
+    return _not_after(headers.get("If-Modified-Since"), segment.mtime)
+
+
+def range_applies(headers: Mapping[str, str], segment: OpenSegment) -> bool:
+    """`If-Range` with another ETag (or an older date) means: ignore Range, send everything."""
+    if_range = headers.get("If-Range")
+    if if_range is None:
+        return True
+    if if_range.startswith('"') or if_range.startswith("W/"):
+        return if_range == segment.etag
+    return _not_after(if_range, segment.mtime)
+
+
+class SendfileResponse(web.StreamResponse):
+    """Headers, then `count` bytes of an open file from `offset` via `loop.sendfile`; owns the file."""
+
+    def __init__(
+        self, segment: OpenSegment, *, status: int, offset: int, count: int, headers: Mapping[str, str]
+    ) -> None:
+        super().__init__(status=status, headers=headers)
+        self._segment = segment
+        self._offset = offset
+        self._count = count
+        self.content_length = count
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        try:
+            writer = await super().prepare(request)
+            if self._count and request.method != "HEAD":
+                transport = request.transport
+                if transport is None:
+                    raise ConnectionResetError("connection lost")
+                await send_file(transport, self._segment.file, self._offset, self._count)
+            await super().write_eof()
+            return writer
+        finally:
+            self._segment.file.close()
+
+
+async def send_file(transport: asyncio.Transport, file: BinaryIO, offset: int, count: int) -> None:
+    """Zero-copy `count` bytes of `file` from `offset` to the transport's socket.
+
+    When nothing is buffered in the transport (the usual case: headers went straight out), first
+    call `os.sendfile` on the socket directly: a segment that fits in the socket buffer then costs
+    one syscall instead of the futures and read pausing of `loop.sendfile` (the main per-request
+    cost here). Whatever does not fit is sent by `loop.sendfile`, which waits for writability.
+    """
+    loop = asyncio.get_running_loop()
+    sock = transport.get_extra_info("socket")
+    if sock is not None and not transport.get_write_buffer_size() and not transport.is_closing():
+        end = offset + count
+        try:
+            while offset < end:
+                sent = os.sendfile(sock.fileno(), file.fileno(), offset, end - offset)
+                if sent == 0:
+                    raise ConnectionResetError("file shrank while sending")
+                offset += sent
+        except BlockingIOError:
+            pass
+        count = end - offset
+    if count:
+        await loop.sendfile(transport, file, offset, count)
+
+
+def segment_headers(segment: OpenSegment) -> dict[str, str]:
+    return {
+        "Content-Type": SEGMENT_CONTENT_TYPE,
+        "ETag": segment.etag,
+        "Last-Modified": formatdate(segment.mtime, usegmt=True),
+        "Accept-Ranges": "bytes",
+        # Revalidate (cheap: ETag → 304) rather than cache, so a tombstone takes effect at once.
+        "Cache-Control": "no-cache",
+    }
+
+
+def segment_response(headers: Mapping[str, str], segment: OpenSegment) -> web.StreamResponse:
+    """200, 206 or 304 for a request with `headers` (raises RangeNotSatisfiable for a 416)."""
+    out = segment_headers(segment)
+    if is_not_modified(headers, segment):
+        segment.file.close()
+        return web.Response(status=304, headers=out)
+    try:
+        byte_range = parse_byte_range(headers.get("Range"), segment.size)
+    except RangeNotSatisfiable:
+        segment.file.close()
+        raise
+    if byte_range is None or not range_applies(headers, segment):
+        return SendfileResponse(segment, status=200, offset=0, count=segment.size, headers=out)
+    end = byte_range.start + byte_range.length - 1
+    out["Content-Range"] = f"bytes {byte_range.start}-{end}/{segment.size}"
+    return SendfileResponse(
+        segment, status=206, offset=byte_range.start, count=byte_range.length, headers=out
+    )

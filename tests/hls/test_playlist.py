@@ -1,0 +1,118 @@
+"""Media/master playlist generation: planning decisions and exact text."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from wubloader.hls.playlist import (
+    EntryCache,
+    Variant,
+    format_extinf,
+    plan_media_playlist,
+    render_master_playlist,
+    render_media_playlist,
+)
+from wubloader.store import Segment, SegmentType
+
+T0 = datetime(2024, 5, 1, 10, 0, 0)
+LIVE_EDGE = timedelta(seconds=15)
+
+
+def seg(at: float, duration: float = 2.0, type: SegmentType = SegmentType.FULL) -> Segment:
+    start = T0 + timedelta(seconds=at)
+    name = f"{start:%M:%S.%f}-{duration}-{type}-h{int(at * 1000)}.ts"
+    return Segment(
+        path=f"/base/chan/source/{start:%Y-%m-%dT%H}/{name}",
+        channel="chan",
+        quality="source",
+        start=start,
+        duration=timedelta(seconds=duration),
+        type=type,
+        hash="h",
+    )
+
+
+def plan(chain, *, end=60, now=T0 + timedelta(days=1), live=False):
+    return plan_media_playlist(
+        chain, end=T0 + timedelta(seconds=end), now=now, live=live, live_edge=LIVE_EDGE
+    )
+
+
+def test_complete_range_has_endlist_and_exact_text():
+    chain = [seg(0), seg(2, 2.5), None, seg(10)]
+    text = "".join(render_media_playlist(plan(chain, end=12), EntryCache(), 100_000))
+    assert text == (
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:3\n#EXT-X-MEDIA-SEQUENCE:0\n"
+        "#EXT-X-PROGRAM-DATE-TIME:2024-05-01T10:00:00.000000Z\n#EXTINF:2.0,\n"
+        "../../segments/chan/source/2024-05-01T10/00%3A00.000000-2.0-full-h0.ts\n"
+        "#EXT-X-PROGRAM-DATE-TIME:2024-05-01T10:00:02.000000Z\n#EXTINF:2.5,\n"
+        "../../segments/chan/source/2024-05-01T10/00%3A02.000000-2.5-full-h2000.ts\n"
+        "#EXT-X-DISCONTINUITY\n"
+        "#EXT-X-PROGRAM-DATE-TIME:2024-05-01T10:00:10.000000Z\n#EXTINF:2.0,\n"
+        "../../segments/chan/source/2024-05-01T10/00%3A10.000000-2.0-full-h10000.ts\n"
+        "#EXT-X-ENDLIST\n"
+    )
+
+
+def test_leading_hole_dropped_trailing_hole_means_no_endlist():
+    result = plan([None, seg(4), None])
+    assert result.entries == [seg(4)]
+    assert not result.ended
+
+
+def test_no_endlist_for_a_range_ending_in_the_future():
+    assert not plan([seg(0)], end=2, now=T0 + timedelta(seconds=1)).ended
+    assert plan([seg(0)], end=2, now=T0 + timedelta(seconds=2)).ended
+
+
+def test_live_trims_holes_and_partials_near_the_edge():
+    old_hole = [seg(0), None, seg(40), seg(42)]
+    assert plan(old_hole, live=True).entries == old_hole
+    near = [seg(0), seg(2), None, seg(10), seg(12)]  # hole at 4 s, newest ends at 14 s: within 15 s
+    assert plan(near, live=True).entries == [seg(0), seg(2)]
+    partial = [seg(0), seg(2), seg(4, type=SegmentType.PARTIAL), None]
+    result = plan(partial, live=True)
+    assert result.entries == [seg(0), seg(2)]
+    assert not result.ended
+
+
+def test_target_duration_is_ceil_of_max_and_live_has_a_floor():
+    assert plan([seg(0, 2.002)]).target_duration == 3
+    assert plan([seg(0, 4.0)]).target_duration == 4
+    assert plan([seg(0, 2.0)], live=True).target_duration == 6
+    assert plan([seg(0, 10.0)], live=True).target_duration == 10
+
+
+def test_chunks_join_to_the_same_text():
+    chain = [seg(2 * i) for i in range(2000)]
+    result = plan(chain, end=4000)
+    whole = "".join(render_media_playlist(result, EntryCache(), 10_000_000))
+    chunks = list(render_media_playlist(result, EntryCache(), 10_000))
+    assert "".join(chunks) == whole
+    assert len(chunks) > 10
+    assert all(len(c) < 10_000 + 300 for c in chunks)
+
+
+def test_entry_cache_is_bounded():
+    cache = EntryCache(max_entries=10)
+    for i in range(25):
+        cache.entry(seg(2 * i))
+        assert len(cache) <= 10
+    assert cache.entry(seg(0)) == EntryCache().entry(seg(0))
+
+
+def test_format_extinf():
+    assert [format_extinf(x) for x in (2.0, 2.002, 1.9333333, 0.0, 6.0)] == [
+        "2.0",
+        "2.002",
+        "1.933333",
+        "0.0",
+        "6.0",
+    ]
+
+
+def test_master_playlist():
+    text = render_master_playlist([Variant(name="source", bandwidth=123, uri="c/source.m3u8?start=x")])
+    assert text == (
+        '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=123,NAME="source"\nc/source.m3u8?start=x\n'
+    )

@@ -1,0 +1,18 @@
+"""The benchmark runs end to end in its quick mode (nginx + wrk + a real restreamer)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "restreamer_bench.py"
+
+
+def test_bench_quick_mode_runs():
+    result = subprocess.run(
+        [sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "hour listing" in result.stdout
+    assert result.stdout.count("ratio") == 2
