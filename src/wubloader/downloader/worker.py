@@ -1,0 +1,274 @@
+"""A worker polls one media playlist URL of one quality and stores every new segment it lists.
+
+It never blocks on its manager: trouble (403/404, ENDLIST, repeated failures) is reported and the
+worker keeps polling its URL with backoff, so a stream that comes back on the same URL resumes at
+once, and a replacement URL (twitch) takes over when the newer worker sees real content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Protocol
+
+from wubloader.downloader.metrics import (
+    ADS_SKIPPED,
+    ERRORS,
+    FETCH_LATENCY,
+    NEWEST_SEGMENT_AGE,
+    ErrorKind,
+    FetchWhat,
+)
+from wubloader.downloader.segment_fetch import SegmentAbandoned, SegmentGone, SegmentJob
+from wubloader.downloader.timeline import assign_starts
+from wubloader.hls.parse_attributes import PlaylistParseError
+from wubloader.hls.parser import parse_media_playlist
+from wubloader.runtime.errors import FetchError, FetchHTTPError, FetchTimeout
+from wubloader.runtime.http_client import fetch_bytes
+from wubloader.runtime.timeparse import now_utc
+from wubloader.store import format_duration
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    import aiohttp
+
+    from wubloader.downloader.claims import Claims
+    from wubloader.downloader.config import DownloaderConfig
+    from wubloader.downloader.segment_fetch import SegmentFetcher
+    from wubloader.hls.parse_records import MediaPlaylist
+
+logger = logging.getLogger(__name__)
+
+MAX_PLAYLIST_BYTES = 4 * 1024 * 1024
+MAX_POLL_BACKOFF = 10.0
+REMEMBERED_URIS = 512
+GONE_STATUSES = frozenset({403, 404, 410})
+
+
+class WorkerEvents(Protocol):
+    """What a worker tells its manager (both calls return at once)."""
+
+    def on_content(self, worker: MediaWorker) -> None:
+        """The worker saw a non-ad segment: older workers of its quality can stop."""
+
+    def on_trouble(self, worker: MediaWorker) -> None:
+        """The worker's URL looks expired or the stream ended: look for a new URL."""
+
+
+class MediaWorker:
+    """Polls `url` every `poll_interval` and stores new segments through the quality's shared fetcher."""
+
+    def __init__(
+        self,
+        *,
+        worker_id: int,
+        quality: str,
+        url: str,
+        session: aiohttp.ClientSession,
+        config: DownloaderConfig,
+        fetcher: SegmentFetcher,
+        claims: Claims,
+        events: WorkerEvents,
+        now: Callable[[], datetime] = now_utc,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.id = worker_id
+        self.quality = quality
+        self.url = url
+        self.session = session
+        self.config = config
+        self.fetcher = fetcher
+        self.claims = claims
+        self.events = events
+        self.now = now
+        self.monotonic = monotonic
+        self.started_at = monotonic()
+        self.needs_replacement = False
+        self.stopping = asyncio.Event()
+        self._semaphore = asyncio.Semaphore(config.max_concurrent_fetches)
+        self._known_starts: dict[int, datetime] = {}
+        self._last_sequence: int | None = None
+        self._last_text: str | None = None
+        self._last_playlist: MediaPlaylist | None = None
+        self._refused: deque[str] = deque(maxlen=REMEMBERED_URIS)
+        self._gone: set[tuple[datetime, str]] = set()
+        self._ended = False
+        self._warned_estimate = False
+
+    @property
+    def age(self) -> float:
+        return self.monotonic() - self.started_at
+
+    def stop(self) -> None:
+        """Stop polling; fetches in flight finish (without further retries) before `run` returns."""
+        self.stopping.set()
+
+    def _error(self, kind: ErrorKind) -> None:
+        ERRORS.labels(self.config.channel, self.quality, kind).inc()
+
+    async def run(self) -> None:
+        """Poll until stopped (or cancelled: fetches in flight are then aborted, leaving no temp file)."""
+        try:
+            async with asyncio.TaskGroup() as fetches:
+                await self._poll_loop(fetches)
+        finally:
+            self.stopping.set()
+
+    async def _poll_loop(self, fetches: asyncio.TaskGroup) -> None:
+        failures = 0
+        while not self.stopping.is_set():
+            playlist = await self._poll()
+            if playlist is None:
+                failures += 1
+            else:
+                failures = 0
+                self._schedule(fetches, playlist)
+                self._check_end(playlist)
+            self._update_age()
+            delay = self.config.poll_interval
+            if failures or self._ended:
+                delay = min(delay * 2 ** min(failures or 1, 5), MAX_POLL_BACKOFF)
+            try:
+                async with asyncio.timeout(delay * random.uniform(0.9, 1.1)):
+                    await self.stopping.wait()
+            except TimeoutError:
+                pass
+
+    async def _poll(self) -> MediaPlaylist | None:
+        """Fetch and parse the playlist; None (logged, counted) on any failure."""
+        started = self.monotonic()
+        try:
+            body = await fetch_bytes(
+                self.session,
+                self.url,
+                timeout=self.config.playlist_timeout,
+                max_bytes=MAX_PLAYLIST_BYTES,
+                name="downloader_playlist",
+            )
+            FETCH_LATENCY.labels(self.quality, FetchWhat.PLAYLIST).observe(self.monotonic() - started)
+            text = body.decode("utf-8", errors="replace")
+            if text != self._last_text or self._last_playlist is None:
+                self._last_playlist = parse_media_playlist(text, self.url)
+                self._last_text = text
+            return self._last_playlist
+        except FetchHTTPError as exc:
+            self._error(ErrorKind.PLAYLIST_HTTP)
+            if exc.status in GONE_STATUSES:
+                logger.info(
+                    "%s playlist answered %d: asking for a new URL, still polling", self.quality, exc.status
+                )
+                self.events.on_trouble(self)
+            else:
+                logger.warning("%s playlist fetch failed: %s", self.quality, exc)
+        except FetchTimeout as exc:
+            self._error(ErrorKind.PLAYLIST_TIMEOUT)
+            logger.warning("%s playlist fetch failed: %s", self.quality, exc)
+        except FetchError as exc:
+            self._error(ErrorKind.PLAYLIST_CONNECTION)
+            logger.warning("%s playlist fetch failed: %s", self.quality, exc)
+        except PlaylistParseError as exc:
+            self._error(ErrorKind.PLAYLIST_PARSE)
+            logger.warning("%s playlist is malformed, retrying: %s", self.quality, exc)
+        return None
+
+    def _check_end(self, playlist: MediaPlaylist) -> None:
+        if playlist.endlist and not self._ended:
+            logger.info("%s playlist ended (ENDLIST): polling on with backoff", self.quality)
+            self.events.on_trouble(self)
+        self._ended = playlist.endlist
+
+    def _update_age(self) -> None:
+        latest = self.fetcher.latest_end
+        if latest is not None:
+            age = (self.now() - latest).total_seconds()
+            NEWEST_SEGMENT_AGE.labels(self.config.channel, self.quality).set(age)
+
+    def _schedule(self, fetches: asyncio.TaskGroup, playlist: MediaPlaylist) -> None:
+        """Claim and start a fetch for every listed segment not yet stored, fetched or refused."""
+        if self._last_sequence is not None and playlist.media_sequence < self._last_sequence:
+            logger.info("%s media sequence went back: the stream restarted", self.quality)
+            self._known_starts.clear()
+        self._last_sequence = playlist.media_sequence
+        now = self.now()
+        timed = assign_starts(playlist.segments, self._known_starts, now)
+        self._known_starts = {t.segment.sequence: t.start for t in timed}
+        if timed and timed[0].estimated and not self._warned_estimate:
+            self._warned_estimate = True
+            logger.warning(
+                "%s playlist has no PROGRAM-DATE-TIME: start times come from the local clock", self.quality
+            )
+        saw_content = False
+        for item in timed:
+            segment = item.segment
+            if segment.ad_reason is not None:
+                self._count_ad((item.start, format_duration(segment.duration)), segment.ad_reason)
+                continue
+            saw_content = True
+            if segment.encryption is not None:
+                self._refuse_encrypted(segment.uri, segment.encryption.method)
+                continue
+            job = SegmentJob(
+                uri=segment.uri,
+                start=item.start,
+                duration_text=format_duration(segment.duration),
+                byterange=segment.byterange,
+                init_section=segment.init_section,
+                distrusted=(item.start - now).total_seconds() > self.config.future_tolerance,
+            )
+            if job.key in self._gone or not self.claims.try_claim(job.key, self.id):
+                continue
+            fetches.create_task(self._store(job))
+        if saw_content:
+            self.events.on_content(self)
+
+    def _count_ad(self, key: tuple[datetime, str], reason: str) -> None:
+        # Claimed and finished at once: counted once per quality even when overlapping workers see it.
+        if not self.claims.try_claim(key, self.id):
+            return
+        self.claims.finish(key)
+        ADS_SKIPPED.labels(self.config.channel, self.quality, reason).inc()
+        logger.info("%s skipping ad segment (%s)", self.quality, reason)
+
+    def _refuse_encrypted(self, uri: str, method: str) -> None:
+        if uri in self._refused:
+            return
+        self._refused.append(uri)
+        self._error(ErrorKind.ENCRYPTED)
+        logger.error("%s segment is encrypted (%s): refusing to store ciphertext", self.quality, method)
+
+    async def _store(self, job: SegmentJob) -> None:
+        try:
+            async with self._semaphore:
+                if self.stopping.is_set():  # stopped while queued: leave it to another worker
+                    self.claims.release(job.key)
+                    return
+                await self.fetcher.store(job, self.stopping)
+        except SegmentGone as exc:
+            self.claims.release(job.key)
+            if len(self._gone) >= REMEMBERED_URIS:
+                self._gone.clear()
+            self._gone.add(job.key)
+            logger.info("%s segment %s gone from this URL: %s", self.quality, job.start, exc)
+            self.events.on_trouble(self)
+            return
+        except SegmentAbandoned:
+            if self.stopping.is_set():  # a newer worker may still get it
+                self.claims.release(job.key)
+            else:
+                self.claims.finish(job.key)
+            return
+        except OSError:
+            # A disk problem (full, read-only): lose this segment, keep the archive running.
+            self.claims.release(job.key)
+            self._error(ErrorKind.SEGMENT_WRITE)
+            logger.exception("%s could not write segment %s", self.quality, job.start)
+            return
+        except BaseException:
+            self.claims.release(job.key)
+            raise
+        self.claims.finish(job.key)

@@ -1,0 +1,192 @@
+"""A local HTTP server speaking twitch's live protocol, for downloader tests (twitch is unreachable here).
+
+GQL `PlaybackAccessToken` → usher master playlist (variant names in EXT-X-MEDIA, signed media URLs
+that expire) → live media playlists advancing faster than real time, with stitched-ad DATERANGE
+segments, `Amazon`-titled ad segments, prefetch tags, and an fMP4 rendition with EXT-X-MAP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from aiohttp import web
+
+CLIENT_ID = "kimne78kx3ncx6brgo4mv6wki5h1ko"
+
+
+@dataclass
+class Rendition:
+    """One variant: `bodies[i % len]` is segment i's payload; `init` (fMP4) is served via EXT-X-MAP."""
+
+    name: str
+    group: str
+    bodies: list[bytes]
+    durations: list[float]
+    init: bytes | None = None
+    ext: str = "ts"
+
+
+@dataclass
+class FakeTwitch:
+    """Publishes segment i at `t0 + i * interval` (PDT `base + i * duration`), until `total` are out.
+
+    Segments in `amazon_ads` get an `Amazon` title; those in `daterange_ads` are covered by a
+    stitched-ad DATERANGE. Media URLs expire `url_lifetime` seconds after the master was fetched.
+    """
+
+    renditions: list[Rendition]
+    channel: str = "fakechan"
+    interval: float = 0.5
+    total: int = 40
+    window: int = 6
+    url_lifetime: float = 1e9
+    base: datetime = datetime(2024, 5, 1, 12, 0, 0)
+    amazon_ads: frozenset[int] = frozenset()
+    daterange_ads: frozenset[int] = frozenset()
+    online: bool = True
+    gql_broken: bool = False
+    counts: collections.Counter[str] = field(default_factory=collections.Counter)
+    t0: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> FakeTwitch:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        self.t0 = time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    async def _start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/gql", self._gql)
+        app.router.add_get("/api/channel/hls/{channel}.m3u8", self._usher)
+        app.router.add_get("/v1/playlist/{rendition}/{expiry}.m3u8", self._media)
+        app.router.add_get("/seg/{rendition}/{expiry}/{index}.{ext}", self._segment)
+        app.router.add_get("/init/{rendition}.mp4", self._init)
+        app.router.add_get("/prefetch/{rendition}/{index}", self._prefetch)
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    def published(self) -> int:
+        return min(int((time.monotonic() - self.t0) / self.interval) + 1, self.total)
+
+    def start_of(self, index: int, rendition: Rendition) -> datetime:
+        return (
+            self.base
+            + timedelta(seconds=sum(rendition.durations) * (index // len(rendition.durations)))
+            + (timedelta(seconds=sum(rendition.durations[: index % len(rendition.durations)])))
+        )
+
+    def _rendition(self, name: str) -> Rendition:
+        for r in self.renditions:
+            if r.group == name:
+                return r
+        raise web.HTTPNotFound()
+
+    async def _gql(self, request: web.Request) -> web.Response:
+        self.counts["gql"] += 1
+        if self.gql_broken:  # what an API change looks like (2021: the old endpoint vanished)
+            return web.json_response({"errors": [{"message": "PersistedQueryNotFound"}]})
+        body = await request.json()
+        if (
+            request.headers.get("Client-ID") != CLIENT_ID
+            or body.get("operationName") != "PlaybackAccessToken"
+        ):
+            return web.json_response({"errors": [{"message": "bad request"}]}, status=400)
+        login = body["variables"]["login"]
+        value = json.dumps({"channel": login, "expires": int(time.time()) + 86400})
+        token = {"value": value, "signature": f"sig-{len(value)}"}
+        return web.json_response({"data": {"streamPlaybackAccessToken": token}})
+
+    async def _usher(self, request: web.Request) -> web.Response:
+        self.counts["usher"] += 1
+        q = request.query
+        if request.match_info["channel"] != self.channel or not self.online:
+            return web.Response(status=404, text="offline")
+        if (
+            q.get("sig") != f"sig-{len(q.get('token', ''))}"
+            or json.loads(q["token"])["channel"] != self.channel
+        ):
+            return web.Response(status=403, text="bad token")
+        expiry = time.monotonic() + self.url_lifetime
+        lines = ["#EXTM3U", '#EXT-X-TWITCH-INFO:NODE="fake",SERVER-TIME="0"']
+        for r in self.renditions:
+            lines.append(
+                f'#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID="{r.group}",NAME="{r.name}",AUTOSELECT=YES,DEFAULT=YES'
+            )
+            lines.append(
+                f'#EXT-X-STREAM-INF:BANDWIDTH=500000,RESOLUTION=320x180,VIDEO="{r.group}",FRAME-RATE=25.000'
+            )
+            lines.append(f"{self.url}/v1/playlist/{r.group}/{expiry:.3f}.m3u8")
+        return web.Response(text="\n".join(lines) + "\n")
+
+    async def _media(self, request: web.Request) -> web.Response:
+        self.counts["media"] += 1
+        expiry = float(request.match_info["expiry"])
+        if expiry < time.monotonic():
+            self.counts["expired"] += 1
+            return web.Response(status=403, text="expired")
+        r = self._rendition(request.match_info["rendition"])
+        count = self.published()
+        first = max(count - self.window, 0)
+        lines = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-TARGETDURATION:3", f"#EXT-X-MEDIA-SEQUENCE:{first}"]
+        if r.init is not None:
+            lines.append(f'#EXT-X-MAP:URI="{self.url}/init/{r.group}.mp4"')
+        for i in range(first, count):
+            start = self.start_of(i, r)
+            if i in self.daterange_ads:
+                lines.append(
+                    f'#EXT-X-DATERANGE:ID="stitched-ad-{i}",CLASS="twitch-stitched-ad",'
+                    f'START-DATE="{start.isoformat()}Z",DURATION={r.durations[i % len(r.durations)]:.3f},'
+                    'X-TV-TWITCH-AD-ROLL-TYPE="MIDROLL"'
+                )
+            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{start.isoformat(timespec='milliseconds')}Z")
+            title = "Amazon|ad" if i in self.amazon_ads else "live"
+            lines.append(f"#EXTINF:{r.durations[i % len(r.durations)]:.3f},{title}")
+            lines.append(f"{self.url}/seg/{r.group}/{expiry:.3f}/{i}.{r.ext}")
+        if count < self.total:
+            lines.append(f"#EXT-X-TWITCH-PREFETCH:{self.url}/prefetch/{r.group}/{count}")
+        return web.Response(text="\n".join(lines) + "\n")
+
+    async def _segment(self, request: web.Request) -> web.Response:
+        r = self._rendition(request.match_info["rendition"])
+        index = int(request.match_info["index"])
+        if float(request.match_info["expiry"]) < time.monotonic():
+            self.counts["expired_segment"] += 1
+            return web.Response(status=403, text="expired")
+        if index >= self.published():
+            return web.Response(status=404)
+        self.counts["ad_fetched" if index in self.amazon_ads | self.daterange_ads else "segment"] += 1
+        return web.Response(body=r.bodies[index % len(r.bodies)], content_type="video/mp2t")
+
+    async def _init(self, request: web.Request) -> web.Response:
+        self.counts["init"] += 1
+        r = self._rendition(request.match_info["rendition"])
+        return web.Response(body=r.init or b"", content_type="video/mp4")
+
+    async def _prefetch(self, request: web.Request) -> web.Response:
+        self.counts["prefetch"] += 1
+        return web.Response(status=404)
