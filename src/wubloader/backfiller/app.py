@@ -1,0 +1,150 @@
+"""`wubloader backfiller`: parse flags into a BackfillerConfig, build the node source, run until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wubloader.backfiller.backfiller import Backfiller
+from wubloader.backfiller.config import BackfillerConfig, parse_rate, parse_start
+from wubloader.backfiller.nodes import (
+    CombinedNodeSource,
+    FileNodeSource,
+    NodeSource,
+    StaticNodeSource,
+    normalize_url,
+    peer_from_url,
+)
+from wubloader.runtime.backdoor import start_backdoor
+from wubloader.runtime.config import add_common_arguments, cli_type, parse_csv
+from wubloader.runtime.errors import RuntimeConfigError
+from wubloader.runtime.http_client import create_session
+from wubloader.runtime.logsetup import setup_logging
+from wubloader.runtime.metrics import start_metrics_server
+from wubloader.runtime.serve import run_component
+from wubloader.store.writer import remove_stale_temp_files
+
+if TYPE_CHECKING:
+    import argparse
+
+    from wubloader.runtime.config import EnvArgumentParser
+
+logger = logging.getLogger(__name__)
+
+EXIT_INCOMPLETE = 1
+# A temp file younger than this may belong to a downloader sharing the store.
+STALE_TEMP_AGE = 600.0
+
+
+def configure_parser(parser: EnvArgumentParser) -> None:
+    """The backfiller's flags (SPEC §6) plus the common ones."""
+    add = parser.add_argument
+    add("--base-dir", type=Path, required=True, help="the local segment store")
+    add("--channels", type=parse_csv, default=(), help="channels to copy, comma-separated (default: all)")
+    add("--qualities", type=parse_csv, default=(), help="qualities to copy, comma-separated (default: all)")
+    add("--nodes", type=parse_csv, default=(), metavar="URL,…", help="peer restreamer URLs")
+    add("--node-file", type=Path, default=None, help="file of 'NAME URL' or 'URL' lines, re-read every ~30 s")
+    add("--db", default=None, help="database URL for the nodes table (not supported yet; use --nodes)")
+    add("--start", type=cli_type(parse_start), default=None, metavar="HOURS|TIMESTAMP", help="how far back")
+    add("--recent-cutoff", type=float, default=120.0, metavar="S", help="skip segments younger than this")
+    add("--once", action="store_true", help="one pass; exit 0 only if nothing is left missing")
+    add("--concurrency", type=int, default=5, help="simultaneous downloads per peer (default 5)")
+    add("--max-rate", type=cli_type(parse_rate), default=None, metavar="MB/s", help="total download cap")
+    add("--node-name", default=None, help="this node's name, excluded from the node list")
+    add("--self-url", default=None, help="this node's own URL, excluded from the node list")
+    add("--pass-interval", type=float, default=30.0, metavar="S", help="pause between passes (default 30)")
+    add("--retry-attempts", type=int, default=5, help="tries per file within a --once pass (default 5)")
+    add_common_arguments(parser)
+
+
+def config_from_args(args: argparse.Namespace) -> BackfillerConfig:
+    """The config record; raises RuntimeConfigError for unusable values."""
+    return BackfillerConfig(
+        base_dir=args.base_dir,
+        channels=args.channels,
+        qualities=args.qualities,
+        start=args.start,
+        recent_cutoff=args.recent_cutoff,
+        concurrency=args.concurrency,
+        max_rate=args.max_rate or None,
+        pass_interval=args.pass_interval,
+        retry_attempts=args.retry_attempts,
+    )
+
+
+def node_source_from_args(args: argparse.Namespace) -> NodeSource:
+    """Static `--nodes` then `--node-file` (file entries override by name). The DB source comes later."""
+    sources: list[NodeSource] = []
+    if args.nodes:
+        sources.append(StaticNodeSource(peers=tuple(peer_from_url(url) for url in args.nodes)))
+    if args.node_file is not None:
+        sources.append(FileNodeSource(path=args.node_file))
+    if args.db:
+        if not sources:
+            raise RuntimeConfigError(
+                "reading nodes from --db is not supported yet: give --nodes or --node-file"
+            )
+        logger.warning(
+            "--db given but the database node list is not supported yet; using --nodes/--node-file"
+        )
+    if not sources:
+        raise RuntimeConfigError("no peers: give --nodes URL,… or --node-file FILE")
+    if args.self_url:
+        normalize_url(args.self_url)  # fail at start-up, not on every refresh
+    return sources[0] if len(sources) == 1 else CombinedNodeSource(sources=tuple(sources))
+
+
+async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
+    """Run the backfiller (one pass with --once) until `stop`; returns the exit code."""
+    config = config_from_args(args)
+    nodes = node_source_from_args(args)
+    removed = await asyncio.to_thread(
+        remove_stale_temp_files, config.base_dir, list(config.channels) or None, STALE_TEMP_AGE
+    )
+    if removed:
+        logger.info("removed %d stale temp files", removed)
+    async with contextlib.AsyncExitStack() as stack:
+        session = await stack.enter_async_context(create_session(limit_per_host=config.concurrency + 2))
+        backfiller = Backfiller(
+            config, session=session, nodes=nodes, self_name=args.node_name, self_url=args.self_url, stop=stop
+        )
+        if args.metrics_port is not None:
+            server = await start_metrics_server("127.0.0.1", args.metrics_port)
+            stack.push_async_callback(server.close)
+        backdoor = await start_backdoor(args.backdoor, {"backfiller": backfiller, "config": config})
+        if backdoor is not None:
+            stack.push_async_callback(backdoor.close)
+        if args.once:
+            result = await backfiller.run_once()
+            return 0 if result.complete else EXIT_INCOMPLETE
+        await run_draining(backfiller, stop, config.drain_timeout)
+    return 0
+
+
+async def run_draining(backfiller: Backfiller, stop: asyncio.Event, drain_timeout: float) -> None:
+    """`backfiller.run()` until `stop`; in-flight fetches then get `drain_timeout` s before cancellation."""
+    async with asyncio.TaskGroup() as group:
+        task = group.create_task(backfiller.run())
+        stopped = group.create_task(stop.wait())
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            done, _ = await asyncio.wait({task}, timeout=drain_timeout)
+            if not done:
+                logger.warning(
+                    "in-flight fetches did not finish within %.0f s; abandoning them", drain_timeout
+                )
+                task.cancel()
+        stopped.cancel()
+
+
+def run(args: argparse.Namespace) -> int:
+    """CLI entry point: 0 after a graceful stop; with --once, 0 only if nothing is left missing."""
+    setup_logging(args.log_level)
+
+    async def main(stop: asyncio.Event) -> int:
+        return await serve(args, stop)
+
+    return run_component(main)

@@ -1,0 +1,87 @@
+"""The local side of a diff: hour listings cached by directory mtime, and tombstone creation (in threads)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from wubloader.backfiller.plan import EMPTY_LISTING, HourListing
+from wubloader.store.listing import create_tombstone, read_hour_names
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+
+    from wubloader.backfiller.plan import HourKey
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LocalHour:
+    """A local hour listing and its `version` (the settled dir mtime in ns; None = do not cache on it)."""
+
+    listing: HourListing
+    version: int | None
+
+
+class LocalHours:
+    """Lists local hour directories, re-reading one only when its mtime changed.
+
+    A directory modified within `settle_seconds` is always re-read and reported with version None:
+    its mtime may not yet reflect a second change within the same clock tick. Bounded LRU.
+    """
+
+    def __init__(
+        self,
+        base: Path,
+        *,
+        settle_seconds: float = 2.0,
+        max_entries: int = 4096,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.base = base
+        self.settle_seconds = settle_seconds
+        self.max_entries = max_entries
+        self._now = now
+        self._cache: OrderedDict[Path, tuple[int, HourListing]] = OrderedDict()
+
+    def hour_dir(self, key: HourKey) -> Path:
+        return self.base / key.channel / key.quality / key.hour
+
+    def read(self, key: HourKey) -> LocalHour:
+        """Blocking: the hour's listing (empty if the directory does not exist)."""
+        path = self.hour_dir(key)
+        try:
+            mtime_ns = os.stat(path).st_mtime_ns
+        except (FileNotFoundError, NotADirectoryError):
+            self._cache.pop(path, None)
+            return LocalHour(listing=EMPTY_LISTING, version=0)
+        cached = self._cache.get(path)
+        settled = self._now() - mtime_ns / 1e9 > self.settle_seconds
+        if cached is not None and cached[0] == mtime_ns and settled:
+            self._cache.move_to_end(path)
+            return LocalHour(listing=cached[1], version=mtime_ns)
+        listing = HourListing.from_names(read_hour_names(path))
+        if settled:
+            self._cache[path] = (mtime_ns, listing)
+            self._cache.move_to_end(path)
+            while len(self._cache) > self.max_entries:
+                self._cache.popitem(last=False)
+        return LocalHour(listing=listing, version=mtime_ns if settled else None)
+
+    async def read_many(self, keys: Sequence[HourKey]) -> dict[HourKey, LocalHour]:
+        """`read` for several hours in one worker thread."""
+        return await asyncio.to_thread(lambda: {key: self.read(key) for key in keys})
+
+    async def create_tombstones(self, key: HourKey, names: Sequence[str]) -> None:
+        """Create empty tombstone files (and the hour directory) in a worker thread. Raises OSError."""
+        hour_dir = self.hour_dir(key)
+
+        def create() -> None:
+            for name in names:
+                create_tombstone(hour_dir / name)
+
+        await asyncio.to_thread(create)

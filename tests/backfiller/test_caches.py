@@ -1,0 +1,61 @@
+"""The bounded caches: peer listing digests, local hour listings by mtime, and the in-sync memory."""
+
+import os
+from datetime import datetime, timedelta
+
+from tests.harness.store_builder import write_segment
+from wubloader.backfiller.local_store import LocalHours
+from wubloader.backfiller.peer_client import CachedListing, ListingCache
+from wubloader.backfiller.plan import HourKey, HourListing
+from wubloader.backfiller.sync_memory import SyncMemory
+
+KEY = HourKey(channel="chan", quality="source", hour="2024-05-01T10")
+
+
+def entry(digest: str) -> CachedListing:
+    return CachedListing(digest=digest, etag=None, listing=HourListing.from_names([digest + ".ts"]))
+
+
+def test_listing_cache_keeps_digests_longer_than_parsed_listings():
+    cache = ListingCache(max_entries=3, max_listings=1)
+    for n in range(4):
+        cache.put(("p", "c", "q", str(n)), entry(str(n)))
+    assert len(cache) == 3 and cache.get(("p", "c", "q", "0")) is None  # evicted entirely
+    assert cache.get(("p", "c", "q", "1")) == ("1", None, None)  # digest kept, listing evicted
+    digest, _etag, listing = cache.get(("p", "c", "q", "3"))
+    assert digest == "3" and listing == HourListing.from_names(["3.ts"])
+
+
+def test_local_hours_reread_only_when_changed_and_settled(tmp_path):
+    now = [0.0]
+    hours = LocalHours(tmp_path, settle_seconds=2.0, max_entries=1, now=lambda: now[0])
+    assert hours.read(KEY).listing.segments == frozenset() and hours.read(KEY).version == 0
+    path = write_segment(tmp_path, datetime(2024, 5, 1, 10))
+    mtime = os.stat(path.parent).st_mtime
+    now[0] = mtime + 0.5  # just modified: not trusted, reported without a version
+    fresh = hours.read(KEY)
+    assert fresh.version is None and fresh.listing.segments == {path.name}
+    now[0] = mtime + 10
+    settled = hours.read(KEY)
+    assert settled.version == os.stat(path.parent).st_mtime_ns and settled.listing.segments == {path.name}
+    second = write_segment(tmp_path, datetime(2024, 5, 1, 10, 0, 2))
+    os.utime(path.parent, ns=(settled.version + 1_000_000, settled.version + 1_000_000))
+    assert hours.read(KEY).listing.segments == {path.name, second.name}
+
+
+def test_sync_memory_skips_only_past_hours_within_the_relist_interval():
+    clock = [100.0]
+    memory = SyncMemory(relist=300, settle=timedelta(minutes=2), clock=lambda: clock[0], max_entries=2)
+    signature = (5, frozenset({("p", "d")}))
+    past = datetime(2024, 5, 1, 11, 2, 1)  # hour 10 ended more than 2 min ago
+    assert not memory.recently_in_sync(KEY, past)
+    memory.remember(KEY, signature)
+    assert memory.recently_in_sync(KEY, past)
+    assert not memory.recently_in_sync(KEY, datetime(2024, 5, 1, 11, 1))  # not settled yet
+    clock[0] += 300
+    assert not memory.recently_in_sync(KEY, past)
+    assert memory.unchanged(KEY, signature) and memory.recently_in_sync(KEY, past)
+    assert not memory.unchanged(KEY, (6, signature[1]))
+    for hour in ("2024-05-01T11", "2024-05-01T12"):
+        memory.remember(HourKey(channel="chan", quality="source", hour=hour), signature)
+    assert not memory.unchanged(KEY, signature)  # evicted (LRU of 2)
