@@ -31,6 +31,7 @@ from wubloader.backfiller.sync_memory import SyncMemory
 from wubloader.backfiller.transfer import PassStats, Transfers, error_kind
 from wubloader.runtime.errors import FetchError
 from wubloader.runtime.timeparse import now_utc
+from wubloader.store.writer import sync_directory
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -332,7 +333,22 @@ class Backfiller:
                 await self._copy_tombstones(plan, entries, stats)
         jobs = sorted((job for plan, _ in plans for job in plan.fetches), key=lambda j: j.start, reverse=True)
         left = await self._fetch_all(jobs, stats) if jobs else []
+        if jobs:
+            await self._sync_directories([plan for plan, _ in plans if plan.fetches])
         return left, sum(plan.skipped.recent for plan, _ in plans)
+
+    async def _sync_directories(self, plans: Sequence[HourPlan]) -> None:
+        """One directory fsync per hour written, instead of one per file (the renames' durability)."""
+
+        def sync_all() -> None:
+            for plan in plans:
+                directory = self.local.hour_dir(plan.key)
+                try:
+                    sync_directory(directory)
+                except OSError as exc:  # the failed writes there were already counted
+                    logger.warning("cannot fsync %s: %s", directory, exc)
+
+        await asyncio.to_thread(sync_all)
 
     async def _copy_tombstones(
         self, plan: HourPlan, entries: dict[str, CachedListing], stats: PassStats

@@ -149,7 +149,8 @@ class _Sink:
     def finish(self, chunks: list[bytes]) -> None:
         self.write(chunks)
         assert self.writer is not None
-        self.writer.commit(self.job.type, self.job.hash)
+        # The hour directory is fsync'd once after the hour's batch (Backfiller._sync_hours).
+        self.writer.commit(self.job.type, self.job.hash, sync_dir=False)
 
     def abort(self) -> None:
         """Remove the temp file unless the segment was committed (safe to call always)."""

@@ -57,10 +57,15 @@ class SegmentWriter:
         self._hash.update(data)
         self.size += len(data)
 
-    def commit(self, type: SegmentType = SegmentType.FULL, expected_hash: str | None = None) -> Path:
+    def commit(
+        self, type: SegmentType = SegmentType.FULL, expected_hash: str | None = None, *, sync_dir: bool = True
+    ) -> Path:
         """Make the segment visible under its final name and return that path.
 
         Raises HashMismatch (and removes the temp) if `expected_hash` is given and differs.
+        `sync_dir=False` leaves the directory fsync to the caller (`sync_directory` once per batch):
+        the contents are always fsync'd before the rename, so a crash can lose the rename, never
+        put wrong bytes under the final name.
         """
         actual = encode_hash(self._hash.digest())
         if expected_hash is not None and actual != expected_hash:
@@ -71,7 +76,8 @@ class SegmentWriter:
         self._file.close()
         final = self.hour_dir / segment_filename(self.start, self.duration, type, actual)
         os.rename(self.temp_path, final)
-        _fsync_directory(self.hour_dir)
+        if sync_dir:
+            sync_directory(self.hour_dir)
         self.final_path = final
         return final
 
@@ -93,8 +99,8 @@ class SegmentWriter:
             self.abort()
 
 
-def _fsync_directory(path: Path) -> None:
-    # The rename itself must survive a power cut, not only the file contents.
+def sync_directory(path: Path) -> None:
+    """fsync a directory, so renames into it survive a power cut, not only the files' contents."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
