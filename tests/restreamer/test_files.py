@@ -64,3 +64,18 @@ async def test_bad_tombstones_value_is_400(tmp_path, make_client):
         assert response.status == 400
         text = await response.text()
         assert text.startswith("bad tombstones") and text.count("\n") == 1
+
+
+async def test_hour_listing_etag_answers_304_until_the_hour_changes(tmp_path, make_client):
+    paths = build_store(tmp_path, STORE_START, 3)
+    client = await make_client(tmp_path)
+    url = f"/files/chan/source/{HOUR}?tombstones=true"
+    first = await client.get(url)
+    etag = first.headers["ETag"]
+    unchanged = await client.get(url, headers={"If-None-Match": etag})
+    assert unchanged.status == 304 and unchanged.headers["ETag"] == etag
+    assert await unchanged.read() == b""
+    create_tombstone(paths[0])
+    changed = await client.get(url, headers={"If-None-Match": etag})
+    assert changed.status == 200 and changed.headers["ETag"] != etag
+    assert (await changed.json())[-1].endswith(".tombstone")

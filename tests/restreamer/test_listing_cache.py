@@ -17,19 +17,19 @@ async def test_changes_are_seen_and_settled_dirs_cached(tmp_path):
     hour_dir = paths[0].parent
     clock = {"now": time.time()}
     cache = HourListingCache(now=lambda: clock["now"])
-    assert json.loads(await cache.body(hour_dir, False)) == [p.name for p in paths]
+    assert json.loads((await cache.listing(hour_dir, False)).body) == [p.name for p in paths]
     assert len(cache) == 0  # modified just now: not trusted yet
     create_tombstone(paths[1])
-    assert json.loads(await cache.body(hour_dir, False)) == [paths[0].name, paths[2].name]
+    assert json.loads((await cache.listing(hour_dir, False)).body) == [paths[0].name, paths[2].name]
     clock["now"] += 10
-    first = await cache.body(hour_dir, True)
-    assert len(cache) == 1 and await cache.body(hour_dir, True) is first
+    first = (await cache.listing(hour_dir, True)).body
+    assert len(cache) == 1 and (await cache.listing(hour_dir, True)).body is first
     # A later change moves the mtime, which invalidates the entry.
     paths[2].unlink()
     later = os.stat(hour_dir).st_mtime_ns + 1_000_000_000
     os.utime(hour_dir, ns=(later, later))
     clock["now"] = later / 1e9 + 10
-    assert json.loads(await cache.body(hour_dir, False)) == [paths[0].name]
+    assert json.loads((await cache.listing(hour_dir, False)).body) == [paths[0].name]
 
 
 async def test_bounded_and_missing_dirs(tmp_path):
@@ -38,6 +38,6 @@ async def test_bounded_and_missing_dirs(tmp_path):
     for hours in range(5):
         path = tmp_path / f"h{hours}"
         path.mkdir()
-        await cache.body(path, False)
+        await cache.listing(path, False)
         assert len(cache) <= 2
-    assert await cache.body(tmp_path / "missing", False) == b"[]"
+    assert (await cache.listing(tmp_path / "missing", False)).body == b"[]"

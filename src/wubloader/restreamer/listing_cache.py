@@ -1,8 +1,9 @@
-"""Cached JSON bodies of hour listings, so a peer polling `/files/C/Q/HOUR` costs one `stat`."""
+"""Cached JSON bodies (and ETags) of hour listings, so a peer polling `/files/C/Q/HOUR` costs one `stat`."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import time
@@ -16,10 +17,25 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Listing:
+    """A JSON listing body and its ETag (a digest of the body, so equal listings share it across nodes)."""
+
+    body: bytes
+    etag: str
+
+
+EMPTY_LISTING = Listing(body=b"[]", etag='"empty"')
+
+
+def make_listing(body: bytes) -> Listing:
+    return Listing(body=body, etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     mtime_ns: int
-    body: bytes
+    listing: Listing
 
 
 class HourListingCache:
@@ -41,19 +57,19 @@ class HourListingCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    async def body(self, hour_dir: Path, include_tombstones: bool) -> bytes:
+    async def listing(self, hour_dir: Path, include_tombstones: bool) -> Listing:
         key = (str(hour_dir), include_tombstones)
         try:
             mtime_ns = os.stat(key[0]).st_mtime_ns
         except (FileNotFoundError, NotADirectoryError):
-            return b"[]"
+            return EMPTY_LISTING
         entry = self._entries.get(key)
         if entry is not None and entry.mtime_ns == mtime_ns:
-            return entry.body
+            return entry.listing
         names = await asyncio.to_thread(list_segment_files, hour_dir, include_tombstones)
-        body = json.dumps(names).encode()
+        listing = make_listing(json.dumps(names).encode())
         if self._now() - mtime_ns / 1e9 > self.settle_seconds:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-            self._entries[key] = _Entry(mtime_ns, body)
-        return body
+            self._entries[key] = _Entry(mtime_ns, listing)
+        return listing
