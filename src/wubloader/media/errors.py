@@ -3,7 +3,12 @@
     WubloaderError
     └── MediaError
         ├── FfmpegFailed(returncode, stderr_tail)
-        └── FfmpegTimeout
+        ├── FfmpegTimeout
+        ├── UnsupportedMedia             the segments cannot be cut this way (not MPEG-TS, no video...)
+        └── BadCut (also ValueError)     a cut request is invalid; raised before any byte is produced
+            ├── BadRange                 ranges unordered, empty or overlapping
+            ├── BadTransition            wrong count, unknown name, bad or too long duration
+            └── TransitionOverHole       a transition window would span a hole
 """
 
 from wubloader.errors import WubloaderError
@@ -24,3 +29,23 @@ class FfmpegFailed(MediaError):
 
 class FfmpegTimeout(MediaError):
     """ffmpeg/ffprobe ran past its deadline and was killed."""
+
+
+class UnsupportedMedia(MediaError):
+    """The segments cannot be cut with the requested type (e.g. smart/fast need MPEG-TS with video)."""
+
+
+class BadCut(MediaError, ValueError):
+    """A cut request is invalid; always raised before the first output byte (HTTP 400)."""
+
+
+class BadRange(BadCut):
+    """Ranges must be non-empty (end after start) and in order without overlapping."""
+
+
+class BadTransition(BadCut):
+    """Transition count must be ranges - 1, names known, durations positive and shorter than both ranges."""
+
+
+class TransitionOverHole(BadCut):
+    """A transition window (or a frame-exact edge) falls on missing footage."""

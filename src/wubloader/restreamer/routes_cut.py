@@ -21,7 +21,7 @@ from wubloader.restreamer.state import state_of
 from wubloader.runtime.timeparse import parse_utc_only
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import AsyncGenerator, Sequence
 
     from multidict import MultiMapping
 
@@ -164,19 +164,32 @@ async def cut(request: web.Request) -> web.StreamResponse:
         }
     )
     await response.prepare(request)
+    await _send(request, response, stream, f"{channel}/{quality}")
+    return response
+
+
+async def _send(
+    request: web.Request,
+    response: web.StreamResponse,
+    stream: AsyncGenerator[bytes | bytearray, None],
+    label: str,
+) -> None:
+    """Copy the cut to the client; a failure of the cut itself truncates the body (STYLE rule 19)."""
     try:
         async for chunk in stream:
             await response.write(chunk)
-    except MediaError as exc:
-        # Too late for an error status: log, and cut the connection so the client sees a truncated body.
-        logger.error("cut %s/%s failed after streaming started: %s", channel, quality, exc)
+    except ConnectionResetError:
+        raise  # the client went away: nothing to tell it
+    except (MediaError, OSError) as exc:
+        # Too late for an error status (ffmpeg failed, a segment vanished): log, and cut the
+        # connection so the client sees a truncated body rather than a short "complete" file.
+        logger.error("cut %s failed after streaming started: %s", label, exc)
         if request.transport is not None:
             request.transport.close()
-        return response
+        return
     finally:
         await stream.aclose()
     await response.write_eof()
-    return response
 
 
 def add_routes(app: web.Application) -> None:

@@ -1,0 +1,184 @@
+"""Full cut: every range decoded, trimmed frame-exactly with filters, joined (concat or xfade) and re-encoded.
+
+One ffmpeg reads each contiguous run of segments through the concat protocol (never the concat
+demuxer, which inflates TS durations) and trims with `trim`/`atrim` (never input `-ss` inside a short
+segment, which can yield no frames). Output streams from ffmpeg's stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wubloader.media.cut_encode import concat_url
+from wubloader.media.cut_plan import first_frame_at, runs_between
+from wubloader.media.cut_ts import CLOCK, TsLayout, first_timestamps, read_layout, signed_delta
+from wubloader.media.errors import BadRange, FfmpegTimeout, UnsupportedMedia
+from wubloader.media.process import start_media_process
+from wubloader.media.transitions import xfade_filter
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Sequence
+
+    from wubloader.media.cut_plan import CutRange, Transition
+    from wubloader.store.naming import Segment
+
+CHUNK = 256 * 1024
+STALL_SECONDS = 300.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunInput:
+    """One ffmpeg input: contiguous segments, kept frames [start_frame, end_frame), audio offset."""
+
+    segments: tuple[Segment, ...]
+    start_frame: int
+    end_frame: int | None
+    frames: int
+    audio_offset: float
+
+
+def _audio_offset(path: str, layout: TsLayout | None) -> float:
+    """Seconds from ffmpeg's input time 0 to the first video frame (0 for non-TS input)."""
+    if layout is None:
+        return 0.0
+    with Path(path).open("rb") as f:
+        head = f.read(512 * 1024 // 188 * 188)
+    try:
+        first = first_timestamps(head, layout)
+    except UnsupportedMedia:
+        return 0.0
+    return max(0, signed_delta(first.video_pts, first.earliest_pts)) / CLOCK
+
+
+def plan_inputs(
+    rng: CutRange, chain: Sequence[Segment | None], frame: float, layout: TsLayout | None
+) -> list[RunInput]:
+    """The range's contiguous runs with the frames to keep of each (blocking: reads each run's head)."""
+    inputs = []
+    for run in runs_between(chain, rng.start, rng.end, frame):
+        start = first_frame_at((rng.start - run[0].start).total_seconds(), frame)
+        total = round(sum(seg.duration.total_seconds() for seg in run) / frame)
+        end = min(total, first_frame_at((rng.end - run[0].start).total_seconds(), frame))
+        inputs.append(
+            RunInput(
+                segments=tuple(run),
+                start_frame=start,
+                end_frame=None if end >= total else end,
+                frames=end - start,
+                audio_offset=_audio_offset(run[0].path, layout),
+            )
+        )
+    return inputs
+
+
+def _trim_filters(index: int, run: RunInput, frame: float, audio: bool) -> list[str]:
+    end_v = f":end_frame={run.end_frame}" if run.end_frame is not None else ""
+    filters = [f"[{index}:v]trim=start_frame={run.start_frame}{end_v},setpts=PTS-STARTPTS[rv{index}]"]
+    if audio:
+        a_start = run.audio_offset + run.start_frame * frame
+        filters.append(
+            f"[{index}:a]atrim=start={a_start:.6f}:duration={run.frames * frame:.6f},"
+            f"asetpts=PTS-STARTPTS[ra{index}]"
+        )
+    return filters
+
+
+def build_graph(
+    ranges_inputs: Sequence[Sequence[RunInput]],
+    transitions: Sequence[Transition | None],
+    frame: float,
+    audio: bool,
+) -> tuple[list[str], str, str]:
+    """(filter_complex statements, final video label, final audio label): trims, per-range concat, joins."""
+    graph: list[str] = []
+    index = 0
+    done_frames = 0
+    cur_v = cur_a = ""
+    for r, inputs in enumerate(ranges_inputs):
+        for run in inputs:
+            graph += _trim_filters(index, run, frame, audio)
+            index += 1
+        first = index - len(inputs)
+        pads = "".join(f"[rv{i}]" + (f"[ra{i}]" if audio else "") for i in range(first, index))
+        out = f"[gv{r}]" + (f"[ga{r}]" if audio else "")
+        graph.append(f"{pads}concat=n={len(inputs)}:v=1:a={int(audio)}{out}")
+        transition = transitions[r - 1] if r > 0 else None
+        if r == 0:
+            cur_v, cur_a = "[gv0]", "[ga0]"
+        elif transition is None:
+            pads = f"{cur_v}{cur_a}[gv{r}][ga{r}]" if audio else f"{cur_v}[gv{r}]"
+            out = f"[jv{r}]" + (f"[ja{r}]" if audio else "")
+            graph.append(f"{pads}concat=n=2:v=1:a={int(audio)}{out}")
+            cur_v, cur_a = f"[jv{r}]", f"[ja{r}]"
+        else:
+            n = max(1, round(transition.duration / frame))
+            offset = (done_frames - n) * frame
+            graph.append(f"{cur_v}[gv{r}]{xfade_filter(transition.name, n * frame, offset)}[jv{r}]")
+            if audio:
+                graph.append(f"{cur_a}[ga{r}]acrossfade=d={n * frame:.6f}[ja{r}]")
+            cur_v, cur_a = f"[jv{r}]", f"[ja{r}]"
+            done_frames -= n
+        done_frames += sum(run.frames for run in inputs)
+    return graph, cur_v, cur_a
+
+
+def plan_full(
+    ranges: Sequence[CutRange], chains: Sequence[Sequence[Segment | None]], frame: float
+) -> list[list[RunInput]]:
+    """Every range's inputs (blocking: reads segment heads); BadRange if a range holds no whole frame."""
+    first_seg = next(seg for chain in chains for seg in chain if seg is not None)
+    layout = _layout_or_none(first_seg.path)
+    planned = []
+    for rng, chain in zip(ranges, chains, strict=True):
+        inputs = [run for run in plan_inputs(rng, chain, frame, layout) if run.frames > 0]
+        if not inputs:
+            raise BadRange("a range holds no whole frame")
+        planned.append(inputs)
+    return planned
+
+
+async def full_cut(
+    ranges_inputs: Sequence[Sequence[RunInput]],
+    transitions: Sequence[Transition | None],
+    *,
+    frame: float,
+    has_audio: bool,
+    encode_args: Sequence[str],
+    format: str = "mpegts",
+) -> AsyncGenerator[bytes | bytearray, None]:
+    """Re-encode the planned ranges (`plan_full`) with `encode_args` into `format`, streamed.
+
+    Raises FfmpegFailed/FfmpegTimeout mid-way.
+    """
+    graph, video_label, audio_label = build_graph(ranges_inputs, transitions, frame, has_audio)
+    args = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error"]
+    for inputs in ranges_inputs:
+        for run in inputs:
+            args += ["-i", concat_url(run.segments)]
+    args += ["-filter_complex", ";".join(graph), "-map", video_label]
+    if has_audio:
+        args += ["-map", audio_label]
+    args += [*encode_args, "-f", format, "pipe:1"]
+    async with start_media_process(args) as media:
+        while True:
+            try:
+                async with asyncio.timeout(STALL_SECONDS):
+                    chunk = await media.stdout.read(CHUNK)
+            except TimeoutError:
+                raise FfmpegTimeout(f"full cut produced nothing for {STALL_SECONDS}s") from None
+            if not chunk:
+                break
+            yield chunk
+        await media.wait_ok()
+
+
+def _layout_or_none(path: str) -> TsLayout | None:
+    with Path(path).open("rb") as f:
+        head = f.read(512 * 1024 // 188 * 188)
+    try:
+        return read_layout(head)
+    except UnsupportedMedia:
+        return None
