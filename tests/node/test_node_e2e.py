@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 
@@ -24,6 +25,16 @@ WINDOW = timedelta(seconds=40)
 def get(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.read()
+
+
+def get_or_empty(url: str) -> bytes:
+    """The body, or b"" while the node has nothing there yet (404)."""
+    try:
+        return get(url)
+    except urllib.error.HTTPError as exc:
+        if exc.code != 404:
+            raise
+        return b""
 
 
 def segment_names(node_url: str) -> list[str]:
@@ -65,7 +76,7 @@ def test_demo_node_and_backfilling_node(tmp_path, components):
     wait_until(
         lambda: (
             b"#EXT-X-ENDLIST"
-            in get(f"{url_b}/playlist/demo/source.m3u8?start={format_utc(start)}&end={format_utc(end)}")
+            in get_or_empty(f"{url_b}/playlist/demo/source.m3u8?start={format_utc(start)}&end={format_utc(end)}")
         ),
         WINDOW.total_seconds() + 60,
         interval=1,
