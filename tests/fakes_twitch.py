@@ -7,15 +7,15 @@ segments, `Amazon`-titled ad segments, prefetch tags, and an fMP4 rendition with
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from aiohttp import web
+
+from tests.harness.threaded_app import ThreadedApp
 
 CLIENT_ID = "kimne78kx3ncx6brgo4mv6wki5h1ko"
 
@@ -55,28 +55,13 @@ class FakeTwitch:
     t0: float = 0.0
 
     def __post_init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+        self._server = ThreadedApp()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self._server.url
 
     def __enter__(self) -> FakeTwitch:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
-        self.t0 = time.monotonic()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-
-    async def _start(self) -> None:
         app = web.Application()
         app.router.add_post("/gql", self._gql)
         app.router.add_get("/api/channel/hls/{channel}.m3u8", self._usher)
@@ -84,11 +69,12 @@ class FakeTwitch:
         app.router.add_get("/seg/{rendition}/{expiry}/{index}.{ext}", self._segment)
         app.router.add_get("/init/{rendition}.mp4", self._init)
         app.router.add_get("/prefetch/{rendition}/{index}", self._prefetch)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        self._server.start(app)
+        self.t0 = time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.stop()
 
     def published(self) -> int:
         return min(int((time.monotonic() - self.t0) / self.interval) + 1, self.total)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import random
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
+
+from tests.harness.threaded_app import ThreadedApp
 
 PLAYLIST = "index.m3u8"
 
@@ -80,14 +81,11 @@ class LiveSource:
         self.injected: collections.Counter[str] = collections.Counter()
         self.requests: collections.Counter[str] = collections.Counter()
         self._rng = random.Random(self.faults.seed)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+        self._server = ThreadedApp()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self._server.url
 
     @property
     def media_url(self) -> str:
@@ -98,35 +96,15 @@ class LiveSource:
         return f"{self.url}/master.m3u8"
 
     def __enter__(self) -> LiveSource:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(20)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-
-    async def _start(self) -> None:
         app = web.Application()
         app.router.add_get("/master.m3u8", self._master)
         app.router.add_get("/live/{name}", self._file)
         app.router.add_get("/t/{expiry}/{name}", self._file)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        self._server.start(app)
+        return self
 
-    async def _stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-        # Handlers still stalling (injected faults) would otherwise die with the loop, noisily.
-        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in others:
-            task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
+    def __exit__(self, *exc: object) -> None:
+        self._server.stop()
 
     async def _master(self, request: web.Request) -> web.Response:
         self.requests["master"] += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -106,3 +107,13 @@ def probe_duration(path: Path | str) -> float:
         check=True, capture_output=True, text=True, timeout=60,
     ).stdout  # fmt: skip
     return float(out.strip())
+
+
+def write_clip_segments(directory: Path, clip: Clip, indexes: Iterable[int]) -> list[str]:
+    """Write chosen segments of `clip` as plain files (not a store); returns their paths."""
+    paths = []
+    for i in indexes:
+        path = directory / f"seg{i}.ts"
+        path.write_bytes(clip.segments[i])
+        paths.append(str(path))
+    return paths

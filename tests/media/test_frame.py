@@ -9,19 +9,10 @@ import subprocess
 import pytest
 from PIL import Image, ImageChops
 
-from tests.harness.media import FPS
+from tests.harness.media import FPS, write_clip_segments
 from wubloader.media.frame import NoFrame, extract_frame
 
 pytestmark = pytest.mark.ffmpeg
-
-
-def write_segments(tmp_path, clip, indexes):
-    paths = []
-    for i in indexes:
-        path = tmp_path / f"seg{i}.ts"
-        path.write_bytes(clip.segments[i])
-        paths.append(str(path))
-    return paths
 
 
 def reference_frame(path: str, number: int) -> Image.Image:
@@ -36,7 +27,7 @@ def reference_frame(path: str, number: int) -> Image.Image:
 
 @pytest.mark.parametrize("offset", [0.0, 0.52, 1.0, 1.3])
 async def test_frame_is_the_exact_frame(tmp_path, clip, offset):
-    (path,) = write_segments(tmp_path, clip, [3])
+    (path,) = write_clip_segments(tmp_path, clip, [3])
     image = Image.open(io.BytesIO(await extract_frame([path], offset, time_limit=60))).convert("RGB")
     assert image.size == (320, 180)
     number = math.ceil(offset * FPS - 1e-6)  # the first frame at or after the instant: within a frame
@@ -44,14 +35,14 @@ async def test_frame_is_the_exact_frame(tmp_path, clip, offset):
 
 
 async def test_instant_in_the_last_frame_interval_uses_the_next_segment(tmp_path, clip):
-    paths = write_segments(tmp_path, clip, [3, 4])
+    paths = write_clip_segments(tmp_path, clip, [3, 4])
     png = await extract_frame(paths, 1.99, time_limit=60)
     image = Image.open(io.BytesIO(png)).convert("RGB")
     assert ImageChops.difference(image, reference_frame(paths[1], 0)).getbbox() is None
 
 
 async def test_no_frame_past_the_end(tmp_path, clip):
-    paths = write_segments(tmp_path, clip, [3])
+    paths = write_clip_segments(tmp_path, clip, [3])
     with pytest.raises(NoFrame):
         await extract_frame(paths, 5.0, time_limit=60)
 

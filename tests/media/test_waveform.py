@@ -7,23 +7,15 @@ import io
 import pytest
 from PIL import Image
 
+from tests.harness.media import write_clip_segments
 from wubloader.media.errors import FfmpegFailed
 from wubloader.media.waveform import render_waveform
 
 pytestmark = pytest.mark.ffmpeg
 
 
-def write_segments(tmp_path, clip, indexes):
-    paths = []
-    for i in indexes:
-        path = tmp_path / f"seg{i}.ts"
-        path.write_bytes(clip.segments[i])
-        paths.append(str(path))
-    return paths
-
-
 async def test_waveform_size_and_content(tmp_path, clip):
-    paths = write_segments(tmp_path, clip, range(4))
+    paths = write_clip_segments(tmp_path, clip, range(4))
     png = await render_waveform(paths, 300, 40, time_limit=60)
     image = Image.open(io.BytesIO(png))
     assert image.format == "PNG" and image.size == (300, 40)
@@ -34,7 +26,7 @@ async def test_waveform_size_and_content(tmp_path, clip):
 
 async def test_concatenation_is_what_is_drawn(tmp_path, clip):
     """Two files back to back draw the same as one file holding both (holes are simply left out)."""
-    a, b = write_segments(tmp_path, clip, [2, 5])
+    a, b = write_clip_segments(tmp_path, clip, [2, 5])
     joined = tmp_path / "joined.ts"
     joined.write_bytes(clip.segments[2] + clip.segments[5])
     assert await render_waveform([a, b], 128, 32, time_limit=60) == await render_waveform(
