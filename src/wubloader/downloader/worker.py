@@ -22,7 +22,7 @@ from wubloader.downloader.metrics import (
     ErrorKind,
     FetchWhat,
 )
-from wubloader.downloader.segment_fetch import SegmentAbandoned, SegmentGone, SegmentJob
+from wubloader.downloader.segment_fetch import GONE_STATUSES, SegmentAbandoned, SegmentGone, SegmentJob
 from wubloader.downloader.timeline import assign_starts
 from wubloader.hls.parse_attributes import PlaylistParseError
 from wubloader.hls.parser import parse_media_playlist
@@ -47,7 +47,6 @@ logger = logging.getLogger(__name__)
 MAX_PLAYLIST_BYTES = 4 * 1024 * 1024
 MAX_POLL_BACKOFF = 10.0
 REMEMBERED_URIS = 512
-GONE_STATUSES = frozenset({403, 404, 410})
 
 
 class WorkerEvents(Protocol):
