@@ -51,6 +51,9 @@ class FakeTwitch:
     daterange_ads: frozenset[int] = frozenset()
     online: bool = True
     gql_broken: bool = False
+    # From this segment index on, PROGRAM-DATE-TIME is shifted by `skew_seconds` (twitch's known fault).
+    skew_from: int | None = None
+    skew_seconds: float = 0.4
     counts: collections.Counter[str] = field(default_factory=collections.Counter)
     t0: float = 0.0
 
@@ -80,8 +83,10 @@ class FakeTwitch:
         return min(int((time.monotonic() - self.t0) / self.interval) + 1, self.total)
 
     def start_of(self, index: int, rendition: Rendition) -> datetime:
+        skewed = self.skew_from is not None and index >= self.skew_from
         return (
             self.base
+            + timedelta(seconds=self.skew_seconds if skewed else 0)
             + timedelta(seconds=sum(rendition.durations) * (index // len(rendition.durations)))
             + (timedelta(seconds=sum(rendition.durations[: index % len(rendition.durations)])))
         )

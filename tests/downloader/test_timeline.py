@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from wubloader.downloader.timeline import assign_starts
+from wubloader.downloader.timeline import assign_starts, find_skew
 from wubloader.hls.parse_records import MediaSegment
 
 T0 = datetime(2024, 5, 1, 10, 0, 0)
@@ -73,3 +73,27 @@ def test_assign_starts(name, segments, known, starts, estimated):
     timed = assign_starts(tuple(segments), known, NOW)
     assert [t.start for t in timed] == starts
     assert all(t.estimated is estimated for t in timed)
+
+
+def test_skew_found_at_the_first_jump():
+    later = T0 + timedelta(seconds=4.4)
+    segments = (seg(1, pdt=T0), seg(2), seg(3, pdt=later), seg(4, pdt=later + timedelta(seconds=2)))
+    assert find_skew(segments) is segments[2]
+
+
+@pytest.mark.parametrize("jump", [0.0, 0.009, -0.009])
+def test_no_skew_within_10_ms(jump):
+    segments = (seg(1, pdt=T0), seg(2, pdt=T0 + timedelta(seconds=2 + jump)))
+    assert find_skew(segments) is None
+
+
+def test_discontinuity_restarts_the_clock():
+    after = MediaSegment(
+        uri="s2.ts",
+        duration=2.0,
+        title="",
+        sequence=2,
+        discontinuity=True,
+        program_date_time=T0 + timedelta(hours=1),
+    )
+    assert find_skew((seg(1, pdt=T0), after)) is None

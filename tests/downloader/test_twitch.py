@@ -171,3 +171,37 @@ async def test_twitch_api_change_is_an_error_not_offline(tmp_path, clip):
     assert (REGISTRY.get_sample_value(errors, {**labels, "kind": "provider"}) or 0) >= 2
     assert (REGISTRY.get_sample_value(errors, {**labels, "kind": "offline"}) or 0) == 0
     assert fake.counts["usher"] == 0
+
+
+async def test_twitch_timestamp_skew_stores_later_segments_as_suspect(tmp_path, clip):
+    source = Rendition(
+        name="180p25 (source)", group="chunked", bodies=clip.segments, durations=clip.durations
+    )
+    fake = FakeTwitch(renditions=[source], channel="skewed", interval=0.3, total=16, window=6, skew_from=8)
+    base = tmp_path / "store"
+    with fake:
+        config = DownloaderConfig(
+            channel=fake.channel,
+            source="twitch",
+            base_dir=base,
+            twitch=TwitchConfig(api_url=f"{fake.url}/gql", usher_url=fake.url),
+            poll_interval=0.2,
+            master_interval=0.5,
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(Downloader(config).run(stop))
+        await wait_async(lambda: len(stored_segments(base, fake.channel)) >= 12, 30, "segments stored")
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    skew_start = fake.start_of(8, source)
+    stored = stored_segments(base, fake.channel)
+    before = [s for s in stored if s.start < skew_start]
+    after = [s for s in stored if s.start >= skew_start]
+    assert before and all(s.type is SegmentType.FULL for s in before)
+    assert any(s.start == skew_start and s.type is SegmentType.SUSPECT for s in after)
+    assert (
+        REGISTRY.get_sample_value(
+            "wubloader_downloader_timestamp_skews_total", {"channel": "skewed", "quality": "source"}
+        )
+        >= 1
+    )

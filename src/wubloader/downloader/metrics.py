@@ -78,6 +78,11 @@ ADS_SKIPPED = Counter(
     "Advertisement segments seen and not stored, by detection reason.",
     ["channel", "quality", "reason"],
 )
+TIMESTAMP_SKEWS = Counter(
+    "wubloader_downloader_timestamp_skews_total",
+    "Twitch playlists whose PROGRAM-DATE-TIME jumped; the worker's later segments are stored suspect.",
+    ["channel", "quality"],
+)
 WORKERS = Gauge(
     "wubloader_downloader_workers",
     "Media playlist workers running (more than one during a URL handover).",

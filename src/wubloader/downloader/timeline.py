@@ -61,3 +61,25 @@ def assign_starts(
         for segment, start in zip(segments, starts, strict=True)
         if start is not None
     ]
+
+
+# Twitch sometimes serves a node segments whose PROGRAM-DATE-TIME jumps by a fraction of a segment
+# and stays shifted until the connection is renewed; other nodes then store the same video under
+# other start times. A jump this large without a DISCONTINUITY is not trusted.
+SKEW_TOLERANCE = timedelta(milliseconds=10)
+
+
+def find_skew(segments: tuple[MediaSegment, ...]) -> MediaSegment | None:
+    """The first segment whose PROGRAM-DATE-TIME differs from the previous PDT + EXTINF by > 10 ms.
+
+    A DISCONTINUITY legitimately restarts the clock, so the segment after one is never a skew.
+    """
+    expected: datetime | None = None
+    for segment in segments:
+        pdt = segment.program_date_time
+        if pdt is not None and expected is not None and not segment.discontinuity:
+            if abs(pdt - expected) > SKEW_TOLERANCE:
+                return segment
+        anchor = pdt if pdt is not None else expected
+        expected = None if anchor is None else anchor + timedelta(seconds=segment.duration)
+    return None

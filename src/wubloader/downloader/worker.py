@@ -19,11 +19,12 @@ from wubloader.downloader.metrics import (
     ERRORS,
     FETCH_LATENCY,
     NEWEST_SEGMENT_AGE,
+    TIMESTAMP_SKEWS,
     ErrorKind,
     FetchWhat,
 )
 from wubloader.downloader.segment_fetch import GONE_STATUSES, SegmentAbandoned, SegmentGone, SegmentJob
-from wubloader.downloader.timeline import assign_starts
+from wubloader.downloader.timeline import assign_starts, find_skew
 from wubloader.hls.parse_attributes import PlaylistParseError
 from wubloader.hls.parser import parse_media_playlist
 from wubloader.runtime.errors import FetchError, FetchHTTPError, FetchTimeout
@@ -98,6 +99,8 @@ class MediaWorker:
         self._gone: set[tuple[datetime, str]] = set()
         self._ended = False
         self._warned_estimate = False
+        # Set once a timestamp skew is seen: this worker's segments from then on are stored suspect.
+        self._distrust_from: datetime | None = None
 
     @property
     def age(self) -> float:
@@ -201,6 +204,7 @@ class MediaWorker:
             logger.warning(
                 "%s playlist has no PROGRAM-DATE-TIME: start times come from the local clock", self.quality
             )
+        self._check_skew(playlist)
         saw_content = False
         for item in timed:
             segment = item.segment
@@ -217,13 +221,30 @@ class MediaWorker:
                 duration_text=format_duration(segment.duration),
                 byterange=segment.byterange,
                 init_section=segment.init_section,
-                distrusted=(item.start - now).total_seconds() > self.config.future_tolerance,
+                distrusted=(item.start - now).total_seconds() > self.config.future_tolerance
+                or (self._distrust_from is not None and item.start >= self._distrust_from),
             )
             if job.key in self._gone or not self.claims.try_claim(job.key, self.id):
                 continue
             fetches.create_task(self._store(job))
         if saw_content:
             self.events.on_content(self)
+
+    def _check_skew(self, playlist: MediaPlaylist) -> None:
+        """On twitch, a PDT jump marks this worker suspect from there on and asks for a fresh URL."""
+        if not self.config.is_twitch or self._distrust_from is not None:
+            return
+        skewed = find_skew(playlist.segments)
+        if skewed is None or skewed.program_date_time is None:
+            return
+        self._distrust_from = skewed.program_date_time
+        TIMESTAMP_SKEWS.labels(self.config.channel, self.quality).inc()
+        logger.warning(
+            "%s timestamps jump at %s: storing this worker's segments from there as suspect, reconnecting",
+            self.quality,
+            skewed.program_date_time,
+        )
+        self.events.on_trouble(self)
 
     def _count_ad(self, key: tuple[datetime, str], reason: str) -> None:
         # Claimed and finished at once: counted once per quality even when overlapping workers see it.
