@@ -314,3 +314,13 @@ def test_backdoor_config(target: str | None, tcp: HostPort | None, unix_path: Pa
 def test_backdoor_config_rejects(target: str) -> None:
     with pytest.raises(RuntimeConfigError):
         BackdoorConfig(target=target)
+
+
+def test_base_dir_that_is_a_file_is_refused(tmp_path):
+    from wubloader.runtime.config import StoreConfig
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    with pytest.raises(RuntimeConfigError, match="not a directory"):
+        StoreConfig(base_dir=afile)
+    StoreConfig(base_dir=tmp_path / "missing")  # created later by whoever writes first

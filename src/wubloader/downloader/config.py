@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
+from wubloader.runtime.config import check_base_dir
 from wubloader.runtime.errors import RuntimeConfigError
 from wubloader.store.errors import UnsafePath
 from wubloader.store.naming import check_component
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 TWITCH_SOURCE = "twitch"
 TWITCH_API_URL = "https://gql.twitch.tv/gql"
@@ -66,8 +70,7 @@ class DownloaderConfig:
             raise RuntimeConfigError("at least one quality is needed")
         if self.source != TWITCH_SOURCE and not self.source.startswith(("http://", "https://")):
             raise RuntimeConfigError(f"--source must be an http(s) URL or 'twitch', got {self.source[:64]!r}")
-        if not isinstance(self.base_dir, Path):
-            raise RuntimeConfigError("base_dir must be a Path")
+        check_base_dir(self.base_dir)
         positive = {
             "poll_interval": self.poll_interval,
             "master_interval": self.master_interval,

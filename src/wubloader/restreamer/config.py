@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
+from wubloader.runtime.config import check_base_dir
 from wubloader.runtime.errors import RuntimeConfigError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,8 +37,7 @@ class RestreamerConfig:
     drain_timeout: float = 20.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.base_dir, Path) or "\0" in str(self.base_dir):
-            raise RuntimeConfigError(f"base_dir must be a Path without NUL, got {self.base_dir!r}")
+        check_base_dir(self.base_dir)
         if not 0 <= self.port <= 65535:
             raise RuntimeConfigError(f"port must be in 0..65535, got {self.port}")
         if self.max_image_side < 1 or self.playlist_chunk_bytes < 1024 or self.max_media_jobs < 1:

@@ -260,10 +260,20 @@ class StoreConfig:
     base_dir: Path
 
     def __post_init__(self) -> None:
-        if not isinstance(self.base_dir, Path):
-            raise RuntimeConfigError(f"base_dir must be a Path, got {type(self.base_dir).__name__}")
-        if "\0" in str(self.base_dir):
-            raise RuntimeConfigError("base_dir contains a NUL character")
+        check_base_dir(self.base_dir)
+
+
+def check_base_dir(base_dir: object) -> None:
+    """A usable store root: a Path without NUL that is a directory if it exists (missing ones are created).
+
+    Raises RuntimeConfigError, so a typo'd --base-dir pointing at a file fails at start-up, not later.
+    """
+    if not isinstance(base_dir, Path):
+        raise RuntimeConfigError(f"base_dir must be a Path, got {type(base_dir).__name__}")
+    if "\0" in str(base_dir):
+        raise RuntimeConfigError("base_dir contains a NUL character")
+    if base_dir.exists() and not base_dir.is_dir():
+        raise RuntimeConfigError(f"--base-dir {base_dir} exists and is not a directory")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
