@@ -31,7 +31,6 @@ from wubloader.backfiller.sync_memory import SyncMemory
 from wubloader.backfiller.transfer import PassStats, Transfers, error_kind
 from wubloader.runtime.errors import FetchError
 from wubloader.runtime.timeparse import now_utc
-from wubloader.store.writer import sync_directory
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -259,9 +258,19 @@ class Backfiller:
                 await asyncio.wait({current})
                 if index + 1 < len(groups):
                     upcoming = prefetch.create_task(self._list_hours(groups[index + 1], holders, stats, now))
+                copied_before = stats.copied
                 left, deferred = await self._sync_hours(current, holders, stats, now)
                 missing.extend(left)
                 recent += deferred
+                if stats.copied > copied_before:
+                    # A catch-up pass over days of hours can run long: say how far it has got.
+                    logger.info(
+                        "backfilled hour %s: %d segments copied so far this pass (%.1f MB), %d hours to go",
+                        groups[index][0].hour,
+                        stats.copied,
+                        stats.bytes / 1e6,
+                        len(groups) - index - 1,
+                    )
         return missing, recent
 
     async def _list_hours(
@@ -334,21 +343,8 @@ class Backfiller:
         jobs = sorted((job for plan, _ in plans for job in plan.fetches), key=lambda j: j.start, reverse=True)
         left = await self._fetch_all(jobs, stats) if jobs else []
         if jobs:
-            await self._sync_directories([plan for plan, _ in plans if plan.fetches])
+            await self.local.sync_directories([plan.key for plan, _ in plans if plan.fetches])
         return left, sum(plan.skipped.recent for plan, _ in plans)
-
-    async def _sync_directories(self, plans: Sequence[HourPlan]) -> None:
-        """One directory fsync per hour written, instead of one per file (the renames' durability)."""
-
-        def sync_all() -> None:
-            for plan in plans:
-                directory = self.local.hour_dir(plan.key)
-                try:
-                    sync_directory(directory)
-                except OSError as exc:  # the failed writes there were already counted
-                    logger.warning("cannot fsync %s: %s", directory, exc)
-
-        await asyncio.to_thread(sync_all)
 
     async def _copy_tombstones(
         self, plan: HourPlan, entries: dict[str, CachedListing], stats: PassStats
