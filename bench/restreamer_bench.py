@@ -1,12 +1,19 @@
 """Restreamer benchmark: playlist and listing latency, and segment throughput vs nginx serving the same store.
 
-Usage: .venv/bin/python bench/restreamer_bench.py [--quick] [--duration SECONDS]
+Usage: .venv/bin/python bench/restreamer_bench.py [--quick] [--duration SECONDS] [--rounds N] [--segments-only]
 
 Builds a 25 h store of 2 s segments (hard links of a few 0.8 MB blobs), starts `wubloader restreamer`
-and a non-daemon nginx (generated config, temp dir, one worker, sendfile on) on free 127.0.0.1 ports,
-and measures with wrk:
+and a non-daemon nginx (generated config, temp dir, one worker, sendfile + tcp_nopush on, access log
+off) on free 127.0.0.1 ports, and measures with wrk:
   (a) media playlist latency (median, warm) for 1 h and 24 h ranges, and an hour listing;
   (b) segment throughput with 1 and 8 keep-alive connections, ours and nginx's, as a ratio.
+
+Throughput method (the machine is shared, so single runs are noisy): every server fetches the same
+segment; each connection count starts with a discarded 1 s warm-up run per server (not in --quick); then `--rounds`
+rounds each run every server once, in an order that reverses every round (so slow drift hits all
+alike). Reported: the median req/s per server and the median of the per-round ours/nginx ratios
+(with their range). Server CPU time per request (user + system, from /proc, over all rounds) is
+printed too: it hardly depends on what else the machine runs, so it shows where the gap is.
 """
 
 from __future__ import annotations
@@ -87,7 +94,7 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 
 
 def wrk(url: str, connections: int, seconds: float) -> dict[str, float]:
-    """Run wrk; return requests/s, bytes/s and median latency in ms."""
+    """Run wrk; return requests/s, request count, bytes/s and median latency in ms."""
     threads = min(connections, 2)
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", url],
@@ -101,7 +108,13 @@ def wrk(url: str, connections: int, seconds: float) -> dict[str, float]:
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors:", out)
     if errors:
         raise SystemExit(f"wrk saw errors for {url}:\n{out}")
-    return {"rps": rps, "bytes": float(transfer[1]) * scale, "p50_ms": float(p50[1]) * unit}  # type: ignore[index]
+    requests = float(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
+    return {
+        "rps": rps,
+        "requests": requests,
+        "bytes": float(transfer[1]) * scale,  # type: ignore[index]
+        "p50_ms": float(p50[1]) * unit,  # type: ignore[index]
+    }
 
 
 def build(base: Path, hours: int) -> str:
@@ -116,10 +129,12 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="tiny store and 1 s runs (smoke test)")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run (default 5)")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating throughput rounds (default 3)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating throughput rounds (default 5)")
+    parser.add_argument(
+        "--segments-only", action="store_true", help="only (b), over a 2 h store (quicker to build)"
+    )
     args = parser.parse_args()
-    hours = 2 if args.quick else 25
-    seconds = 1.0 if args.quick else args.duration
+    hours = 2 if args.quick or args.segments_only else 25
     tmp = Path(tempfile.mkdtemp(prefix="restreamer-bench-"))
     tmp.chmod(0o755)  # nginx workers may run as another user when started by root
     processes: list[subprocess.Popen[bytes]] = []
@@ -160,7 +175,9 @@ def main() -> int:
         wait_http(f"{ref}/segments/{quoted}")
         wait_http(f"{shipped}/segments/{quoted}")
         servers = {"ours": ours, "nginx": ref, "shipped nginx config": shipped}
-        report(servers, quoted, hours, seconds, 1 if args.quick else args.rounds)
+        pids = {"ours": processes[0].pid, "nginx": child_pid(processes[1].pid)}
+        pids["shipped nginx config"] = pids["nginx"]  # the same worker serves both nginx ports
+        report(servers, pids, quoted, hours, args)
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -174,7 +191,18 @@ def main() -> int:
     return 0
 
 
-def report(servers: dict[str, str], segment: str, hours: int, seconds: float, rounds: int) -> None:
+def report(
+    servers: dict[str, str],
+    pids: dict[str, int],
+    segment: str,
+    hours: int,
+    options: argparse.Namespace,
+) -> None:
+    seconds = 1.0 if options.quick else options.duration
+    rounds = 1 if options.quick else options.rounds
+    if options.segments_only:
+        throughput(servers, pids, segment, seconds, rounds)
+        return
     ours = servers["ours"]
     fmt = "%Y-%m-%dT%H:%M:%S"
     one_h = f"start={START:{fmt}}&end={START + timedelta(hours=1):{fmt}}"
@@ -190,24 +218,68 @@ def report(servers: dict[str, str], segment: str, hours: int, seconds: float, ro
         urllib.request.urlopen(url, timeout=30).read()  # warm the caches
         result = wrk(url, 1, seconds)
         print(f"  {name:<14} {result['p50_ms']:8.2f} ms   ({result['rps']:.0f} req/s)")
-    print(f"\n(b) segment throughput ({SEGMENT_BYTES} B segment, keep-alive, {rounds} alternating rounds):")
+    throughput(servers, pids, segment, seconds, rounds)
+
+
+def throughput(
+    servers: dict[str, str], pids: dict[str, int], segment: str, seconds: float, rounds: int
+) -> None:
+    """(b): alternating wrk rounds per connection count; median req/s, median ratio, CPU per request."""
+    print(
+        f"\n(b) segment throughput ({SEGMENT_BYTES} B segment, keep-alive, warm-up + {rounds} "
+        f"alternating rounds of {seconds:g} s, load average {os.getloadavg()[0]:.1f}):"
+    )
     for connections in (1, 8):
+        order = list(servers)
+        for name in order if rounds > 1 else ():
+            wrk(f"{servers[name]}/segments/{segment}", connections, 1.0)  # warm-up, discarded
         rps: dict[str, list[float]] = {name: [] for name in servers}
+        cpu = dict.fromkeys(servers, 0.0)
+        requests = dict.fromkeys(servers, 0.0)
         for _ in range(rounds):
-            for name, url in servers.items():
-                rps[name].append(wrk(f"{url}/segments/{segment}", connections, seconds)["rps"])
+            for name in order:
+                before = cpu_seconds(pids[name])
+                result = wrk(f"{servers[name]}/segments/{segment}", connections, seconds)
+                cpu[name] += cpu_seconds(pids[name]) - before
+                requests[name] += result["requests"]
+                rps[name].append(result["rps"])
+            order.reverse()
         ratios = [mine / theirs for mine, theirs in zip(rps["ours"], rps["nginx"], strict=True)]
         shipped = [
             mine / theirs for mine, theirs in zip(rps["shipped nginx config"], rps["nginx"], strict=True)
         ]
-        best = {name: max(values) for name, values in rps.items()}
+        median = {name: statistics.median(values) for name, values in rps.items()}
+        per_request = {name: cpu[name] / max(requests[name], 1) * 1e6 for name in servers}
         print(
-            f"  {connections} conn: ours {best['ours']:6.0f} req/s ({best['ours'] * SEGMENT_BYTES / 1e6:5.0f} MB/s), "
-            f"nginx {best['nginx']:6.0f} req/s ({best['nginx'] * SEGMENT_BYTES / 1e6:5.0f} MB/s) [best of rounds]\n"
+            f"  {connections} conn: ours {median['ours']:6.0f} req/s ({median['ours'] * SEGMENT_BYTES / 1e6:5.0f} MB/s), "
+            f"nginx {median['nginx']:6.0f} req/s ({median['nginx'] * SEGMENT_BYTES / 1e6:5.0f} MB/s) [medians]\n"
             f"          ours/nginx ratio median {statistics.median(ratios):.2f}x "
-            f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)}); "
-            f"shipped nginx config/nginx {statistics.median(shipped):.2f}x"
+            f"(rounds {min(ratios):.2f}-{max(ratios):.2f}: {', '.join(f'{r:.2f}' for r in ratios)}); "
+            f"shipped nginx config/nginx {statistics.median(shipped):.2f}x\n"
+            f"          server CPU per request: ours {per_request['ours']:.0f} us, "
+            f"nginx {per_request['nginx']:.0f} us"
         )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by process `pid` (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_pid(parent: int, timeout: float = 10.0) -> int:
+    """The first child process of `parent` (nginx's one worker), waiting for it to appear."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for stat_file in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                ppid = int(stat_file.read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == parent:
+                return int(stat_file.parent.name)
+        time.sleep(0.05)
+    raise SystemExit(f"process {parent} has no child")
 
 
 if __name__ == "__main__":

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 from urllib.parse import quote
+
+import aiohttp
+import pytest
+from aiohttp import web
 
 from tests.conftest import STORE_START
 from tests.harness.store_builder import build_store, write_segment
-from wubloader.store import create_tombstone
+from wubloader.restreamer.app import RestreamerConfig, create_app
+from wubloader.restreamer.errors import NotFound
+from wubloader.restreamer.segment_file import SegmentResolver
+from wubloader.store import SegmentType, create_tombstone
+from wubloader.store.errors import UnsafePath
 
 
 def url_of(path) -> str:
@@ -86,8 +96,6 @@ async def test_tombstoned_segment_is_404(tmp_path, make_client):
 
 
 async def test_temp_and_missing_are_404(tmp_path, make_client):
-    from wubloader.store import SegmentType
-
     temp = write_segment(tmp_path, STORE_START, type=SegmentType.TEMP)
     client = await make_client(tmp_path)
     assert (await client.get(url_of(temp))).status == 404
@@ -117,3 +125,123 @@ async def test_symlinks_out_of_the_store_are_refused(tmp_path, make_client):
         response = await client.get(url)
         assert response.status in (403, 404), url
         assert b"secret" not in await response.read()
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def test_cached_path_still_checks_the_disk_every_time(tmp_path, make_client):
+    """A name validated once is cached, but deletion and symlink swaps take effect at once."""
+    base = tmp_path / "store"
+    path = write_segment(base, STORE_START, content=b"original")
+    secret = tmp_path / "secret.ts"
+    secret.write_bytes(b"secret")
+    client = await make_client(base)
+    assert await (await client.get(url_of(path))).read() == b"original"
+    path.unlink()
+    assert (await client.get(url_of(path))).status == 404
+    path.symlink_to(secret)
+    response = await client.get(url_of(path))
+    assert response.status == 403 and b"secret" not in await response.read()
+    path.unlink()
+    path.write_bytes(b"rewritten")
+    assert await (await client.get(url_of(path))).read() == b"rewritten"
+
+
+def test_resolver_cache_is_bounded_and_exact(tmp_path):
+    paths = build_store(tmp_path, STORE_START, 5)
+    resolver = SegmentResolver(os.path.realpath(tmp_path), max_paths=2)
+    keys = [tuple(p.parts[-4:]) for p in paths]
+    for key, path in zip(keys, paths, strict=True):
+        servable = resolver.resolve(*key)
+        assert servable.path == str(path) and resolver.cached(key) == servable
+        assert servable.etag == f'"{path.name[:-3].split("-", 3)[-1]}"'
+        assert len(resolver._paths) <= 2
+    # Only successful resolutions are cached, and only under exactly the components given.
+    hidden = (*keys[0][:3], "." + keys[0][3])
+    temp = write_segment(tmp_path, STORE_START, type=SegmentType.TEMP)
+    for _ in range(2):
+        with pytest.raises(UnsafePath):
+            resolver.resolve(*hidden)
+        with pytest.raises(NotFound):
+            resolver.resolve(*temp.parts[-4:])
+    assert resolver.cached(hidden) is None and resolver.cached(tuple(temp.parts[-4:])) is None
+
+
+async def test_large_file_through_full_socket_buffers(tmp_path, make_client):
+    """A file bigger than any socket buffer takes the writability-waiting path; bytes stay exact."""
+    data = os.urandom(24 * 1024 * 1024 + 12345)
+    path = write_segment(tmp_path, STORE_START, content=data)
+    client = await make_client(tmp_path)
+    response = await client.get(url_of(path))
+    received = bytearray()
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        received += chunk
+    assert bytes(received) == data
+    # An odd range deep in the file, then a tiny one and a HEAD on the same keep-alive connection.
+    ranged = await client.get(url_of(path), headers={"Range": "bytes=1000001-20000002"})
+    assert ranged.status == 206 and await ranged.read() == data[1000001:20000003]
+    small = await client.get(url_of(path), headers={"Range": "bytes=-3"})
+    assert small.status == 206 and await small.read() == data[-3:]
+    head = await client.head(url_of(path))
+    assert head.headers["Content-Length"] == str(len(data)) and await head.read() == b""
+
+
+async def test_no_descriptor_leaks(tmp_path, make_client):
+    """Every outcome closes the segment file: 200, 206, 304, 416, HEAD, and clients leaving mid-body."""
+    data = os.urandom(8 * 1024 * 1024)
+    path = write_segment(tmp_path, STORE_START, content=data)
+    client = await make_client(tmp_path)
+    etag = (await client.head(url_of(path))).headers["ETag"]
+    before = open_fds()
+    for _ in range(5):
+        assert len(await (await client.get(url_of(path))).read()) == len(data)
+        assert (await client.get(url_of(path), headers={"Range": "bytes=5-9"})).status == 206
+        assert (await client.get(url_of(path), headers={"If-None-Match": etag})).status == 304
+        assert (await client.get(url_of(path), headers={"Range": f"bytes={len(data)}-"})).status == 416
+        assert (await client.head(url_of(path))).status == 200
+        response = await client.get(url_of(path))
+        await response.content.readexactly(1000)
+        response.close()  # drop the connection mid-body
+    await client.get("/files")  # let the server notice the aborted connections
+    deadline = asyncio.get_running_loop().time() + 5
+    while open_fds() > before and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+    assert open_fds() <= before
+
+
+async def test_socket_is_uncorked_after_each_response(tmp_path, make_client):
+    """Headers and body go out corked; the cork never outlives the response (it would hold back
+    the next small response on the keep-alive connection for up to 200 ms)."""
+    data = os.urandom(3 * 1024 * 1024)
+    path = write_segment(tmp_path, STORE_START, content=data)
+    client = await make_client(tmp_path)
+    for headers in ({}, {"Range": "bytes=7-70"}, {"Range": "bytes=99999999-"}):
+        response = await client.get(url_of(path), headers=headers)
+        await response.read()
+        (connection,) = client.server.runner.server.connections
+        sock = connection.transport.get_extra_info("socket")
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_CORK) == 0
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+async def test_serves_over_a_unix_socket(tmp_path):
+    """Corking is TCP-only; over a Unix socket the same bytes still arrive (no cork, no error)."""
+    data = os.urandom(2 * 1024 * 1024)
+    path = write_segment(tmp_path / "store", STORE_START, content=data)
+    app = create_app(RestreamerConfig(base_dir=tmp_path / "store"))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    socket_path = str(tmp_path / "restreamer.sock")
+    await web.UnixSite(runner, socket_path).start()
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=socket_path)) as session:
+            async with session.get("http://restreamer" + url_of(path)) as response:
+                assert response.status == 200 and await response.read() == data
+            async with session.get(
+                "http://restreamer" + url_of(path), headers={"Range": "bytes=-5"}
+            ) as ranged:
+                assert ranged.status == 206 and await ranged.read() == data[-5:]
+    finally:
+        await runner.cleanup()

@@ -16,13 +16,22 @@ from wubloader.restreamer.state import state_of
 if TYPE_CHECKING:
     from aiohttp import web
 
+PATH_ARGS = ("channel", "quality", "hour", "file")
+
 
 async def get_segment(request: web.Request) -> web.StreamResponse:
-    """The segment file (Range → 206, conditional → 304); the ETag is the content hash in its name."""
-    channel, quality, hour, name = (path_arg(request, k) for k in ("channel", "quality", "hour", "file"))
-    real = state_of(request).resolver.resolve(channel, quality, hour, name)
-    digest = name[:-3].split("-", 3)[-1]
-    return segment_response(request.headers, open_segment(real, f'"{digest}"'))
+    """The segment file (Range → 206, conditional → 304); the ETag is the content hash in its name.
+
+    A cache hit means these exact components already passed `path_arg` and `resolve`, so the
+    validation is skipped; the tombstone, file type and symlink checks still run every time.
+    """
+    resolver = state_of(request).resolver
+    info = request.match_info
+    servable = resolver.cached((info["channel"], info["quality"], info["hour"], info["file"]))
+    if servable is None:
+        channel, quality, hour, name = (path_arg(request, k) for k in PATH_ARGS)
+        servable = resolver.resolve(channel, quality, hour, name)
+    return segment_response(request.headers, open_segment(servable))
 
 
 def add_routes(app: web.Application) -> None:

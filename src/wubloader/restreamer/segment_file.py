@@ -1,8 +1,9 @@
 """Serving one segment file: safe path resolution, byte ranges, conditional requests, zero-copy sendfile.
 
 This is the hot replication path, so it avoids aiohttp's FileResponse (two thread-pool hops per
-request): the file is resolved, stat'ed and opened on the event loop (a few syscalls on local
-disk, no directory scan) and sent with `loop.sendfile`.
+request): a name is validated once and cached; then each request costs a tombstone `lexists`, an
+`open` and an `fstat` on the event loop (no directory scan), and the bytes go out with one
+`os.sendfile` between TCP_CORK and uncork (falling back to `loop.sendfile` when the socket is full).
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import socket
 import stat
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -43,26 +45,52 @@ class ByteRange:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ServablePath:
+    """A validated segment request: the file to open, its tombstone's path, and its ETag."""
+
+    path: str
+    tombstone: str
+    etag: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OpenSegment:
-    file: BinaryIO
+    """An open segment file descriptor (owned by whoever holds this; close with `close()`)."""
+
+    fd: int
     size: int
     mtime: float
     etag: str
 
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+PathKey = tuple[str, str, str, str]
+
 
 class SegmentResolver:
-    """Maps request path components to the real path of a servable segment, or raises.
+    """Maps request path components to a servable segment path, or raises.
 
-    Each hour directory's real path is resolved once and cached (bounded; cleared when full), so
-    a request costs one `lexists` (tombstone) and one `open`. A directory symlinked to inside the
-    store is followed; one leading out of it is Forbidden. The file itself is opened with
-    O_NOFOLLOW, so a segment name that is a symlink is refused too.
+    Validating a name (hidden/unsafe components, segment name syntax, `temp`, the hour directory's
+    real path staying inside the store) depends only on the name and the store's directory layout,
+    so a successful result is cached per (channel, quality, hour, name): a repeated request costs a
+    dict lookup here, then one `lexists` (tombstone) and one `open` in `open_segment`. Both caches
+    are bounded (cleared when full). A directory symlinked to inside the store is followed; one
+    leading out of it is Forbidden. The file itself is opened with O_NOFOLLOW, so a segment name
+    that is a symlink is refused too.
     """
 
-    def __init__(self, base_real: str, max_dirs: int = 4096) -> None:
+    def __init__(self, base_real: str, max_dirs: int = 4096, max_paths: int = 65536) -> None:
         self.base_real = base_real
         self.max_dirs = max_dirs
+        self.max_paths = max_paths
         self._dirs: dict[str, str] = {}
+        self._paths: dict[PathKey, ServablePath] = {}
+
+    def cached(self, key: PathKey) -> ServablePath | None:
+        """The result of an earlier successful `resolve` of exactly these components, if cached."""
+        return self._paths.get(key)
 
     def hour_dir(self, channel: str, quality: str, hour: str) -> str:
         key = f"{channel}/{quality}/{hour}"
@@ -76,11 +104,15 @@ class SegmentResolver:
             self._dirs[key] = real
         return real
 
-    def resolve(self, channel: str, quality: str, hour: str, name: str) -> str:
+    def resolve(self, channel: str, quality: str, hour: str, name: str) -> ServablePath:
         """Forbidden: a component is hidden/unsafe or leads out of the store. NotFound: not a
-        segment name, a `temp` file, or tombstoned (a missing file is found out by `open_segment`).
+        segment name or a `temp` file (missing and tombstoned files are found out by `open_segment`).
         """
-        for part in (channel, quality, hour, name):
+        key = (channel, quality, hour, name)
+        found = self._paths.get(key)
+        if found is not None:
+            return found
+        for part in key:
             check_component(part)
         try:
             segment = parse_segment_name(parse_hour(hour), name)
@@ -89,15 +121,26 @@ class SegmentResolver:
         if segment.type is SegmentType.TEMP:
             raise NotFound("segment is still being written")
         hour_dir = self.hour_dir(channel, quality, hour)
-        if os.path.lexists(f"{hour_dir}/{tombstone_name(name)}"):
-            raise NotFound("segment is tombstoned")
-        return f"{hour_dir}/{name}"
+        found = ServablePath(
+            path=f"{hour_dir}/{name}",
+            tombstone=f"{hour_dir}/{tombstone_name(name)}",
+            etag=f'"{segment.hash}"',
+        )
+        if len(self._paths) >= self.max_paths:
+            self._paths.clear()
+        self._paths[key] = found
+        return found
 
 
-def open_segment(real_path: str, etag: str) -> OpenSegment:
-    """Open a regular file for sending; NotFound if missing or not a regular file, Forbidden if a symlink."""
+def open_segment(servable: ServablePath) -> OpenSegment:
+    """Open a regular, untombstoned file for sending.
+
+    NotFound if tombstoned, missing or not a regular file; Forbidden if a symlink or unreadable.
+    """
+    if os.path.lexists(servable.tombstone):
+        raise NotFound("segment is tombstoned")
     try:
-        fd = os.open(real_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(servable.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         raise NotFound("no such segment") from None
     except PermissionError:
@@ -106,15 +149,14 @@ def open_segment(real_path: str, etag: str) -> OpenSegment:
         if exc.errno == errno.ELOOP:
             raise Forbidden("segment is a symlink") from None
         raise
-    file = os.fdopen(fd, "rb")
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise NotFound("no such segment")
     except BaseException:
-        file.close()
+        os.close(fd)
         raise
-    return OpenSegment(file=file, size=st.st_size, mtime=st.st_mtime, etag=etag)
+    return OpenSegment(fd=fd, size=st.st_size, mtime=st.st_mtime, etag=servable.etag)
 
 
 def parse_byte_range(header: str | None, size: int) -> ByteRange | None:
@@ -179,7 +221,12 @@ def range_applies(headers: Mapping[str, str], segment: OpenSegment) -> bool:
 
 
 class SendfileResponse(web.StreamResponse):
-    """Headers, then `count` bytes of an open file from `offset` via `loop.sendfile`; owns the file."""
+    """Headers, then `count` bytes of an open segment from `offset`, zero-copy; owns (closes) the segment.
+
+    Headers and body leave corked (TCP_CORK for the duration of the response, as nginx's
+    `tcp_nopush`): with aiohttp's TCP_NODELAY the headers would otherwise go out as a packet of
+    their own, waking the client once for them and again for the body. Uncorking flushes.
+    """
 
     def __init__(
         self, segment: OpenSegment, *, status: int, offset: int, count: int, headers: Mapping[str, str]
@@ -191,34 +238,50 @@ class SendfileResponse(web.StreamResponse):
         self.content_length = count
 
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        transport = request.transport
+        send_body = bool(self._count) and request.method != "HEAD"
+        sock = transport.get_extra_info("socket") if transport is not None and send_body else None
+        corked = sock is not None and _set_cork(sock, True)
         try:
             writer = await super().prepare(request)
-            if self._count and request.method != "HEAD":
-                transport = request.transport
+            if send_body:
                 if transport is None:
                     raise ConnectionResetError("connection lost")
-                await send_file(transport, self._segment.file, self._offset, self._count)
+                await send_file(transport, self._segment.fd, self._offset, self._count)
             await super().write_eof()
             return writer
         finally:
-            self._segment.file.close()
+            self._segment.close()
+            if corked and sock is not None:
+                _set_cork(sock, False)
 
 
-async def send_file(transport: asyncio.Transport, file: BinaryIO, offset: int, count: int) -> None:
-    """Zero-copy `count` bytes of `file` from `offset` to the transport's socket.
+def _set_cork(sock: socket.socket, on: bool) -> bool:
+    """Set TCP_CORK; False if the socket cannot (not TCP) or is already closed (fileno -1 is
+    never a reused descriptor, so an uncork after the client left is harmless)."""
+    if sock.fileno() == -1:
+        return False
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1 if on else 0)
+    except OSError:
+        return False
+    return True
+
+
+async def send_file(transport: asyncio.Transport, fd: int, offset: int, count: int) -> None:
+    """Zero-copy `count` bytes of the file `fd` from `offset` to the transport's socket.
 
     When nothing is buffered in the transport (the usual case: headers went straight out), first
     call `os.sendfile` on the socket directly: a segment that fits in the socket buffer then costs
-    one syscall instead of the futures and read pausing of `loop.sendfile` (the main per-request
-    cost here). Whatever does not fit is sent by `loop.sendfile`, which waits for writability.
+    one syscall instead of the futures and read pausing of `loop.sendfile`. Whatever does not fit
+    is sent by `loop.sendfile`, which waits for writability.
     """
-    loop = asyncio.get_running_loop()
     sock = transport.get_extra_info("socket")
     if sock is not None and not transport.get_write_buffer_size() and not transport.is_closing():
         end = offset + count
         try:
             while offset < end:
-                sent = os.sendfile(sock.fileno(), file.fileno(), offset, end - offset)
+                sent = os.sendfile(sock.fileno(), fd, offset, end - offset)
                 if sent == 0:
                     raise ConnectionResetError("file shrank while sending")
                 offset += sent
@@ -226,7 +289,8 @@ async def send_file(transport: asyncio.Transport, file: BinaryIO, offset: int, c
             pass
         count = end - offset
     if count:
-        await loop.sendfile(transport, file, offset, count)
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            await asyncio.get_running_loop().sendfile(transport, file, offset, count)
 
 
 def segment_headers(segment: OpenSegment) -> dict[str, str]:
@@ -241,15 +305,18 @@ def segment_headers(segment: OpenSegment) -> dict[str, str]:
 
 
 def segment_response(headers: Mapping[str, str], segment: OpenSegment) -> web.StreamResponse:
-    """200, 206 or 304 for a request with `headers` (raises RangeNotSatisfiable for a 416)."""
-    out = segment_headers(segment)
-    if is_not_modified(headers, segment):
-        segment.file.close()
-        return web.Response(status=304, headers=out)
+    """200, 206 or 304 for a request with `headers` (raises RangeNotSatisfiable for a 416).
+
+    Takes ownership of `segment`: the returned response closes it (so does raising).
+    """
     try:
+        out = segment_headers(segment)
+        if is_not_modified(headers, segment):
+            segment.close()
+            return web.Response(status=304, headers=out)
         byte_range = parse_byte_range(headers.get("Range"), segment.size)
-    except RangeNotSatisfiable:
-        segment.file.close()
+    except BaseException:
+        segment.close()
         raise
     if byte_range is None or not range_applies(headers, segment):
         return SendfileResponse(segment, status=200, offset=0, count=segment.size, headers=out)
