@@ -3,12 +3,16 @@
     .venv/bin/python bench/cut_bench.py [--quick]
 
 Prints seconds, x realtime, time to first byte, and ratios to the copy floor measured in the same run.
+Every case runs `--repeat` times, interleaved round by round (so a burst of load from other processes
+hits all cases alike); the median is reported, with the minimum and the 1-minute load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +32,7 @@ from wubloader.store import SegmentIndex
 
 async def run_cut(index, cut_type, ranges, transitions):
     chains = [index.best_segments("chan", "source", r.start, r.end) for r in ranges]
+    cpu_before = _cpu()
     began = time.perf_counter()
     stream = await prepare_cut(cut_type, ranges, transitions, chains, allow_holes=True)
     first = None
@@ -36,7 +41,13 @@ async def run_cut(index, cut_type, ranges, transitions):
         if first is None:
             first = time.perf_counter() - began
         size += len(chunk)
-    return time.perf_counter() - began, first or 0.0, size
+    return time.perf_counter() - began, first or 0.0, _cpu() - cpu_before
+
+
+def _cpu() -> float:
+    """CPU seconds used so far by this process and its reaped children (ffmpeg): less load-sensitive."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def cat_floor(index, ranges):
@@ -53,12 +64,12 @@ def span(a: float, b: float) -> CutRange:
     return CutRange(start=STORE_START + timedelta(seconds=a), end=STORE_START + timedelta(seconds=b))
 
 
-async def main(quick: bool, repeat: int) -> None:
+async def main(quick: bool, repeat: int, only: str) -> None:
     with tempfile.TemporaryDirectory(prefix="cutbench-") as tmp:
-        await bench(Path(tmp), quick, repeat)
+        await bench(Path(tmp), quick, repeat, only)
 
 
-async def bench(work: Path, quick: bool, repeat: int) -> None:
+async def bench(work: Path, quick: bool, repeat: int, only: str) -> None:
     clip = encode_clip(work / "clip", 60 if not quick else 20)
     hours = 1
     count = (3600 if not quick else 240) // 2
@@ -96,29 +107,44 @@ async def bench(work: Path, quick: bool, repeat: int) -> None:
     print(
         f"store: {count} segments ({hours if not quick else count * 2 / 3600:.2f} h), clip {clip.directory}"
     )
+    if only:
+        cases = [case for case in cases if case[0].startswith(tuple(only.split(",")))]
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    runs: dict[int, list[tuple[float, float, float]]] = {k: [] for k in range(len(cases))}
+    floors: dict[int, list[float]] = {k: [] for k in range(len(cases))}
+    for _ in range(repeat):
+        for k, (_name, cut_type, ranges, transitions) in enumerate(cases):
+            floors[k].append(cat_floor(index, ranges)[0])
+            runs[k].append(await run_cut(index, cut_type, ranges, transitions))
     print(
-        f"{'cut':28} {'output s':>9} {'wall s':>8} {'× realtime':>11} {'first byte s':>13} {'cat s':>7} {'÷ cat':>7}"
+        f"{'cut':28} {'output s':>9} {'median s':>9} {'min s':>7} {'× realtime':>11} {'first byte s':>13}"
+        f" {'cpu s':>7} {'cat s':>7} {'÷ cat':>7}"
     )
     results = {}
-    for name, cut_type, ranges, transitions in cases:
-        # Best of `repeat` runs: the machine is shared, and the minimum is the least disturbed figure.
-        floor = min(cat_floor(index, ranges)[0] for _ in range(repeat))
-        runs = [await run_cut(index, cut_type, ranges, transitions) for _ in range(repeat)]
-        wall = min(run[0] for run in runs)
-        first = min(run[1] for run in runs)
+    for k, (name, _cut_type, ranges, transitions) in enumerate(cases):
+        wall = statistics.median(run[0] for run in runs[k])
+        first = statistics.median(run[1] for run in runs[k])
+        floor = statistics.median(floors[k])
         length = sum(r.seconds for r in ranges) - sum(t.duration for t in transitions if t)
-        results[(name, round(length))] = wall
+        cpu = statistics.median(run[2] for run in runs[k])
+        results[(name, round(length))] = (wall, cpu)
         print(
-            f"{name:28} {length:9.1f} {wall:8.2f} {length / wall:11.0f} {first:13.2f} {floor:7.3f} {wall / floor:7.1f}"
+            f"{name:28} {length:9.1f} {wall:9.3f} {min(run[0] for run in runs[k]):7.3f} {length / wall:11.0f}"
+            f" {first:13.3f} {cpu:7.3f} {floor:7.3f} {wall / floor:7.1f}"
         )
-    rough_all = results[("rough", round(all_s - 3.3))]
-    smart_all = results[("smart", round(all_s - 3.3))]
-    print(f"smart whole store ÷ rough whole store: {smart_all / rough_all:.2f}")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    whole = round(all_s - 3.3)
+    if ("rough", whole) in results and ("smart", whole) in results:
+        smart, rough = results[("smart", whole)], results[("rough", whole)]
+        print(
+            f"smart whole store ÷ rough whole store: {smart[0] / rough[0]:.2f} wall, {smart[1] / rough[1]:.2f} cpu"
+        )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="8 min store, 1 min cuts (smoke test)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per case; the best is reported")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per case; the median is reported")
+    parser.add_argument("--only", default="", help="comma-separated name prefixes of the cases to run")
     args = parser.parse_args()
-    asyncio.run(main(args.quick, args.repeat if not args.quick else 1))
+    asyncio.run(main(args.quick, args.repeat if not args.quick else 1, args.only))

@@ -9,59 +9,73 @@ pass copied segments through untouched. Timestamps are tracked unwrapped, so the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import compress
+from typing import TYPE_CHECKING
 
+from wubloader.media.cut_fields import (
+    AUDIO_PTS,
+    MASK33,
+    PCR_WIDTH,
+    PTS_WIDTH,
+    VIDEO_DTS,
+    VIDEO_PTS,
+    PesFields,
+    clamp_negative,
+    decode_pts,
+    encode_pts,
+    gather,
+    kind_indices,
+    lane_values,
+    mask_positions,
+    ones,
+    pcr_offsets,
+    pes_fields,
+    pick,
+    relative,
+    scatter,
+    shifted,
+)
 from wubloader.media.cut_ts import (
     CLOCK,
     HALF_WRAP,
     PACKET,
-    WRAP,
     FirstTimestamps,
     TsLayout,
     first_timestamps,
     packet_count,
-    pes_timestamp_offsets,
-    pid_of,
     read_timestamp,
     signed_delta,
-    write_timestamp,
 )
+from wubloader.media.errors import UnsupportedMedia
 
-_PUSI_MASK = bytes(1 if b & 0x40 else 0 for b in range(256))
-_AF_MASK = bytes(1 if b & 0x20 else 0 for b in range(256))
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @dataclass(slots=True)
 class _PartClock:
-    """Unwraps one part's timestamps relative to its first video PTS and maps them to output ticks."""
+    """A part's shift: output = base + rel, rel being a raw timestamp unwrapped against the last one seen."""
 
     base: int
     last_raw: int
     last_rel: int = 0
 
-    def output(self, raw: int) -> int:
-        self.last_rel += signed_delta(raw, self.last_raw)
-        self.last_raw = raw
-        return self.base + self.last_rel
+    def advance(self, last_raw: int, last_rel_lane: int) -> None:
+        """Move the unwrap reference to the last field of a pass (its raw value and `relative` lane)."""
+        self.last_raw = last_raw
+        self.last_rel += last_rel_lane - HALF_WRAP
 
 
-def _retime_pcrs(buf: bytearray, end: int, clock: _PartClock) -> None:
-    """Shift every PCR in buf[:end] (the hot loop of copying: written for speed, state in locals)."""
-    base, last_raw, last_rel = clock.base, clock.last_raw, clock.last_rel
-    from_bytes = int.from_bytes
-    for i in compress(range(end // PACKET), buf[3:end:PACKET].translate(_AF_MASK)):
-        pos = i * PACKET
-        if not (buf[pos + 4] and buf[pos + 5] & 0x10):
-            continue
-        pos += 6
-        # 33-bit base, 6 reserved bits, 9-bit extension: the base is the top 33 of these 48 bits.
-        value = from_bytes(buf[pos : pos + 6], "big")
-        raw = value >> 15
-        last_rel += (raw - last_raw + HALF_WRAP) % WRAP - HALF_WRAP
-        last_raw = raw
-        new = base + last_rel
-        buf[pos : pos + 6] = ((max(0, new) % WRAP) << 15 | (value & 0x7FFF)).to_bytes(6, "big")
-    clock.last_raw, clock.last_rel = last_raw, last_rel
+def _retime_pcrs(buf: bytearray, offsets: list[int], clock: _PartClock) -> None:
+    """Shift the PCRs at `offsets`; an output below 0 is written as 0 (PCR may precede the first PTS)."""
+    one = ones(len(offsets), PCR_WIDTH)
+    lanes = gather(buf, offsets, PCR_WIDTH)
+    # 33-bit base, 6 reserved bits, 9-bit extension: the base is the top 33 of the 48 bits.
+    raw = (lanes >> 15) & (MASK33 * one)
+    reference_out = clock.base + clock.last_rel
+    rel = relative(raw, clock.last_raw, one)
+    out = clamp_negative(shifted(rel, reference_out, one), rel, reference_out, one)
+    scatter(buf, offsets, (out << 15) | (lanes & (0x7FFF * one)), PCR_WIDTH)
+    clock.advance(raw & MASK33, rel & MASK33)
 
 
 class Retimer:
@@ -119,12 +133,15 @@ class Retimer:
         """True if the blob's first video PTS is not within 1 s of where the current part's video ends.
 
         A copied run may hold a timestamp discontinuity (encoder restart, spliced stream) with no
-        hole in the store; the caller then starts a new part there so the output stays continuous.
+        hole in the store; the caller then starts a new part there (`retime(split_at_jump=True)`
+        does both) so the output stays continuous.
         """
+        return self._jumps_to(first_timestamps(blob, self.layout).video_pts)
+
+    def _jumps_to(self, video_pts: int) -> bool:
         clock = self._clock
         assert clock is not None, "begin_part first"
-        first = first_timestamps(blob, self.layout)
-        rel = clock.last_rel + signed_delta(first.video_pts, clock.last_raw)
+        rel = clock.last_rel + signed_delta(video_pts, clock.last_raw)
         return abs(clock.base + rel - (self._max_video + self.frame_ticks)) > CLOCK
 
     def end_part(self) -> None:
@@ -132,18 +149,30 @@ class Retimer:
         self.next_video = self._max_video + self.frame_ticks
         self._clock = None
 
-    def retime(self, blob: bytes | bytearray) -> bytearray:
+    def retime(self, blob: bytes | bytearray, *, split_at_jump: bool = False) -> bytearray:
         """The blob with every PTS/DTS/PCR shifted to the output timeline (partial last packet kept).
 
-        A bytearray is rewritten in place (and returned); bytes are copied first.
+        A bytearray is rewritten in place (and returned); bytes are copied first. With
+        `split_at_jump`, a blob that `jumps` ends the part and begins a new one (after_jump) first.
         """
-        clock = self._clock
-        assert clock is not None, "begin_part first"
+        assert self._clock is not None, "begin_part first"
         buf = blob if isinstance(blob, bytearray) else bytearray(blob)
         count = packet_count(buf)
-        end = count * PACKET
-        _retime_pcrs(buf, end, clock)
-        self._retime_pes_headers(buf, end, clock)
+        fields = pes_fields(buf, count, self.layout.video_pid, self.layout.audio_pid)
+        if split_at_jump:
+            first_video = fields.kinds.find(VIDEO_PTS)
+            if first_video < 0:
+                raise UnsupportedMedia("no video timestamps in segment")
+            if self._jumps_to(read_timestamp(buf, fields.offsets[first_video])):
+                self.end_part()
+                self.begin_part(buf, after_jump=True)
+        clock = self._clock
+        assert clock is not None
+        pcrs = pcr_offsets(buf, count)
+        if pcrs:
+            _retime_pcrs(buf, pcrs, clock)
+        if fields.offsets:
+            self._retime_pes_headers(buf, fields, clock)
         if self._drop_overlap:
             # Only the start of a part can overlap the previous part's audio.
             self._drop_overlap = False
@@ -152,28 +181,26 @@ class Retimer:
                 return self._drop_marked(buf, count)
         return buf
 
-    def _retime_pes_headers(self, buf: bytearray, end: int, clock: _PartClock) -> None:
-        """Shift the PTS/DTS of every PES header in buf[:end] (hot loop: state kept in locals)."""
-        video_pid, audio_pid = self.layout.video_pid, self.layout.audio_pid
-        max_video, last_dts = self._max_video, self.last_dts
-        for i in compress(range(end // PACKET), buf[1:end:PACKET].translate(_PUSI_MASK)):
-            pos = i * PACKET
-            offsets = pes_timestamp_offsets(buf, pos)
-            if offsets is None:
-                continue
-            pid = ((buf[pos + 1] & 0x1F) << 8) | buf[pos + 2]
-            pts = clock.output(read_timestamp(buf, offsets[0]))
-            write_timestamp(buf, offsets[0], pts)
-            if pid == video_pid:
-                if pts > max_video:
-                    max_video = pts
-                last_dts = pts
-                if offsets[1]:
-                    last_dts = clock.output(read_timestamp(buf, offsets[1]))
-                    write_timestamp(buf, offsets[1], last_dts)
-            elif pid == audio_pid:
-                self._audio_pes(buf, pos, pts)
-        self._max_video, self.last_dts = max_video, last_dts
+    def _retime_pes_headers(self, buf: bytearray, fields: PesFields, clock: _PartClock) -> None:
+        """Shift every PTS/DTS field, then track video end, last DTS and audio from the new values."""
+        offsets, kinds = fields.offsets, fields.kinds
+        one = ones(len(offsets), PTS_WIDTH)
+        lanes = gather(buf, offsets, PTS_WIDTH)
+        raw = decode_pts(lanes, one)
+        reference_out = clock.base + clock.last_rel
+        rel = relative(raw, clock.last_raw, one)
+        scatter(buf, offsets, encode_pts(lanes, shifted(rel, reference_out, one), one), PTS_WIDTH)
+        clock.advance(raw & MASK33, rel & MASK33)
+        values = lane_values(rel, len(offsets), PTS_WIDTH)
+        delta = reference_out - HALF_WRAP
+        top = max(pick(values, kinds, VIDEO_PTS), default=None)
+        if top is not None:
+            self._max_video = max(self._max_video, top + delta)
+            last_video = max(kinds.rfind(VIDEO_PTS), kinds.rfind(VIDEO_DTS))
+            self.last_dts = values[last_video] + delta
+        if self.layout.audio_pid is not None:
+            for index in kind_indices(kinds, AUDIO_PTS):
+                self._audio_pes(buf, fields.packet_of(index), values[index] + delta)
 
     def _audio_pes(self, buf: bytearray, pos: int, pts: int) -> None:
         # Drop a PES that would not start after the previous one (after a jump: after its estimated end).
@@ -187,17 +214,29 @@ class Retimer:
         self.last_audio = pts
 
     def _drop_marked(self, buf: bytearray, count: int) -> bytearray:
-        """Remove audio PES marked by _retime_pes (every packet until that PID's next PES start)."""
+        """Remove audio PES marked by _audio_pes (every packet until that PID's next PES start)."""
         audio = self.layout.audio_pid
+        assert audio is not None, "only audio PES are marked"
+        end = count * PACKET
+        # Only the audio PID's packets are visited (found with strided slices); the rest is kept as is.
+        high, low = audio >> 8, audio & 0xFF
+        is_audio = int.from_bytes(
+            buf[1:end:PACKET].translate(_byte_mask(lambda b: b & 0x1F == high)), "big"
+        ) & int.from_bytes(buf[2:end:PACKET].translate(_byte_mask(lambda b: b == low)), "big")
         out = bytearray()
+        kept = 0
         dropping = False
-        for i in range(count):
-            pos = i * PACKET
-            if pid_of(buf, pos) == audio:
-                if buf[pos + 1] & 0x40:
-                    dropping = bool(buf[pos + 1] & 0x80)
-                if dropping:
-                    continue
-            out += buf[pos : pos + PACKET]
-        out += buf[count * PACKET :]
+        for index in mask_positions(is_audio.to_bytes(count, "big")):
+            pos = index * PACKET
+            if buf[pos + 1] & 0x40:
+                dropping = bool(buf[pos + 1] & 0x80)
+            if dropping:
+                out += buf[kept:pos]
+                kept = pos + PACKET
+        out += buf[kept:]
         return out
+
+
+def _byte_mask(test: Callable[[int], bool]) -> bytes:
+    """A translate() table mapping each byte value to 1 if `test` holds for it, else 0."""
+    return bytes(1 if test(b) else 0 for b in range(256))
