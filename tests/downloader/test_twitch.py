@@ -23,6 +23,22 @@ AMAZON = frozenset({5, 6})
 DATERANGE = frozenset({12, 13, 14})
 
 
+def source_rendition(clip) -> Rendition:
+    """The clip as twitch's source rendition (`chunked` group, `(source)` in its name)."""
+    return Rendition(name="180p25 (source)", group="chunked", bodies=clip.segments, durations=clip.durations)
+
+
+def twitch_config(fake: FakeTwitch, base: Path, **timing: float) -> DownloaderConfig:
+    """A downloader of `fake`'s channel through its token and usher endpoints."""
+    return DownloaderConfig(
+        channel=fake.channel,
+        source="twitch",
+        base_dir=base,
+        twitch=TwitchConfig(api_url=f"{fake.url}/gql", usher_url=fake.url),
+        **timing,
+    )
+
+
 def fmp4_parts(directory: Path) -> tuple[bytes, list[bytes], list[float]]:
     text = (directory / "index.m3u8").read_text()
     init = (directory / re.search(r'#EXT-X-MAP:URI="([^"]+)"', text).group(1)).read_bytes()
@@ -63,9 +79,7 @@ def expected(fake: FakeTwitch, rendition: Rendition) -> dict:
 
 async def test_twitch_ads_expiry_and_fmp4(tmp_path, clip, clip_fmp4):
     init, fmp4_bodies, fmp4_durations = fmp4_parts(clip_fmp4.directory)
-    source = Rendition(
-        name="180p25 (source)", group="chunked", bodies=clip.segments, durations=clip.durations
-    )
+    source = source_rendition(clip)
     fmp4 = Rendition(
         name="180p", group="180p25", bodies=fmp4_bodies, durations=fmp4_durations, init=init, ext="m4s"
     )
@@ -119,20 +133,11 @@ async def test_twitch_ads_expiry_and_fmp4(tmp_path, clip, clip_fmp4):
 
 
 async def test_twitch_offline_then_live(tmp_path, clip):
-    source = Rendition(
-        name="180p25 (source)", group="chunked", bodies=clip.segments, durations=clip.durations
-    )
+    source = source_rendition(clip)
     fake = FakeTwitch(renditions=[source], interval=0.5, total=12, window=8, online=False)
     base = tmp_path / "store"
     with fake:
-        config = DownloaderConfig(
-            channel=fake.channel,
-            source="twitch",
-            base_dir=base,
-            twitch=TwitchConfig(api_url=f"{fake.url}/gql", usher_url=fake.url),
-            poll_interval=0.25,
-            master_interval=0.5,
-        )
+        config = twitch_config(fake, base, poll_interval=0.25, master_interval=0.5)
         stop = asyncio.Event()
         task = asyncio.create_task(Downloader(config).run(stop))
         await wait_async(lambda: fake.counts["usher"] >= 3, 10, "offline checks")
@@ -149,18 +154,10 @@ async def test_twitch_offline_then_live(tmp_path, clip):
 
 
 async def test_twitch_api_change_is_an_error_not_offline(tmp_path, clip):
-    source = Rendition(
-        name="180p25 (source)", group="chunked", bodies=clip.segments, durations=clip.durations
-    )
+    source = source_rendition(clip)
     fake = FakeTwitch(renditions=[source], channel="brokenapi", gql_broken=True)
     with fake:
-        config = DownloaderConfig(
-            channel=fake.channel,
-            source="twitch",
-            base_dir=tmp_path,
-            twitch=TwitchConfig(api_url=f"{fake.url}/gql", usher_url=fake.url),
-            master_interval=0.2,
-        )
+        config = twitch_config(fake, tmp_path, master_interval=0.2)
         stop = asyncio.Event()
         task = asyncio.create_task(Downloader(config).run(stop))
         await wait_async(lambda: fake.counts["gql"] >= 2, 10, "token requests")
@@ -174,20 +171,11 @@ async def test_twitch_api_change_is_an_error_not_offline(tmp_path, clip):
 
 
 async def test_twitch_timestamp_skew_stores_later_segments_as_suspect(tmp_path, clip):
-    source = Rendition(
-        name="180p25 (source)", group="chunked", bodies=clip.segments, durations=clip.durations
-    )
+    source = source_rendition(clip)
     fake = FakeTwitch(renditions=[source], channel="skewed", interval=0.3, total=16, window=6, skew_from=8)
     base = tmp_path / "store"
     with fake:
-        config = DownloaderConfig(
-            channel=fake.channel,
-            source="twitch",
-            base_dir=base,
-            twitch=TwitchConfig(api_url=f"{fake.url}/gql", usher_url=fake.url),
-            poll_interval=0.2,
-            master_interval=0.5,
-        )
+        config = twitch_config(fake, base, poll_interval=0.2, master_interval=0.5)
         stop = asyncio.Event()
         task = asyncio.create_task(Downloader(config).run(stop))
         await wait_async(lambda: len(stored_segments(base, fake.channel)) >= 12, 30, "segments stored")

@@ -16,7 +16,7 @@ from wubloader.media.errors import BadCut, MediaError, UnsupportedMedia
 from wubloader.restreamer.errors import BadRequest, NoContent, NotFound
 from wubloader.restreamer.openapi import RouteDoc, add_documented_route
 from wubloader.restreamer.ranges import quality_hours_async
-from wubloader.restreamer.schemas import QueryModel, path_arg
+from wubloader.restreamer.schemas import BINARY_SCHEMA, QueryModel, path_arg
 from wubloader.restreamer.state import state_of
 from wubloader.runtime.timeparse import parse_utc_only
 
@@ -201,7 +201,7 @@ def add_routes(app: web.Application) -> None:
         RouteDoc(
             summary="A cut of one or more ranges (rough, fast, smart, full/mpegts, webm), streamed",
             content_type=TS,
-            response_schema={"type": "string", "format": "binary"},
+            response_schema=BINARY_SCHEMA,
             query=CutQuery,
             errors=(400, 403, 404, 406),
         ),

@@ -11,7 +11,7 @@ from wubloader.media.waveform import render_waveform
 from wubloader.restreamer.errors import BadRequest, NoContent
 from wubloader.restreamer.openapi import RouteDoc, add_documented_route
 from wubloader.restreamer.ranges import quality_hours_async
-from wubloader.restreamer.schemas import FrameQuery, WaveformQuery, parse_query, path_arg
+from wubloader.restreamer.schemas import BINARY_SCHEMA, FrameQuery, WaveformQuery, parse_query, path_arg
 from wubloader.restreamer.state import state_of
 
 PNG = "image/png"
@@ -75,7 +75,7 @@ def add_routes(app: web.Application) -> None:
         RouteDoc(
             summary="Audio waveform PNG of [start, end) (at most 6 h), holes skipped",
             content_type=PNG,
-            response_schema={"type": "string", "format": "binary"},
+            response_schema=BINARY_SCHEMA,
             query=WaveformQuery,
             errors=(400, 403, 404, 406),
         ),
@@ -87,7 +87,7 @@ def add_routes(app: web.Application) -> None:
         RouteDoc(
             summary="The video frame shown at `timestamp`, as PNG",
             content_type=PNG,
-            response_schema={"type": "string", "format": "binary"},
+            response_schema=BINARY_SCHEMA,
             query=FrameQuery,
             errors=(400, 403, 404, 406),
         ),

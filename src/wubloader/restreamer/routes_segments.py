@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from wubloader.restreamer.openapi import RouteDoc, add_documented_route
-from wubloader.restreamer.schemas import path_arg
+from wubloader.restreamer.schemas import BINARY_SCHEMA, path_arg
 from wubloader.restreamer.segment_file import (
     SEGMENT_CONTENT_TYPE,
     open_segment,
@@ -43,7 +43,7 @@ def add_routes(app: web.Application) -> None:
         RouteDoc(
             summary="One segment file (Range, ETag/Last-Modified, conditional GET; 404 if tombstoned)",
             content_type=SEGMENT_CONTENT_TYPE,
-            response_schema={"type": "string", "format": "binary"},
+            response_schema=BINARY_SCHEMA,
             extra_statuses={206: "partial content", 304: "not modified", 416: "range not satisfiable"},
         ),
     )

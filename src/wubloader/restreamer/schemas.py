@@ -68,6 +68,8 @@ class FrameQuery(QueryModel):
 
 NAME_LIST = TypeAdapter(list[str])
 NAME_LIST_SCHEMA = NAME_LIST.json_schema()
+# Media responses (segments, cuts, images) are raw bytes.
+BINARY_SCHEMA: dict[str, str] = {"type": "string", "format": "binary"}
 
 
 def parse_query(request: web.Request, model: type[M]) -> M:
