@@ -49,18 +49,21 @@ def test_hash_mismatch_keeps_nothing(tmp_path):
 
 
 CRASHING_WRITER = """
-import sys, time, datetime, pathlib
+import sys, datetime, pathlib
 from wubloader.store import SegmentWriter
 w = SegmentWriter(pathlib.Path(sys.argv[1]), "chan", "source", datetime.datetime(2024, 5, 1, 10), "2.0")
 w.write(b"x" * 100000)
 print("writing", flush=True)
-time.sleep(60)
+sys.stdin.read()  # blocks until the test kills us mid-write
 """
 
 
 def test_sigkill_mid_write_leaves_no_final_file_and_temp_is_cleaned(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-c", CRASHING_WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", CRASHING_WRITER, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout.readline().strip() == "writing"
