@@ -1,6 +1,11 @@
 """ffmpeg runs are killed and reaped on every exit path and report their stderr tail."""
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -12,7 +17,19 @@ pytestmark = pytest.mark.ffmpeg
 
 async def test_output_is_returned():
     out = await run_media_command(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=duration=0.1:sample_rate=48000", "-f", "s16le", "-"], time_limit=30
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=0.1:sample_rate=48000",
+            "-f",
+            "s16le",
+            "-",
+        ],
+        time_limit=30,
     )
     assert len(out) == 4800 * 2  # 0.1 s of mono s16 at 48 kHz
 
@@ -61,3 +78,41 @@ async def test_cancelled_consumer_kills_process():
     with pytest.raises(asyncio.CancelledError):
         await task
     assert holder["process"].returncode is not None
+
+
+ORPHAN_PARENT = """
+import asyncio, sys
+from wubloader.media.process import start_media_process
+
+async def main():
+    args = ["ffmpeg", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=5", "-f", "null", "-"]
+    async with start_media_process(args, stdout=False) as media:
+        print(media.process.pid, flush=True)
+        await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def test_ffmpeg_dies_with_a_killed_parent():
+    """A node killed with SIGKILL cannot clean up: its ffmpeg children must still not run on."""
+    parent = subprocess.Popen([sys.executable, "-c", ORPHAN_PARENT], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    assert running(child)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while running(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if running(child):
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("ffmpeg outlived its SIGKILLed parent")
+
+
+def running(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -17,6 +18,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 40
+
+# ffmpeg must not outlive us: a node killed with SIGKILL (or by the OOM killer) cannot clean up, and
+# an encoder writing files (the demo stream) would otherwise run forever. util-linux's setpriv sets
+# the parent-death signal between fork and exec; preexec_fn could deadlock in a threaded process.
+_SETPRIV = shutil.which("setpriv")
+DIE_WITH_PARENT: tuple[str, ...] = (_SETPRIV, "--pdeathsig", "KILL", "--") if _SETPRIV else ()
 
 
 @dataclass(slots=True)
@@ -65,6 +72,7 @@ async def start_media_process(
     cancelled consumer) kills the process, so no ffmpeg outlives its request.
     """
     process = await asyncio.create_subprocess_exec(
+        *DIE_WITH_PARENT,
         *args,
         stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE if stdout else asyncio.subprocess.DEVNULL,
