@@ -7,6 +7,7 @@ names — is tested without a network or a disk.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -200,7 +201,7 @@ def plan_hour(
             skipped.duplicate += 1
             continue
         chosen.add(job)
-        jobs.append(_with_peers(job, tuple(holders[name])))
+        jobs.append(dataclasses.replace(job, peers=tuple(holders[name])))
     jobs.sort(key=lambda j: (j.start, j.name), reverse=True)
     return HourPlan(key=key, tombstones=tuple(sorted(new_tombstones)), fetches=tuple(jobs), skipped=skipped)
 
@@ -218,18 +219,6 @@ def _skip_reason(
     if recent_limit is not None and job.start > recent_limit:
         return "recent"
     return None
-
-
-def _with_peers(job: FetchJob, peers: tuple[str, ...]) -> FetchJob:
-    return FetchJob(
-        key=job.key,
-        name=job.name,
-        start=job.start,
-        duration_text=job.duration_text,
-        type=job.type,
-        hash=job.hash,
-        peers=peers,
-    )
 
 
 def _local_duplicate_index(names: Iterable[str], key: HourKey, hour_start: datetime) -> _DuplicateIndex:

@@ -7,13 +7,14 @@ import contextlib
 import logging
 import shutil
 from collections import deque
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from wubloader.media.errors import FfmpegFailed, FfmpegTimeout
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterable, AsyncIterator, Sequence
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +97,13 @@ async def start_media_process(
             process.stdin.close()
 
 
-async def run_media_command(args: Sequence[str], *, time_limit: float, input: bytes | None = None) -> bytes:
-    """Run to completion and return stdout; FfmpegTimeout past `time_limit`, FfmpegFailed on error."""
+async def run_media_command(
+    args: Sequence[str], *, time_limit: float, input: bytes | AsyncIterable[bytes] | None = None
+) -> bytes:
+    """Run to completion and return stdout; FfmpegTimeout past `time_limit`, FfmpegFailed on error.
+
+    `input` goes to stdin, as one block or streamed chunk by chunk (large inputs never sit in memory).
+    """
     async with start_media_process(args, stdin=input is not None) as media:
         try:
             async with asyncio.timeout(time_limit):
@@ -108,13 +114,22 @@ async def run_media_command(args: Sequence[str], *, time_limit: float, input: by
         return out
 
 
-async def _feed(media: MediaProcess, data: bytes | None) -> None:
+async def _feed(media: MediaProcess, data: bytes | AsyncIterable[bytes] | None) -> None:
     if data is None:
         return
+    chunks = _single(data) if isinstance(data, bytes) else data
     try:
-        media.stdin.write(data)
-        await media.stdin.drain()
+        async for chunk in chunks:
+            media.stdin.write(chunk)
+            await media.stdin.drain()
     except (BrokenPipeError, ConnectionResetError):
         logger.debug("%s closed its input early", media.command)
     finally:
-        media.stdin.close()
+        if isinstance(chunks, AsyncGenerator):
+            await chunks.aclose()  # ffmpeg may stop reading early: close the source's files now
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            media.stdin.close()
+
+
+async def _single(data: bytes) -> AsyncIterator[bytes]:
+    yield data

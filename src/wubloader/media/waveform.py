@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import TYPE_CHECKING
 
-from wubloader.media.errors import FfmpegTimeout, MediaError
-from wubloader.media.process import start_media_process
+from wubloader.media.errors import MediaError
+from wubloader.media.process import run_media_command
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from wubloader.media.process import MediaProcess
+    from collections.abc import AsyncIterator, Sequence
 
 FEED_CHUNK = 1 << 20
 WAVEFORM_COLOUR = "black"
@@ -29,19 +26,12 @@ def waveform_command(width: int, height: int) -> list[str]:
     ]  # fmt: skip
 
 
-async def feed_files(media: MediaProcess, paths: Sequence[str]) -> None:
-    """Write the files back to back into ffmpeg's stdin (reads off the event loop), then close it."""
-    try:
-        for path in paths:
-            with open(path, "rb") as file:  # noqa: ASYNC230 - reads below run in a thread
-                while chunk := await asyncio.to_thread(file.read, FEED_CHUNK):
-                    media.stdin.write(chunk)
-                    await media.stdin.drain()
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # ffmpeg stopped reading; its exit status tells what happened
-    finally:
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            media.stdin.close()
+async def read_files(paths: Sequence[str]) -> AsyncIterator[bytes]:
+    """The files' bytes back to back, in chunks read off the event loop."""
+    for path in paths:
+        with open(path, "rb") as file:  # noqa: ASYNC230 - reads below run in a thread
+            while chunk := await asyncio.to_thread(file.read, FEED_CHUNK):
+                yield chunk
 
 
 async def render_waveform(paths: Sequence[str], width: int, height: int, *, time_limit: float) -> bytes:
@@ -52,13 +42,9 @@ async def render_waveform(paths: Sequence[str], width: int, height: int, *, time
     """
     if not paths or width < 1 or height < 1:
         raise ValueError("need at least one segment and a positive size")
-    async with start_media_process(waveform_command(width, height), stdin=True) as media:
-        try:
-            async with asyncio.timeout(time_limit):
-                image, _ = await asyncio.gather(media.stdout.read(), feed_files(media, paths))
-                await media.wait_ok()
-        except TimeoutError:
-            raise FfmpegTimeout(f"waveform took longer than {time_limit}s") from None
+    image = await run_media_command(
+        waveform_command(width, height), time_limit=time_limit, input=read_files(paths)
+    )
     if not image:
         raise MediaError("ffmpeg produced no waveform image")
     return image
