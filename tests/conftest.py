@@ -8,6 +8,7 @@ import pytest
 
 from tests.harness.media import Clip, encode_clip
 from tests.harness.postgres import PostgresServer, start_postgres
+from wubloader.db.database import Database
 from tests.harness.processes import Component, stop_all
 
 # A fixed, hour-aligned start for stores, so hour-boundary cases are deliberate.
@@ -58,3 +59,12 @@ def db_url(request, tmp_path):
     url = server.create_database()
     yield url
     server.drop_database(url)
+
+
+@pytest.fixture
+def database(db_url):
+    """A `Database` over `db_url`, migrated to the current schema (once per engine)."""
+    db = Database(db_url)
+    db.upgrade()
+    yield db
+    db.close()

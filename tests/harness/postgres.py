@@ -43,8 +43,9 @@ def find_bindir() -> Path:
         candidates.append(out.stdout.strip())
     # Highest major version first: /usr/lib/postgresql/15/bin before .../13/bin.
     versions = glob.glob("/usr/lib/postgresql/*/bin")
-    candidates += sorted(versions, key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
-                         reverse=True)
+    candidates += sorted(
+        versions, key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0, reverse=True
+    )
     initdb = shutil.which("initdb")
     if initdb:
         candidates.append(str(Path(initdb).parent))
@@ -99,8 +100,12 @@ class PostgresServer:
 
     def stop(self) -> None:
         subprocess.run(
-            _as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"]),
-            capture_output=True, check=False, timeout=60,
+            _as_postgres(
+                [str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"]
+            ),
+            capture_output=True,
+            check=False,
+            timeout=60,
         )
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -119,19 +124,52 @@ def start_postgres(attempts: int = 3) -> PostgresServer:
     if os.geteuid() == 0:
         for path in (root, root / "socket"):
             shutil.chown(path, SUPERUSER, SUPERUSER)
-    _run([str(bindir / "initdb"), "-D", str(root / "data"), "-U", SUPERUSER, "--auth=trust",
-          "-E", "UTF8", "--no-sync", "--locale=C"], "initdb")
+    _run(
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(root / "data"),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--locale=C",
+        ],
+        "initdb",
+    )
     for attempt in range(attempts):
         server = PostgresServer(bindir=bindir, root=root, port=free_port())
         # Durability is pointless for a throwaway cluster; turning it off keeps tests fast on a busy box.
-        options = (f"-h {server.host} -p {server.port} -k {server.socket_dir} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        options = (
+            f"-h {server.host} -p {server.port} -k {server.socket_dir} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
         try:
-            _run([str(bindir / "pg_ctl"), "-D", str(server.data_dir), "-l", str(root / "server.log"),
-                  "-w", "-t", "60", "-o", options, "start"], "pg_ctl start")
+            _run(
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(server.data_dir),
+                    "-l",
+                    str(root / "server.log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    options,
+                    "start",
+                ],
+                "pg_ctl start",
+            )
         except RuntimeError:
             if attempt == attempts - 1:
-                log = (root / "server.log").read_text(errors="replace") if (root / "server.log").exists() else ""
+                log = (
+                    (root / "server.log").read_text(errors="replace")
+                    if (root / "server.log").exists()
+                    else ""
+                )
                 shutil.rmtree(root, ignore_errors=True)
                 raise RuntimeError(f"PostgreSQL did not start:\n{log}") from None
             time.sleep(0.2)
