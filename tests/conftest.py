@@ -8,8 +8,8 @@ import pytest
 
 from tests.harness.media import Clip, encode_clip
 from tests.harness.postgres import PostgresServer, start_postgres
-from wubloader.db.database import Database
 from tests.harness.processes import Component, stop_all
+from wubloader.db.database import Database
 
 # A fixed, hour-aligned start for stores, so hour-boundary cases are deliberate.
 STORE_START = datetime(2024, 5, 1, 10, 0, 0)

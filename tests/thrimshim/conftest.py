@@ -18,7 +18,6 @@ from wubloader.thrimshim.app import create_app
 from wubloader.thrimshim.config import ThrimshimConfig
 
 
-
 def png_bytes(width: int, height: int) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), (200, 40, 40)).save(buffer, format="PNG")
