@@ -56,9 +56,9 @@ def db_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'wubloader.sqlite'}"
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    url = server.create_database()
+    url = server.create_schema()
     yield url
-    server.drop_database(url)
+    server.drop_schema(url)
 
 
 @pytest.fixture
