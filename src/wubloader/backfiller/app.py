@@ -40,7 +40,7 @@ STALE_TEMP_AGE = 600.0
 
 
 def configure_parser(parser: EnvArgumentParser) -> None:
-    """The backfiller's flags (SPEC §6) plus the common ones."""
+    """The backfiller's flags (docs/backfiller.md) plus the common ones."""
     add = parser.add_argument
     add("--base-dir", type=Path, required=True, help="the local segment store")
     add("--channels", type=parse_csv, default=(), help="channels to copy, comma-separated (default: all)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -17,15 +16,15 @@ from wubloader.restreamer.openapi import RouteDoc, add_documented_route
 from wubloader.restreamer.ranges import ONE_HOUR, HourSpan, quality_hours, resolve_request_window
 from wubloader.restreamer.schemas import RangeQuery, parse_query, path_arg
 from wubloader.restreamer.state import RestreamerState, state_of
+from wubloader.restreamer.streaming import stream_body
 from wubloader.store.listing import list_qualities
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import AsyncIterator, Iterable, Sequence
 
     from wubloader.store.naming import Segment
     from wubloader.store.selection import SegmentIndex
 
-logger = logging.getLogger(__name__)
 
 PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
 NON_VIDEO_QUALITIES = frozenset({"chat"})
@@ -54,21 +53,14 @@ async def media_playlist(request: web.Request) -> web.StreamResponse:
 async def stream_text(
     request: web.Request, chunks: Iterable[str], *, cache_control: str
 ) -> web.StreamResponse:
-    """Send ASCII text chunks as a chunked response (validation is finished before this is called).
-
-    A client that goes away mid-stream ends the response quietly: there is nobody to tell.
-    """
+    """Send ASCII text chunks as a chunked response (validation is finished before this is called)."""
     headers = {"Content-Type": PLAYLIST_CONTENT_TYPE, "Cache-Control": cache_control}
-    response = web.StreamResponse(headers=headers)
-    await response.prepare(request)
-    try:
-        if request.method != "HEAD":
-            for chunk in chunks:
-                await response.write(chunk.encode("ascii"))
-        await response.write_eof()
-    except ConnectionResetError:
-        logger.debug("client left during %s", request.path)
-    return response
+    return await stream_body(request, web.StreamResponse(headers=headers), _encoded(chunks))
+
+
+async def _encoded(chunks: Iterable[str]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk.encode("ascii")
 
 
 async def master_playlist(request: web.Request) -> web.Response:
