@@ -178,3 +178,17 @@ def test_cache_is_bounded(tmp_path):
 
 def test_empty_hour_index():
     assert build_hour_index([]) == HourIndex()
+
+
+def test_an_absurd_duration_does_not_hide_the_rest_of_its_hour(tmp_path):
+    build_store(tmp_path, T0, 60)
+    write_segment(tmp_path, at(10), 3000.0, content=b"absurd")  # parses, but beside 2 s segments
+    hour = tmp_path / "chan/source/2024-05-01T10"
+    (hour / "00:20.000000-300000000000-full-AAAA.ts").write_bytes(b"x")  # does not even parse
+    chain = select(tmp_path, 0, 120, allow_holes=False)
+    assert spans(chain) == [(2 * i, 2 * i + 2) for i in range(60)]
+
+
+def test_long_segments_are_kept_when_they_are_the_norm(tmp_path):
+    build_store(tmp_path, T0, 4, duration=900.0)
+    assert spans(select(tmp_path, 0, 3600, allow_holes=False)) == [(900 * i, 900 * i + 900) for i in range(4)]

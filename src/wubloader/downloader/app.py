@@ -19,6 +19,7 @@ from wubloader.runtime.config import add_common_arguments, cli_type, parse_csv, 
 from wubloader.runtime.logsetup import setup_logging
 from wubloader.runtime.metrics import serve_metrics
 from wubloader.runtime.serve import run_component
+from wubloader.store import TempSweeper
 
 if TYPE_CHECKING:
     import argparse
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
                 if args.metrics_port is not None:
                     group.create_task(serve_metrics(args.metrics_host, args.metrics_port, stop))
                 group.create_task(downloader.run(stop))
+                group.create_task(TempSweeper(config.base_dir, [config.channel]).run(stop))
         finally:
             if backdoor is not None:
                 await backdoor.close()

@@ -30,6 +30,10 @@ logger = logging.getLogger(__name__)
 
 ALLOWABLE_GAP = timedelta(milliseconds=10)
 ONE_HOUR = timedelta(hours=1)
+# A segment longer than both of these is a bad EXTINF, not content: kept, it would overlap (and so
+# hide) every later segment of its hour, and as the longest `full` version it would win its start.
+PLAUSIBLE_DURATION = timedelta(seconds=60)
+IMPLAUSIBLE_FACTOR = 10  # x the hour's median duration
 
 # A hole in a best-segments chain.
 HOLE = None
@@ -78,6 +82,19 @@ def best_per_start(segments: Iterable[Segment], size_of: Callable[[Segment], int
         if best is not None:
             result.append(best)
     return result
+
+
+def drop_implausible(segments: list[Segment]) -> list[Segment]:
+    """The segments without those longer than PLAUSIBLE_DURATION and IMPLAUSIBLE_FACTOR x the median."""
+    if not segments or max(s.duration for s in segments) <= PLAUSIBLE_DURATION:
+        return segments  # the common case costs one pass
+    durations = sorted(s.duration for s in segments)
+    limit = max(PLAUSIBLE_DURATION, durations[(len(durations) - 1) // 2] * IMPLAUSIBLE_FACTOR)
+    kept = [s for s in segments if s.duration <= limit]
+    for seg in segments:
+        if seg.duration > limit:
+            logger.warning("ignoring %s: its duration is implausible beside its neighbours'", seg.path)
+    return kept
 
 
 def build_hour_index(candidates: list[Segment]) -> HourIndex:
@@ -275,7 +292,7 @@ class SegmentIndex:
                     logger.warning("ignoring unparseable file %s%s", prefix, name)
                     continue
             parsed[name] = seg
-        ordered = [parsed[n] for n in visible if n in parsed]
+        ordered = drop_implausible([parsed[n] for n in visible if n in parsed])
         candidates = best_per_start(ordered, _file_size)
         return _CachedHour(mtime_ns=-1, names=names, parsed=parsed, index=build_hour_index(candidates))
 
