@@ -16,7 +16,7 @@ def _minute(n: int) -> str:
 def test_delete_one_minute_cluster_wide(tmp_path, clip, components):
     cluster = Cluster(tmp_path, "abc", components)
     for base in cluster.bases.values():
-        store_clip(base, clip, STORE_START, repeat=3)  # 10:00–10:03, 2 s segments
+        store_clip(base, clip, STORE_START, repeat=3)  # 10:00 to 10:03, 2 s segments
     cluster.start()
     a = cluster.bases["a"]
     added = wubloader(
@@ -43,7 +43,9 @@ def test_delete_one_minute_cluster_wide(tmp_path, clip, components):
     for name, base in cluster.bases.items():
         before = file_sizes(base)
         assert hidden <= set(before)
-        dry = wubloader("tombstone", "purge", "--base-dir", base, "--nodes", cluster.others(name), "--dry-run")
+        dry = wubloader(
+            "tombstone", "purge", "--base-dir", base, "--nodes", cluster.others(name), "--dry-run"
+        )
         assert dry.returncode == 0 and file_sizes(base) == before
         purged = wubloader("tombstone", "purge", "--base-dir", base, "--nodes", cluster.others(name))
         assert purged.returncode == 0, purged.stdout + purged.stderr
