@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -73,3 +74,25 @@ def operator_note(reason: str) -> TombstoneNote:
     except (KeyError, OSError):
         who = "unknown"
     return TombstoneNote(reason=reason, who=who, when=now_utc())
+
+
+def parse_megabytes_per_second(text: str, flag: str) -> float:
+    """`--max-rate`-style MB/s (10^6 bytes) text → bytes per second (> 0); UsageError otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{flag} must be a positive number of MB/s, got {text[:64]!r}")
+    return value * 1_000_000
+
+
+def parse_keep_hours(text: str) -> float:
+    """`--keep HOURS`: a number of hours ≥ 1 (a smaller one would delete the hour being recorded)."""
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = math.nan
+    if not math.isfinite(hours) or hours < 1:
+        raise UsageError(f"--keep must be a number of hours >= 1, got {text[:64]!r}")
+    return hours
