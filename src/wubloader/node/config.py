@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeConfig:
     """A node always serves its store; it downloads when given a source (or `demo`) and backfills
-    when it has peers (`nodes`, from which `self_url` is excluded)."""
+    when it has peers (`nodes`, from which `self_url` is excluded). `scrub_rate` (bytes/s) re-hashes the
+    store continuously; `keep_hours` deletes hours older than that."""
 
     restreamer: RestreamerConfig
     downloader: DownloaderConfig | None = None
@@ -26,9 +27,15 @@ class NodeConfig:
     demo: bool = False
     progress_interval: float = 10.0
     self_url: str | None = None
+    scrub_rate: float | None = None
+    keep_hours: float | None = None
 
     def __post_init__(self) -> None:
         if self.demo and self.downloader is None:
             raise RuntimeConfigError("--demo needs the downloader")
         if self.progress_interval <= 0:
             raise RuntimeConfigError("progress_interval must be positive")
+        if self.scrub_rate is not None and not self.scrub_rate > 0:
+            raise RuntimeConfigError("--scrub-rate must be a positive number of MB/s")
+        if self.keep_hours is not None and not self.keep_hours >= 1:
+            raise RuntimeConfigError("--keep must be at least 1 hour")

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from wubloader.backfiller.app import run_draining
 from wubloader.backfiller.backfiller import Backfiller
 from wubloader.downloader.manager import Downloader
+from wubloader.maintenance.retention import Retention
+from wubloader.maintenance.verify import Scrubber
 from wubloader.node.demo import demo_stream
 from wubloader.node.progress import report_progress
 from wubloader.restreamer.app import create_app
@@ -51,6 +53,7 @@ class Node:
                     self._start(group, "downloader", lambda: downloader.run(stop), stop)
                 if self.config.backfiller is not None and self.config.nodes is not None:
                     self._start(group, "backfiller", lambda: self._backfill(stop), stop)
+                self._start_maintenance(group, stop)
                 group.create_task(
                     report_progress(
                         self.config.progress_interval,
@@ -60,6 +63,16 @@ class Node:
                     ),
                     name="progress",
                 )
+
+    def _start_maintenance(self, group: asyncio.TaskGroup, stop: asyncio.Event) -> None:
+        """The optional continuous scrub and retention jobs."""
+        base = self.config.restreamer.base_dir
+        if self.config.scrub_rate is not None:
+            scrubber = Scrubber(base, self.config.scrub_rate)
+            self._start(group, "scrub", lambda: scrubber.run(stop), stop)
+        if self.config.keep_hours is not None:
+            retention = Retention(base, self.config.keep_hours)
+            self._start(group, "retention", lambda: retention.run(stop), stop)
 
     def _start(
         self, group: asyncio.TaskGroup, name: str, factory: Callable[[], Awaitable[None]], stop: asyncio.Event
