@@ -22,9 +22,15 @@ if TYPE_CHECKING:
     from wubloader.cutter.youtube_auth import GoogleCredentials
 
 OPTION_KEYS = {
-    "category_id", "language", "mime_type", "unlisted_only", "api_base_url", "token_url", "chunk_size",
+    "category_id",
+    "language",
+    "mime_type",
+    "unlisted_only",
+    "api_base_url",
+    "token_url",
+    "chunk_size",
     "max_resumes",
-}  # fmt: skip
+}
 API_TIMEOUT = 30.0
 STATUS_BATCH = 10  # videos.list takes up to this many ids per call (original practice)
 MAX_TAGS_LENGTH = 500  # YouTube's limit on all tags together
@@ -77,8 +83,11 @@ class YouTubeBackend:
         self._tokens = AccessTokens(self._session, credentials, options.token_url)
 
     def _snippet(self, video: VideoMetadata) -> dict[str, Any]:
-        snippet: dict[str, Any] = {"title": video.title, "description": video.description,
-                                   "tags": list(video.tags)}  # fmt: skip
+        snippet: dict[str, Any] = {
+            "title": video.title,
+            "description": video.description,
+            "tags": list(video.tags),
+        }
         if self.options.category_id is not None:
             snippet["categoryId"] = self.options.category_id
         if self.options.language is not None:
@@ -95,8 +104,10 @@ class YouTubeBackend:
     async def upload_video(self, video: VideoMetadata, body: AsyncIterator[bytes]) -> PublishedVideo:
         """Open a resumable session, then send the body in chunks, resuming after breaks."""
         self._check(video)
-        metadata = {"snippet": self._snippet(video),
-                    "status": {"privacyStatus": "public" if video.public else "unlisted"}}  # fmt: skip
+        metadata = {
+            "snippet": self._snippet(video),
+            "status": {"privacyStatus": "public" if video.public else "unlisted"},
+        }
         url = f"{self.options.api_base_url}/upload/youtube/v3/videos"
         params = {"part": "snippet,status", "uploadType": "resumable"}
         headers = {**(await self._tokens.header()), "X-Upload-Content-Type": self.options.mime_type}
@@ -104,12 +115,14 @@ class YouTubeBackend:
             async with self._session.post(url, params=params, json=metadata, headers=headers) as response:
                 answer = await response.read()
                 if response.status != 200 or "Location" not in response.headers:
-                    raise UploadError(f"creating the upload answered {response.status}: {answer[:300]!r}",
-                                      retryable=False)  # fmt: skip
+                    raise UploadError(
+                        f"creating the upload answered {response.status}: {answer[:300]!r}", retryable=False
+                    )
                 session_url = response.headers["Location"]
         policy = ResumePolicy(max_resumes=self.options.max_resumes)
-        upload = ResumableUpload(self._session, session_url, self._tokens.header,
-                                 chunk_size=self.options.chunk_size, policy=policy)  # fmt: skip
+        upload = ResumableUpload(
+            self._session, session_url, self._tokens.header, chunk_size=self.options.chunk_size, policy=policy
+        )
         resource = await upload.run(body)
         video_id = str(resource["id"])
         return PublishedVideo(video_id=video_id, video_link=f"https://youtu.be/{video_id}")
@@ -146,10 +159,16 @@ class YouTubeBackend:
         if not items:
             raise UploadError(f"video {video_id} does not exist", retryable=False)
         old = items[0]
-        snippet: dict[str, Any] = {**old.get("snippet", {}), "title": video.title,
-                                   "description": video.description, "tags": list(video.tags)}  # fmt: skip
-        status: dict[str, Any] = {**old.get("status", {}),
-                                  "privacyStatus": "public" if video.public else "unlisted"}  # fmt: skip
+        snippet: dict[str, Any] = {
+            **old.get("snippet", {}),
+            "title": video.title,
+            "description": video.description,
+            "tags": list(video.tags),
+        }
+        status: dict[str, Any] = {
+            **old.get("status", {}),
+            "privacyStatus": "public" if video.public else "unlisted",
+        }
         if snippet == old.get("snippet") and status == old.get("status"):
             return
         new = {"id": video_id, "snippet": snippet, "status": status}
@@ -162,8 +181,10 @@ class YouTubeBackend:
         async with self._call("set_thumbnail", retryable=True):
             async with self._session.post(url, params={"videoId": video_id}, data=png, headers=headers) as r:
                 if r.status != 200:
-                    raise UploadError(f"thumbnails.set answered {r.status}: {(await r.read())[:300]!r}",
-                                      retryable=r.status >= 500)  # fmt: skip
+                    raise UploadError(
+                        f"thumbnails.set answered {r.status}: {(await r.read())[:300]!r}",
+                        retryable=r.status >= 500,
+                    )
 
     def _call(self, what: str, *, retryable: bool) -> _ApiCall:
         return _ApiCall(what, retryable=retryable)

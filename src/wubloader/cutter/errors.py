@@ -5,7 +5,7 @@ WubloaderError
     ├── UploadError(retryable)     the backend KNOWS nothing was published (retryable or not)
     ├── UploadAmbiguous            the body was complete but the outcome is unknown (operator decides)
     ├── JobCancelled               the row is no longer ours (editor cancel/reset, lease lost)
-    └── ThumbnailError             the thumbnail could not be made or is too big (not retryable)
+    └── CutFailed                  ffmpeg or the store failed while cutting (not retryable)
 RuntimeConfigError
 └── LocationsError                 the locations/credentials file is unusable (exit 2 at start-up)
 """
@@ -41,8 +41,8 @@ class JobCancelled(CutterError):
     """The row stopped being ours (reset, cancelled, or the lease went to another cutter)."""
 
 
-class ThumbnailError(CutterError):
-    """The thumbnail could not be produced (no frame, bad template, over the size limit)."""
+class CutFailed(CutterError):
+    """The cut itself failed (ffmpeg error, unreadable segment): an editor must look at the job."""
 
 
 class LocationsError(RuntimeConfigError):

@@ -63,8 +63,12 @@ async def write_stream(file_path: Path, body: AsyncIterator[bytes]) -> int:
 
 def info_json(video: VideoMetadata) -> bytes:
     """The metadata file's content: title, description, tags, public (the original's format)."""
-    info = {"title": video.title, "description": video.description, "tags": list(video.tags),
-            "public": video.public}  # fmt: skip
+    info = {
+        "title": video.title,
+        "description": video.description,
+        "tags": list(video.tags),
+        "public": video.public,
+    }
     return (json.dumps(info) + "\n").encode()
 
 

@@ -110,8 +110,11 @@ class ResumableUpload:
                         f"upload broke {self.resumes + 1} times: {exc}", retryable=True
                     ) from exc
                 self.resumes += 1
-                logger.warning("upload broke at ~%d bytes (%s); asking the server where to resume",
-                               self.confirmed + offset, exc)  # fmt: skip
+                logger.warning(
+                    "upload broke at ~%d bytes (%s); asking the server where to resume",
+                    self.confirmed + offset,
+                    exc,
+                )
                 await asyncio.sleep(self._policy.pause)
                 result = await self._status(total)
                 if result is not None:

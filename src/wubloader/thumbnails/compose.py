@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import io
 from dataclasses import dataclass
@@ -18,15 +17,6 @@ if TYPE_CHECKING:
 MAX_THUMBNAIL_BYTES = 2 * 1024 * 1024
 # Decompression-bomb guard for uploaded templates (a 1280x720 template is 0.9 Mpx).
 MAX_PIXELS = 16_000_000
-
-
-class ThumbnailMode(enum.StrEnum):
-    """NONE: backend default; BARE: the frame; TEMPLATE: frame in a template; CUSTOM: an uploaded PNG."""
-
-    NONE = "NONE"
-    BARE = "BARE"
-    TEMPLATE = "TEMPLATE"
-    CUSTOM = "CUSTOM"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
