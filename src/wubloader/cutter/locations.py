@@ -54,7 +54,7 @@ class Location:
 def _backend_type(raw: dict[str, Any], where: str) -> BackendType:
     text = raw.get("type")
     try:
-        return BackendType(text)
+        return BackendType(str(text))
     except ValueError:
         known = ", ".join(t.value for t in BackendType)
         raise LocationsError(f"{where}: 'type' must be one of {known}, got {text!r}") from None
