@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -64,27 +66,41 @@ async def _encoded(chunks: Iterable[str]) -> AsyncIterator[bytes]:
 
 
 async def master_playlist(request: web.Request) -> web.Response:
-    """One variant per quality that has content overlapping the requested range."""
+    """One variant per quality that has content overlapping the requested range, with its frame rate."""
     state = state_of(request)
     channel = path_arg(request, "channel")
     query = parse_query(request, RangeQuery)
     raw_query = request.rel_url.raw_query_string
     suffix = f"?{raw_query}" if raw_query else ""
-    variants = await asyncio.to_thread(master_variants, state, channel, query.start, query.end, suffix)
+    candidates = await asyncio.to_thread(master_variants, state, channel, query.start, query.end, suffix)
+    variants = [
+        dataclasses.replace(c.variant, frame_rate=await state.frame_rates.frame_rate(c.sample.path))
+        if c.sample is not None
+        else c.variant
+        for c in candidates
+    ]
     body = render_master_playlist(variants)
     return web.Response(
         text=body, headers={"Content-Type": PLAYLIST_CONTENT_TYPE, "Cache-Control": "no-cache"}
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VariantCandidate:
+    """A variant before its frame rate is known; `sample` is a segment to probe for it (None: no video)."""
+
+    variant: Variant
+    sample: Segment | None
+
+
 def master_variants(
     state: RestreamerState, channel: str, start: datetime | None, end: datetime | None, suffix: str
-) -> list[Variant]:
+) -> list[VariantCandidate]:
     """Variants in quality-name order; NotFound if the channel does not exist (blocking: run in a thread)."""
     base = state.config.base_dir
     if not (base / channel).is_dir():
         raise NotFound(f"no such channel: {channel[:64]}")
-    variants = []
+    candidates = []
     for quality in list_qualities(base, channel):
         if quality in NON_VIDEO_QUALITIES:
             continue
@@ -95,18 +111,20 @@ def master_variants(
             or (end is not None and end <= span.first)
         ):
             continue
-        bandwidth = estimate_bandwidth(state.index, channel, quality, span, start)
+        sample = sample_segments(state.index, channel, quality, span, start)
+        bandwidth = peak_bitrate(sample, [file_size(seg) for seg in sample]) if sample else DEFAULT_BANDWIDTH
         uri = f"{quote(channel, safe='')}/{quote(quality, safe='')}.m3u8{suffix}"
-        variants.append(Variant(name=quality, bandwidth=bandwidth, uri=uri))
-    return variants
+        variant = Variant(name=quality, bandwidth=bandwidth, uri=uri)
+        candidates.append(VariantCandidate(variant=variant, sample=sample[-1] if sample else None))
+    return candidates
 
 
-def estimate_bandwidth(
+def sample_segments(
     index: SegmentIndex, channel: str, quality: str, span: HourSpan, start: datetime | None
-) -> int:
-    """Peak bits/s over up to BANDWIDTH_SAMPLE real segments near `start` (else the newest hour).
+) -> list[Segment]:
+    """Up to BANDWIDTH_SAMPLE real segments near `start` (else in the newest hour), for rate estimates.
 
-    Looks back up to three hours for an hour with segments; DEFAULT_BANDWIDTH if none are found.
+    Looks back up to three hours for an hour with segments; empty if none are found.
     """
     hour = span.last
     if start is not None and span.first <= start < span.end:
@@ -114,9 +132,9 @@ def estimate_bandwidth(
     for _ in range(3):
         sample = list(index.hour_index(channel, quality, hour).candidates)[-BANDWIDTH_SAMPLE:]
         if sample:
-            return peak_bitrate(sample, [file_size(seg) for seg in sample])
+            return sample
         hour -= ONE_HOUR
-    return DEFAULT_BANDWIDTH
+    return []
 
 
 def file_size(segment: Segment) -> int:
