@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from aiohttp import web
@@ -35,8 +36,10 @@ async def waveform(request: web.Request) -> web.Response:
         raise BadRequest(
             f"range may not be longer than {config.max_image_range.total_seconds() / 3600:g} hours"
         )
+    state.resolver.directory(channel, quality)
     await quality_hours_async(config.base_dir, channel, quality)
     chain = await state.index.best_segments_async(channel, quality, query.start, query.end)
+    await asyncio.to_thread(state.resolver.confine, chain, files=True)
     paths = [seg.path for seg in chain if seg is not None]
     if not paths:
         raise NoContent("no content in the requested range")
@@ -52,8 +55,10 @@ async def frame(request: web.Request) -> web.Response:
     channel = path_arg(request, "channel")
     quality = path_arg(request, "quality")
     when = parse_query(request, FrameQuery).timestamp
+    state.resolver.directory(channel, quality)
     await quality_hours_async(config.base_dir, channel, quality)
     chain = await state.index.best_segments_async(channel, quality, when, when + FRAME_LOOKAHEAD)
+    await asyncio.to_thread(state.resolver.confine, chain[:2], files=True)
     first = chain[0] if chain else None
     if first is None or not first.start <= when < first.end:
         raise NoContent("no content at the requested time")

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Sequence
 
     from wubloader.store.naming import Segment
-    from wubloader.store.selection import SegmentIndex
 
 
 PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
@@ -39,10 +38,12 @@ async def media_playlist(request: web.Request) -> web.StreamResponse:
     quality = path_arg(request, "quality")
     query = parse_query(request, RangeQuery)
     config = state.config
+    state.resolver.directory(channel, quality)
     window = await resolve_request_window(
         config.base_dir, channel, quality, query.start, query.end, max_implicit=config.max_implicit_range
     )
     chain = await state.index.best_segments_async(channel, quality, window.start, window.end)
+    await asyncio.to_thread(state.resolver.confine, chain, files=False)
     plan = plan_media_playlist(
         chain, end=window.end, now=state.now(), live=window.live, live_edge=config.live_edge
     )
@@ -82,6 +83,7 @@ def master_variants(
 ) -> list[Variant]:
     """Variants in quality-name order; NotFound if the channel does not exist (blocking: run in a thread)."""
     base = state.config.base_dir
+    state.resolver.directory(channel)
     if not (base / channel).is_dir():
         raise NotFound(f"no such channel: {channel[:64]}")
     variants = []
@@ -95,14 +97,14 @@ def master_variants(
             or (end is not None and end <= span.first)
         ):
             continue
-        bandwidth = estimate_bandwidth(state.index, channel, quality, span, start)
+        bandwidth = estimate_bandwidth(state, channel, quality, span, start)
         uri = f"{quote(channel, safe='')}/{quote(quality, safe='')}.m3u8{suffix}"
         variants.append(Variant(name=quality, bandwidth=bandwidth, uri=uri))
     return variants
 
 
 def estimate_bandwidth(
-    index: SegmentIndex, channel: str, quality: str, span: HourSpan, start: datetime | None
+    state: RestreamerState, channel: str, quality: str, span: HourSpan, start: datetime | None
 ) -> int:
     """Peak bits/s over up to BANDWIDTH_SAMPLE real segments near `start` (else the newest hour).
 
@@ -112,7 +114,8 @@ def estimate_bandwidth(
     if start is not None and span.first <= start < span.end:
         hour = start.replace(minute=0, second=0, microsecond=0)
     for _ in range(3):
-        sample = list(index.hour_index(channel, quality, hour).candidates)[-BANDWIDTH_SAMPLE:]
+        sample = list(state.index.hour_index(channel, quality, hour).candidates)[-BANDWIDTH_SAMPLE:]
+        state.resolver.confine(sample, files=False)
         if sample:
             return peak_bitrate(sample, [file_size(seg) for seg in sample])
         hour -= ONE_HOUR
@@ -121,7 +124,7 @@ def estimate_bandwidth(
 
 def file_size(segment: Segment) -> int:
     try:
-        return os.stat(segment.path).st_size
+        return os.lstat(segment.path).st_size  # a symlink's own size: never look outside the store
     except OSError:
         return 0
 
