@@ -17,7 +17,13 @@ from wubloader.downloader.config import (
 )
 from wubloader.downloader.manager import Downloader
 from wubloader.runtime.backdoor import start_backdoor
-from wubloader.runtime.config import add_common_arguments, cli_type, parse_csv, parse_duration_seconds
+from wubloader.runtime.config import (
+    add_common_arguments,
+    backdoor_config,
+    cli_type,
+    parse_csv,
+    parse_duration_seconds,
+)
 from wubloader.runtime.logsetup import setup_logging
 from wubloader.runtime.metrics import serve_metrics
 from wubloader.runtime.serve import run_component
@@ -97,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     async def main(stop: asyncio.Event) -> None:
         config = config_from_args(args)
         downloader = Downloader(config)
-        backdoor = await start_backdoor(args.backdoor, {"config": config, "downloader": downloader})
+        backdoor = await start_backdoor(backdoor_config(args), {"config": config, "downloader": downloader})
         try:
             async with asyncio.TaskGroup() as group:
                 if args.metrics_port is not None:

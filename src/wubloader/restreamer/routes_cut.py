@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -135,12 +136,15 @@ async def cut(request: web.Request) -> web.StreamResponse:
     channel = path_arg(request, "channel")
     quality = path_arg(request, "quality")
     values = parse_cut_query(request.query)
+    state.resolver.directory(channel, quality)
     ranges = await _ranges(request, channel, quality, values.bounds)
     if any(r.end <= r.start for r in ranges):
         raise BadRequest("Ends must be after starts")
     if sum((r.end - r.start for r in ranges), timedelta()) > MAX_CUT:
         raise BadRequest(f"a cut may not be longer than {MAX_CUT.total_seconds() / 3600:g} hours in total")
     chains = [await state.index.best_segments_async(channel, quality, r.start, r.end) for r in ranges]
+    for chain in chains:
+        await asyncio.to_thread(state.resolver.confine, chain, files=True)
     try:
         stream = await prepare_cut(
             values.cut_type,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+
 from aiohttp import web
 
 from wubloader.media.waveform import render_waveform
@@ -32,8 +35,10 @@ async def waveform(request: web.Request) -> web.Response:
         raise BadRequest(
             f"range may not be longer than {config.max_image_range.total_seconds() / 3600:g} hours"
         )
+    state.resolver.directory(channel, quality)
     await quality_hours_async(config.base_dir, channel, quality)
     chain = await state.index.best_segments_async(channel, quality, query.start, query.end)
+    await asyncio.to_thread(state.resolver.confine, chain, files=True)
     paths = [seg.path for seg in chain if seg is not None]
     if not paths:
         raise NoContent("no content in the requested range")
@@ -49,10 +54,18 @@ async def frame(request: web.Request) -> web.Response:
     channel = path_arg(request, "channel")
     quality = path_arg(request, "quality")
     when = parse_query(request, FrameQuery).timestamp
+    state.resolver.directory(channel, quality)
     await quality_hours_async(config.base_dir, channel, quality)
     async with state.media_slot():
         try:
-            image = await frame_at(state.index, channel, quality, when, time_limit=config.media_time_limit)
+            image = await frame_at(
+                state.index,
+                channel,
+                quality,
+                when,
+                time_limit=config.media_time_limit,
+                confine=functools.partial(state.resolver.confine, files=True),
+            )
         except NoFrameAt:
             raise NoContent("no content at the requested time") from None
     return web.Response(body=image, content_type=PNG)

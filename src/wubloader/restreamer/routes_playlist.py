@@ -7,6 +7,7 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Sequence
 
     from wubloader.store.naming import Segment
-    from wubloader.store.selection import SegmentIndex
 
 
 PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
@@ -41,10 +41,12 @@ async def media_playlist(request: web.Request) -> web.StreamResponse:
     quality = path_arg(request, "quality")
     query = parse_query(request, RangeQuery)
     config = state.config
+    state.resolver.directory(channel, quality)
     window = await resolve_request_window(
         config.base_dir, channel, quality, query.start, query.end, max_implicit=config.max_implicit_range
     )
     chain = await state.index.best_segments_async(channel, quality, window.start, window.end)
+    await asyncio.to_thread(state.resolver.confine, chain, files=False)
     plan = plan_media_playlist(
         chain, end=window.end, now=state.now(), live=window.live, live_edge=config.live_edge
     )
@@ -98,6 +100,7 @@ def master_variants(
 ) -> list[VariantCandidate]:
     """Variants in quality-name order; NotFound if the channel does not exist (blocking: run in a thread)."""
     base = state.config.base_dir
+    state.resolver.directory(channel)
     if not (base / channel).is_dir():
         raise NotFound(f"no such channel: {channel[:64]}")
     candidates = []
@@ -111,16 +114,18 @@ def master_variants(
             or (end is not None and end <= span.first)
         ):
             continue
-        sample = sample_segments(state.index, channel, quality, span, start)
+        sample = sample_segments(state, channel, quality, span, start)
         bandwidth = peak_bitrate(sample, [file_size(seg) for seg in sample]) if sample else DEFAULT_BANDWIDTH
         uri = f"{quote(channel, safe='')}/{quote(quality, safe='')}.m3u8{suffix}"
         variant = Variant(name=quality, bandwidth=bandwidth, uri=uri)
-        candidates.append(VariantCandidate(variant=variant, sample=sample[-1] if sample else None))
+        # Probed by ffprobe, which would follow a symlinked file out of the store: never probe one.
+        probe = sample[-1] if sample and not Path(sample[-1].path).is_symlink() else None
+        candidates.append(VariantCandidate(variant=variant, sample=probe))
     return candidates
 
 
 def sample_segments(
-    index: SegmentIndex, channel: str, quality: str, span: HourSpan, start: datetime | None
+    state: RestreamerState, channel: str, quality: str, span: HourSpan, start: datetime | None
 ) -> list[Segment]:
     """Up to BANDWIDTH_SAMPLE real segments near `start` (else in the newest hour), for rate estimates.
 
@@ -130,7 +135,8 @@ def sample_segments(
     if start is not None and span.first <= start < span.end:
         hour = start.replace(minute=0, second=0, microsecond=0)
     for _ in range(3):
-        sample = list(index.hour_index(channel, quality, hour).candidates)[-BANDWIDTH_SAMPLE:]
+        sample = list(state.index.hour_index(channel, quality, hour).candidates)[-BANDWIDTH_SAMPLE:]
+        state.resolver.confine(sample, files=False)
         if sample:
             return sample
         hour -= ONE_HOUR
@@ -139,7 +145,7 @@ def sample_segments(
 
 def file_size(segment: Segment) -> int:
     try:
-        return os.stat(segment.path).st_size
+        return os.lstat(segment.path).st_size  # a symlink's own size: never look outside the store
     except OSError:
         return 0
 
