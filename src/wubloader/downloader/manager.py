@@ -25,6 +25,7 @@ from wubloader.hls.parse_attributes import PlaylistParseError
 from wubloader.runtime.errors import FetchError
 from wubloader.runtime.http_client import create_session
 from wubloader.runtime.timeparse import now_utc
+from wubloader.runtime.workers import PoolResolver, WorkerPool
 from wubloader.store import remove_stale_temp_files
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ MAX_WORKERS_PER_QUALITY = 3
 MIN_MASTER_SPACING = 1.0
 MAX_MASTER_BACKOFF = 60.0
 IDLE_CHECK = 60.0
+# Threads of the downloader's own pool (store look-ups, DNS): never shared with request handlers.
+DOWNLOADER_THREADS = 2
 
 
 def make_provider(config: DownloaderConfig) -> Provider:
@@ -61,8 +64,10 @@ class Downloader:
         provider: Provider | None = None,
         now: Callable[[], datetime] = now_utc,
         monotonic: Callable[[], float] = time.monotonic,
+        pool: WorkerPool | None = None,
     ) -> None:
         self.config = config
+        self.pool = pool
         self.provider = provider if provider is not None else make_provider(config)
         self.now = now
         self.monotonic = monotonic
@@ -80,18 +85,29 @@ class Downloader:
         removes their temp files.
         """
         stop = stop if stop is not None else asyncio.Event()
+        pool = self.pool or WorkerPool("downloader", DOWNLOADER_THREADS)
+        try:
+            await self._run(stop, pool)
+        finally:
+            if self.pool is None:
+                pool.shutdown()
+        logger.info("downloader for %s stopped", self.config.channel)
+
+    async def _run(self, stop: asyncio.Event, pool: WorkerPool) -> None:
         base, channel = self.config.base_dir, self.config.channel
-        await asyncio.to_thread(remove_stale_temp_files, base, [channel])
-        session = create_session(limit_per_host=2 * self.config.max_concurrent_fetches + 4)
+        await pool.run(remove_stale_temp_files, base, [channel])
+        session = create_session(
+            limit_per_host=2 * self.config.max_concurrent_fetches + 4, resolver=PoolResolver(pool)
+        )
         async with session:
             fetchers = {
-                q: SegmentFetcher(session, self.config, q, monotonic=self.monotonic) for q in self.workers
+                q: SegmentFetcher(session, self.config, q, pool=pool, monotonic=self.monotonic)
+                for q in self.workers
             }
             tasks: set[asyncio.Task[None]] = set()
             async with asyncio.TaskGroup() as group:
                 await self._master_loop(stop, group, session, fetchers, tasks)
                 await self._stop_workers(tasks)
-        logger.info("downloader for %s stopped", channel)
 
     async def _stop_workers(self, tasks: set[asyncio.Task[None]]) -> None:
         self._stopping = True

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from wubloader.downloader.config import DownloaderConfig
     from wubloader.hls.parse_records import ByteRange, InitSection
+    from wubloader.runtime.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +143,10 @@ def classify_fetch_error(exc: FetchError) -> ErrorKind:
 
 
 class SegmentFetcher:
-    """Stores segments of one quality; shared by that quality's workers (one session, one init cache)."""
+    """Stores segments of one quality; shared by that quality's workers (one session, one init cache).
+
+    Store look-ups run in `pool`, the downloader's own threads, never the loop's shared default pool.
+    """
 
     def __init__(
         self,
@@ -150,11 +154,13 @@ class SegmentFetcher:
         config: DownloaderConfig,
         quality: str,
         *,
+        pool: WorkerPool,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.session = session
         self.config = config
         self.quality = quality
+        self.pool = pool
         self.monotonic = monotonic
         self.probe = StoreProbe(config.base_dir, config.channel, quality)
         self.init_cache = InitCache(session, config.segment_timeout, quality)
@@ -173,7 +179,7 @@ class SegmentFetcher:
         deadline = self.monotonic() + self.config.give_up_after
         delay = self.config.retry_initial
         while True:
-            if await asyncio.to_thread(self.probe.has_full, job.start, job.duration_text):
+            if await self.pool.run(self.probe.has_full, job.start, job.duration_text):
                 return None
             try:
                 return await self._attempt(job)

@@ -1,12 +1,12 @@
 """`/files…`: the replication listings (channels, qualities, hours, segment names), as JSON arrays.
 
 Compatible with the original: a missing channel/quality/hour lists as `[]`; tombstoned segments are
-hidden, and `?tombstones=true` appends the `.tombstone` names.
+hidden, and `?tombstones=true` appends the `.tombstone` names. Directories are read in the
+replication pool (`RestreamerState.replication`), so playback, cut or image work never delays peers.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from aiohttp import web
@@ -22,21 +22,21 @@ def json_names(names: list[str]) -> web.Response:
 
 
 async def list_channels_route(request: web.Request) -> web.Response:
-    base = state_of(request).config.base_dir
-    return json_names(await asyncio.to_thread(list_channels, base))
+    state = state_of(request)
+    return json_names(await state.replication.run(list_channels, state.config.base_dir))
 
 
 async def list_qualities_route(request: web.Request) -> web.Response:
-    base = state_of(request).config.base_dir
+    state = state_of(request)
     channel = path_arg(request, "channel")
-    return json_names(await asyncio.to_thread(list_qualities, base, channel))
+    return json_names(await state.replication.run(list_qualities, state.config.base_dir, channel))
 
 
 async def list_hours_route(request: web.Request) -> web.Response:
-    base = state_of(request).config.base_dir
+    state = state_of(request)
     channel = path_arg(request, "channel")
     quality = path_arg(request, "quality")
-    return json_names(await asyncio.to_thread(list_hours, base, channel, quality))
+    return json_names(await state.replication.run(list_hours, state.config.base_dir, channel, quality))
 
 
 async def list_segments_route(request: web.Request) -> web.Response:
