@@ -12,7 +12,6 @@ import asyncio
 import logging
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from wubloader.downloader.claims import Claims
@@ -27,6 +26,7 @@ from wubloader.hls.parse_attributes import PlaylistParseError
 from wubloader.runtime.errors import FetchError
 from wubloader.runtime.http_client import create_session
 from wubloader.runtime.timeparse import now_utc
+from wubloader.runtime.workers import PoolResolver, WorkerPool
 from wubloader.store import remove_stale_temp_files
 
 if TYPE_CHECKING:
@@ -43,10 +43,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_WORKERS_PER_QUALITY = 3
-IO_THREADS = 4
 MIN_MASTER_SPACING = 1.0
 MAX_MASTER_BACKOFF = 60.0
 IDLE_CHECK = 60.0
+# Threads of the downloader's own pool (segment writes and fsyncs, store look-ups, large parses, DNS):
+# never shared with request handlers, so playback or cuts cannot starve archiving, nor the reverse.
+DOWNLOADER_THREADS = 4
 
 
 def make_provider(config: DownloaderConfig) -> Provider:
@@ -67,9 +69,11 @@ class Downloader:
         now: Callable[[], datetime] = now_utc,
         monotonic: Callable[[], float] = time.monotonic,
         open_writer: Callable[[Path, str, str, datetime, str], Writer] = open_segment_writer,
+        pool: WorkerPool | None = None,
     ) -> None:
         self.config = config
         self.open_writer = open_writer
+        self.pool = pool
         self.provider = provider if provider is not None else make_provider(config)
         self.now = now
         self.monotonic = monotonic
@@ -87,28 +91,31 @@ class Downloader:
         removes their temp files.
         """
         stop = stop if stop is not None else asyncio.Event()
-        base, channel = self.config.base_dir, self.config.channel
-        await asyncio.to_thread(remove_stale_temp_files, base, [channel])
-        session = create_session(limit_per_host=2 * self.config.max_concurrent_fetches + 4)
-        # Its own threads for file I/O and large parses: other work sharing the process (playback,
-        # cuts in `wubloader node`) can never starve archiving of threads, nor the reverse.
-        executor = ThreadPoolExecutor(IO_THREADS, thread_name_prefix=f"downloader-{channel}")
+        pool = self.pool or WorkerPool("downloader", DOWNLOADER_THREADS)
         try:
-            async with session:
-                fetchers = {
-                    q: SegmentFetcher(
-                        session, self.config, q, monotonic=self.monotonic, executor=executor,
-                        open_writer=self.open_writer,
-                    )
-                    for q in self.workers
-                }  # fmt: skip
-                tasks: set[asyncio.Task[None]] = set()
-                async with asyncio.TaskGroup() as group:
-                    await self._master_loop(stop, group, session, fetchers, tasks)
-                    await self._stop_workers(tasks)
+            await self._run(stop, pool)
         finally:
-            executor.shutdown(wait=False, cancel_futures=True)
-        logger.info("downloader for %s stopped", channel)
+            if self.pool is None:
+                pool.shutdown()
+        logger.info("downloader for %s stopped", self.config.channel)
+
+    async def _run(self, stop: asyncio.Event, pool: WorkerPool) -> None:
+        base, channel = self.config.base_dir, self.config.channel
+        await pool.run(remove_stale_temp_files, base, [channel])
+        session = create_session(
+            limit_per_host=2 * self.config.max_concurrent_fetches + 4, resolver=PoolResolver(pool)
+        )
+        async with session:
+            fetchers = {
+                q: SegmentFetcher(
+                    session, self.config, q, pool=pool, monotonic=self.monotonic, open_writer=self.open_writer
+                )
+                for q in self.workers
+            }
+            tasks: set[asyncio.Task[None]] = set()
+            async with asyncio.TaskGroup() as group:
+                await self._master_loop(stop, group, session, fetchers, tasks)
+                await self._stop_workers(tasks)
 
     async def _stop_workers(self, tasks: set[asyncio.Task[None]]) -> None:
         self._stopping = True

@@ -7,6 +7,7 @@ Route groups are added in ROUTE_GROUPS order; each routes module exposes `add_ro
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,14 +23,22 @@ from wubloader.restreamer import (
 )
 from wubloader.restreamer.config import RestreamerConfig
 from wubloader.restreamer.errors import cors_headers, error_middleware, quiet_malformed_request_logs
+from wubloader.restreamer.listing_cache import HourListingCache
 from wubloader.restreamer.openapi import RouteDoc, document_route
 from wubloader.restreamer.state import STATE, RestreamerState
 from wubloader.runtime.backdoor import start_backdoor
-from wubloader.runtime.config import add_common_arguments, backdoor_config, cli_type, parse_port
+from wubloader.runtime.config import (
+    add_common_arguments,
+    backdoor_config,
+    cli_type,
+    parse_duration_seconds,
+    parse_port,
+)
 from wubloader.runtime.logsetup import setup_logging
 from wubloader.runtime.metrics import add_metrics_route, request_metrics_middleware, serve_metrics
 from wubloader.runtime.serve import run_component, serve_app
 from wubloader.runtime.timeparse import now_utc
+from wubloader.runtime.workers import WorkerPool
 from wubloader.store.selection import SegmentIndex
 
 if TYPE_CHECKING:
@@ -50,18 +59,25 @@ def create_app(
     index: SegmentIndex | None = None,
     *,
     now: Callable[[], datetime] = now_utc,
+    replication: WorkerPool | None = None,
 ) -> web.Application:
     """The restreamer app over `config.base_dir`.
 
     `index` may be shared with other components of the same process (one per store); `now` returns
-    naive UTC and decides whether a range lies in the past (ENDLIST).
+    naive UTC and decides whether a range lies in the past (ENDLIST). `replication` is the pool for
+    the `/files` routes' directory reads; without one the app makes its own and shuts it on cleanup.
     """
     app = web.Application(middlewares=[request_metrics_middleware(SERVICE), error_middleware])
+    if replication is None:
+        replication = WorkerPool("replication", config.replication_threads)
+        app.on_cleanup.append(lambda _app: _shutdown(replication))
     state = RestreamerState(
         config=config,
         index=index if index is not None else SegmentIndex(config.base_dir),
         now=now,
         resolver=RestreamerState.resolver_for(config),
+        replication=replication,
+        listings=HourListingCache(pool=replication),
         media_slots=asyncio.Semaphore(config.max_media_jobs),
     )
     app[STATE] = state
@@ -75,6 +91,10 @@ def create_app(
     return app
 
 
+async def _shutdown(pool: WorkerPool) -> None:
+    pool.shutdown()
+
+
 def configure_parser(parser: EnvArgumentParser) -> None:
     """`wubloader restreamer --base-dir DIR [--host 127.0.0.1] [--port 8000]` plus the common flags."""
     parser.add_argument("--base-dir", type=Path, required=True, help="the segment store directory")
@@ -86,12 +106,36 @@ def configure_parser(parser: EnvArgumentParser) -> None:
         default=20.0,
         help="seconds in-flight requests may take to finish after SIGTERM (default 20)",
     )
+    add_limit_arguments(parser)
     add_common_arguments(parser)
 
 
+def add_limit_arguments(parser: EnvArgumentParser) -> None:
+    """The restreamer's load limits (shared with `wubloader node`); see docs/restreamer.md."""
+    add = parser.add_argument
+    duration = cli_type(parse_duration_seconds)
+    day = 24 * 3600.0
+    add("--max-range", type=duration, default=day, metavar="DURATION", help="longest playlist range (24h)")
+    add("--max-cut", type=duration, default=day, metavar="DURATION", help="longest cut, all ranges (24h)")
+    add("--max-media-jobs", type=int, default=4, metavar="N", help="cuts/waveforms/frames at once (4)")
+    add("--max-media-queue", type=int, default=8, metavar="N", help="media requests that may wait (8)")
+    add("--idle-timeout", type=duration, default=60.0, metavar="DURATION", help="idle connection limit (60s)")
+    add("--max-connections", type=int, default=None, metavar="N", help="open connections (fd limit / 2)")
+
+
 def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
+    """The restreamer config from `configure_parser`'s flags (or the node's, which include them)."""
     return RestreamerConfig(
-        base_dir=args.base_dir, host=args.host, port=args.port, drain_timeout=args.drain_timeout
+        base_dir=args.base_dir,
+        host=args.host,
+        port=args.port,
+        drain_timeout=args.drain_timeout,
+        max_range=timedelta(seconds=args.max_range),
+        max_cut_range=timedelta(seconds=args.max_cut),
+        max_media_jobs=args.max_media_jobs,
+        max_media_queue=args.max_media_queue,
+        idle_timeout=args.idle_timeout,
+        max_connections=args.max_connections,
     )
 
 

@@ -16,7 +16,14 @@ from aiohttp import web
 from wubloader.hls.playlist import Variant, plan_media_playlist, render_master_playlist, render_media_playlist
 from wubloader.restreamer.errors import NotFound
 from wubloader.restreamer.openapi import RouteDoc, add_documented_route
-from wubloader.restreamer.ranges import ONE_HOUR, HourSpan, quality_hours, resolve_request_window
+from wubloader.restreamer.ranges import (
+    MAX_RANGE_SETTING,
+    ONE_HOUR,
+    HourSpan,
+    check_range,
+    quality_hours,
+    resolve_request_window,
+)
 from wubloader.restreamer.schemas import RangeQuery, parse_query, path_arg
 from wubloader.restreamer.state import RestreamerState, state_of
 from wubloader.restreamer.streaming import stream_body
@@ -43,7 +50,13 @@ async def media_playlist(request: web.Request) -> web.StreamResponse:
     config = state.config
     state.resolver.directory(channel, quality)
     window = await resolve_request_window(
-        config.base_dir, channel, quality, query.start, query.end, max_implicit=config.max_implicit_range
+        config.base_dir,
+        channel,
+        quality,
+        query.start,
+        query.end,
+        max_implicit=config.max_implicit_range,
+        max_range=config.max_range,
     )
     chain = await state.index.best_segments_async(channel, quality, window.start, window.end)
     await asyncio.to_thread(state.resolver.confine, chain, files=False)
@@ -72,6 +85,8 @@ async def master_playlist(request: web.Request) -> web.Response:
     state = state_of(request)
     channel = path_arg(request, "channel")
     query = parse_query(request, RangeQuery)
+    if query.start is not None and query.end is not None:
+        check_range(query.start, query.end, state.config.max_range, MAX_RANGE_SETTING)
     raw_query = request.rel_url.raw_query_string
     suffix = f"?{raw_query}" if raw_query else ""
     candidates = await asyncio.to_thread(master_variants, state, channel, query.start, query.end, suffix)

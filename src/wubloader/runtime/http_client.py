@@ -23,6 +23,8 @@ from wubloader.runtime.metrics import HTTP_CLIENT_DURATION, HTTP_CLIENT_REQUESTS
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 
+    from aiohttp.abc import AbstractResolver
+
 DEFAULT_USER_AGENT = f"wubloader/{__version__}"
 DEFAULT_CHUNK_SIZE = 64 * 1024
 
@@ -33,15 +35,19 @@ def create_session(
     limit_per_host: int = 8,
     user_agent: str = DEFAULT_USER_AGENT,
     headers: Mapping[str, str] | None = None,
+    resolver: AbstractResolver | None = None,
 ) -> aiohttp.ClientSession:
     """Create a ClientSession with wubloader's defaults; call inside a running loop, close it when done.
 
     At most `limit_per_host` connections per peer (so one slow node cannot take every connection),
     no proxy settings from the environment, no automatic raise on error statuses (fetch_bytes and
     iter_body check statuses), and no session-wide timeout: each call passes its own. aiohttp
-    already sets TCP_NODELAY on its connections.
+    already sets TCP_NODELAY on its connections. `resolver` replaces aiohttp's (which resolves names
+    in the loop's default thread pool), e.g. a `workers.PoolResolver` on the component's own pool.
     """
-    connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit_per_host, ttl_dns_cache=60)
+    connector = aiohttp.TCPConnector(
+        limit=limit, limit_per_host=limit_per_host, ttl_dns_cache=60, resolver=resolver
+    )
     return aiohttp.ClientSession(
         connector=connector,
         headers={"User-Agent": user_agent, **(headers or {})},
