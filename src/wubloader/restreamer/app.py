@@ -14,6 +14,7 @@ from aiohttp import web
 
 from wubloader.restreamer import (
     openapi,
+    routes_coverage,
     routes_cut,
     routes_files,
     routes_images,
@@ -25,7 +26,7 @@ from wubloader.restreamer.errors import cors_headers, error_middleware, quiet_ma
 from wubloader.restreamer.openapi import RouteDoc, document_route
 from wubloader.restreamer.state import STATE, RestreamerState
 from wubloader.runtime.backdoor import start_backdoor
-from wubloader.runtime.config import add_common_arguments, cli_type, parse_port
+from wubloader.runtime.config import add_common_arguments, cli_type, parse_csv, parse_port
 from wubloader.runtime.logsetup import setup_logging
 from wubloader.runtime.metrics import add_metrics_route, request_metrics_middleware, serve_metrics
 from wubloader.runtime.serve import run_component, serve_app
@@ -42,7 +43,15 @@ if TYPE_CHECKING:
 __all__ = ["RestreamerConfig", "configure_parser", "create_app", "run"]
 
 SERVICE = "restreamer"
-ROUTE_GROUPS = (routes_files, routes_segments, routes_playlist, routes_images, routes_cut, openapi)
+ROUTE_GROUPS = (
+    routes_files,
+    routes_segments,
+    routes_playlist,
+    routes_images,
+    routes_cut,
+    routes_coverage,
+    openapi,
+)
 
 
 def create_app(
@@ -86,12 +95,19 @@ def configure_parser(parser: EnvArgumentParser) -> None:
         default=20.0,
         help="seconds in-flight requests may take to finish after SIGTERM (default 20)",
     )
+    parser.add_argument(
+        "--nodes", type=parse_csv, default=(), metavar="URL,…", help="peers shown on the /coverage page"
+    )
     add_common_arguments(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
     return RestreamerConfig(
-        base_dir=args.base_dir, host=args.host, port=args.port, drain_timeout=args.drain_timeout
+        base_dir=args.base_dir,
+        host=args.host,
+        port=args.port,
+        drain_timeout=args.drain_timeout,
+        nodes=tuple(args.nodes),
     )
 
 

@@ -22,6 +22,7 @@ class RestreamerConfig:
     a late segment filling them never rewrites lines a client already saw.
     `max_image_range`: longest waveform range; `max_image_side`: largest waveform side in pixels.
     `max_media_jobs`: ffmpeg runs (waveforms, frames) at once; more requests wait for a slot.
+    `nodes`: peer URLs whose coverage maps the `/coverage` page shows beside this node's.
     """
 
     base_dir: Path
@@ -35,6 +36,7 @@ class RestreamerConfig:
     media_time_limit: float = 60.0
     max_media_jobs: int = 4
     drain_timeout: float = 20.0
+    nodes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_base_dir(self.base_dir)
