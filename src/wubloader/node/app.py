@@ -53,6 +53,7 @@ def configure_parser(parser: EnvArgumentParser) -> None:
     add("--max-rate", type=cli_type(parse_rate), default=None, metavar="MB/s", help="backfill bandwidth cap")
     add("--pass-interval", type=float, default=30.0, metavar="S", help="pause between backfill passes")
     add("--scrub-rate", type=cli_type(parse_rate), default=None, metavar="MB/s", help="re-hash the store")
+    add("--coverage-interval", type=float, default=0.0, metavar="S", help="coverage maps every S s (0 = off)")
     add("--keep", type=float, default=None, metavar="HOURS", help="delete hours older than this")
     add("--drain-timeout", type=float, default=20.0, help="seconds to finish in-flight work after SIGTERM")
     add_limit_arguments(parser)
@@ -97,6 +98,7 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         self_url=args.self_url,
         scrub_rate=args.scrub_rate or None,
         keep_hours=args.keep,
+        coverage_interval=args.coverage_interval or None,
     )
 
 

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 class NodeConfig:
     """A node always serves its store; it downloads when given a source (or `demo`) and backfills
     when it has peers (`nodes`, from which `self_url` is excluded). `scrub_rate` (bytes/s) re-hashes the
-    store continuously; `keep_hours` deletes hours older than that."""
+    store continuously; `keep_hours` deletes hours older than that; `coverage_interval` (s) redraws the
+    coverage maps of every channel."""
 
     restreamer: RestreamerConfig
     downloader: DownloaderConfig | None = None
@@ -29,6 +30,7 @@ class NodeConfig:
     self_url: str | None = None
     scrub_rate: float | None = None
     keep_hours: float | None = None
+    coverage_interval: float | None = None
 
     def __post_init__(self) -> None:
         if self.demo and self.downloader is None:
@@ -39,3 +41,5 @@ class NodeConfig:
             raise RuntimeConfigError("--scrub-rate must be a positive number of MB/s")
         if self.keep_hours is not None and not self.keep_hours >= 1:
             raise RuntimeConfigError("--keep must be at least 1 hour")
+        if self.coverage_interval is not None and not self.coverage_interval > 0:
+            raise RuntimeConfigError("--coverage-interval must be positive (or 0 for off)")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from wubloader.backfiller.app import run_draining
 from wubloader.backfiller.backfiller import Backfiller
+from wubloader.coverage.checker import CoverageChecker
 from wubloader.downloader.manager import DOWNLOADER_THREADS, Downloader
 from wubloader.maintenance.retention import Retention
 from wubloader.maintenance.verify import Scrubber
@@ -72,7 +73,7 @@ class Node:
                 )
 
     def _start_maintenance(self, group: asyncio.TaskGroup, stop: asyncio.Event) -> None:
-        """The optional continuous scrub and retention jobs."""
+        """The optional continuous scrub, retention and coverage jobs."""
         base = self.config.restreamer.base_dir
         if self.config.scrub_rate is not None:
             scrubber = Scrubber(base, self.config.scrub_rate)
@@ -80,6 +81,10 @@ class Node:
         if self.config.keep_hours is not None:
             retention = Retention(base, self.config.keep_hours)
             self._start(group, "retention", lambda: retention.run(stop), stop)
+        interval = self.config.coverage_interval
+        if interval is not None:
+            checker = CoverageChecker(base)
+            self._start(group, "coverage", lambda: checker.run(interval, stop), stop)
 
     def _start(
         self, group: asyncio.TaskGroup, name: str, factory: Callable[[], Awaitable[None]], stop: asyncio.Event

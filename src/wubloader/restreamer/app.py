@@ -15,6 +15,7 @@ from aiohttp import web
 
 from wubloader.restreamer import (
     openapi,
+    routes_coverage,
     routes_cut,
     routes_files,
     routes_images,
@@ -31,6 +32,7 @@ from wubloader.runtime.config import (
     add_common_arguments,
     backdoor_config,
     cli_type,
+    parse_csv,
     parse_duration_seconds,
     parse_port,
 )
@@ -51,7 +53,15 @@ if TYPE_CHECKING:
 __all__ = ["RestreamerConfig", "configure_parser", "create_app", "run"]
 
 SERVICE = "restreamer"
-ROUTE_GROUPS = (routes_files, routes_segments, routes_playlist, routes_images, routes_cut, openapi)
+ROUTE_GROUPS = (
+    routes_files,
+    routes_segments,
+    routes_playlist,
+    routes_images,
+    routes_cut,
+    routes_coverage,
+    openapi,
+)
 
 
 def create_app(
@@ -107,6 +117,9 @@ def configure_parser(parser: EnvArgumentParser) -> None:
         help="seconds in-flight requests may take to finish after SIGTERM (default 20)",
     )
     add_limit_arguments(parser)
+    parser.add_argument(
+        "--nodes", type=parse_csv, default=(), metavar="URL,…", help="peers shown on the /coverage page"
+    )
     add_common_arguments(parser)
 
 
@@ -136,6 +149,7 @@ def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
         max_media_queue=args.max_media_queue,
         idle_timeout=args.idle_timeout,
         max_connections=args.max_connections,
+        nodes=tuple(args.nodes),
     )
 
 

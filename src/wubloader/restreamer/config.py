@@ -31,6 +31,7 @@ class RestreamerConfig:
     (None: half the process's file descriptor limit); more are answered 503 and closed.
     `replication_threads`: threads of the pool that serves `/files` listings, apart from the
     thread pool every other request shares.
+    `nodes`: peer URLs whose coverage maps the `/coverage` page shows beside this node's.
     """
 
     base_dir: Path
@@ -51,6 +52,7 @@ class RestreamerConfig:
     idle_timeout: float = 60.0
     max_connections: int | None = None
     replication_threads: int = 2
+    nodes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_base_dir(self.base_dir)
