@@ -31,9 +31,17 @@ class Clip:
 
 
 def encode_clip(
-    directory: Path, seconds: int, *, bframes: bool = False, fmp4: bool = False, size: str = "320x180"
+    directory: Path,
+    seconds: int,
+    *,
+    bframes: bool = False,
+    fmp4: bool = False,
+    size: str = "320x180",
+    video_codec: str = "libx264",
 ) -> Clip:
-    """Encode a numbered test pattern + tone into 2 s HLS segments with a keyframe at every segment start."""
+    """Encode a numbered test pattern + tone into 2 s HLS segments with a keyframe at every segment start.
+
+    `video_codec` libx265 gives an HEVC clip (twitch's enhanced-broadcast sources)."""
     directory.mkdir(parents=True, exist_ok=True)
     playlist = directory / "index.m3u8"
     ext = "m4s" if fmp4 else "ts"
@@ -41,7 +49,7 @@ def encode_clip(
         "ffmpeg", "-nostdin", "-v", "error", "-y",
         "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={FPS}:duration={seconds}",
         "-f", "lavfi", "-i", f"sine=frequency=440:beep_factor=4:sample_rate=48000:duration={seconds}",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        "-c:v", video_codec, "-preset", "ultrafast", "-pix_fmt", "yuv420p",
         "-g", str(FPS * SEGMENT_SECONDS), "-keyint_min", str(FPS * SEGMENT_SECONDS), "-sc_threshold", "0",
         "-bf", "2" if bframes else "0",
         "-c:a", "aac", "-b:a", "64k", "-ac", "2",
