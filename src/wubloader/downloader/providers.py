@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from wubloader.downloader.errors import StreamOffline
 from wubloader.downloader.metrics import FETCH_LATENCY, FetchWhat
 from wubloader.hls.parser import is_master_playlist, parse_master_playlist
+from wubloader.hls.playlist import audio_quality
 from wubloader.runtime.errors import FetchHTTPError, FetchTooLarge
 from wubloader.runtime.http_client import iter_body, redact_url
 
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
 MAX_PLAYLIST_BYTES = 4 * 1024 * 1024
 _HEIGHT_RE = re.compile(r"([0-9]+)p([0-9]+)?")
 SOURCE = "source"
-# The quality a separate audio rendition is archived under: `source` → `source-audio`.
-AUDIO_SUFFIX = "-audio"
 logger = logging.getLogger(__name__)
 
 
@@ -116,7 +115,7 @@ def pick_variants(master: MasterPlaylist, qualities: tuple[str, ...]) -> dict[st
         result[quality] = variant.uri
         audio = audio_rendition(master, variant)
         if audio is not None and audio.uri is not None and audio.uri != variant.uri:
-            result[f"{quality}{AUDIO_SUFFIX}"] = audio.uri
+            result[audio_quality(quality)] = audio.uri
     return result
 
 

@@ -1,6 +1,6 @@
 """Fetching one segment into the store: init section + body streamed into a SegmentWriter, with retries.
 
-Types follow SPEC §3: `full`; `suspect` when the fetch took ≥ `suspect_after`, the body was empty or
+Types (docs/store.md): `full`; `suspect` when the fetch took ≥ `suspect_after`, the body was empty or
 the start time is not trusted; `partial` (what was received) when the transfer failed midway.
 """
 

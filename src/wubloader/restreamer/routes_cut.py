@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from pydantic import Field
 
+from wubloader.hls.playlist import audio_quality
 from wubloader.media.cut_engine import MPEGTS_ARGS, WEBM_ARGS, CutOptions, prepare_cut
 from wubloader.media.cut_plan import CutRange, CutType, Transition
 from wubloader.media.errors import BadCut, MediaError, UnsupportedMedia
@@ -142,6 +143,11 @@ async def cut(request: web.Request) -> web.StreamResponse:
     if sum((r.end - r.start for r in ranges), timedelta()) > MAX_CUT:
         raise BadRequest(f"a cut may not be longer than {MAX_CUT.total_seconds() / 3600:g} hours in total")
     chains = [await state.index.best_segments_async(channel, quality, r.start, r.end) for r in ranges]
+    audio_chains = None
+    audio = audio_quality(quality)
+    if values.cut_type is CutType.FULL and await quality_hours_async(state.config.base_dir, channel, audio):
+        # The sound of this quality was archived separately (a variant with an AUDIO rendition).
+        audio_chains = [await state.index.best_segments_async(channel, audio, r.start, r.end) for r in ranges]
     try:
         stream = await prepare_cut(
             values.cut_type,
@@ -150,6 +156,7 @@ async def cut(request: web.Request) -> web.StreamResponse:
             chains,
             allow_holes=values.allow_holes,
             options=values.options,
+            audio_chains=audio_chains,
         )
     except BadCut as exc:
         raise BadRequest(str(exc)) from exc

@@ -11,7 +11,14 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from wubloader.hls.playlist import Variant, plan_media_playlist, render_master_playlist, render_media_playlist
+from wubloader.hls.playlist import (
+    AUDIO_QUALITY_SUFFIX,
+    Variant,
+    audio_quality,
+    plan_media_playlist,
+    render_master_playlist,
+    render_media_playlist,
+)
 from wubloader.restreamer.errors import NotFound
 from wubloader.restreamer.openapi import RouteDoc, add_documented_route
 from wubloader.restreamer.ranges import ONE_HOUR, HourSpan, quality_hours, resolve_request_window
@@ -93,8 +100,9 @@ def master_variants(
     if not (base / channel).is_dir():
         raise NotFound(f"no such channel: {channel[:64]}")
     variants = []
-    for quality in list_qualities(base, channel):
-        if quality in NON_VIDEO_QUALITIES:
+    qualities = list_qualities(base, channel)
+    for quality in qualities:
+        if quality in NON_VIDEO_QUALITIES or _audio_of(quality, qualities) is not None:
             continue
         span = quality_hours(base, channel, quality)
         if (
@@ -105,8 +113,18 @@ def master_variants(
             continue
         bandwidth = estimate_bandwidth(state.index, channel, quality, span, start)
         uri = f"{quote(channel, safe='')}/{quote(quality, safe='')}.m3u8{suffix}"
-        variants.append(Variant(name=quality, bandwidth=bandwidth, uri=uri))
+        audio = audio_quality(quality)
+        audio_uri = (
+            f"{quote(channel, safe='')}/{quote(audio, safe='')}.m3u8{suffix}" if audio in qualities else None
+        )
+        variants.append(Variant(name=quality, bandwidth=bandwidth, uri=uri, audio_uri=audio_uri))
     return variants
+
+
+def _audio_of(quality: str, qualities: list[str]) -> str | None:
+    """The quality whose separate sound `quality` is (`source-audio` → `source`), if that one exists."""
+    base = quality.removesuffix(AUDIO_QUALITY_SUFFIX)
+    return base if base != quality and base in qualities else None
 
 
 def estimate_bandwidth(
