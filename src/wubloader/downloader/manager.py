@@ -106,12 +106,11 @@ class Downloader:
             limit_per_host=2 * self.config.max_concurrent_fetches + 4, resolver=PoolResolver(pool)
         )
         async with session:
-            fetchers = {
-                q: SegmentFetcher(
+            fetchers = _Fetchers(
+                lambda q: SegmentFetcher(
                     session, self.config, q, pool=pool, monotonic=self.monotonic, open_writer=self.open_writer
                 )
-                for q in self.workers
-            }
+            )
             tasks: set[asyncio.Task[None]] = set()
             async with asyncio.TaskGroup() as group:
                 await self._master_loop(stop, group, session, fetchers, tasks)
@@ -137,7 +136,7 @@ class Downloader:
         stop: asyncio.Event,
         group: asyncio.TaskGroup,
         session: aiohttp.ClientSession,
-        fetchers: dict[str, SegmentFetcher],
+        fetchers: _Fetchers,
         tasks: set[asyncio.Task[None]],
     ) -> None:
         failures = 0
@@ -149,7 +148,7 @@ class Downloader:
                 urls = await self._fetch_master(session)
                 failures = 0 if urls is not None else failures + 1
                 for quality, url in (urls or {}).items():
-                    self._maybe_start(quality, url, group, session, fetchers[quality], tasks)
+                    self._maybe_start(quality, url, group, session, fetchers.get(quality), tasks)
                 await _wait_event(stop, MIN_MASTER_SPACING - (self.monotonic() - started))
             await self._wait_refresh(stop, self._next_check(failures))
 
@@ -163,13 +162,14 @@ class Downloader:
 
     def _wanting(self) -> bool:
         """Some quality has no worker, or its newest worker asked for a new URL."""
-        return any(not ws or ws[-1].needs_replacement for ws in self.workers.values())
+        configured = any(not self.workers[q] for q in self.config.qualities)
+        return configured or any(ws and ws[-1].needs_replacement for ws in self.workers.values())
 
     def _needs_master(self) -> bool:
         if self._refresh.is_set() or self._wanting():
             return True
         max_age = self.provider.url_max_age
-        return max_age is not None and any(ws[-1].age >= max_age for ws in self.workers.values())
+        return max_age is not None and any(ws and ws[-1].age >= max_age for ws in self.workers.values())
 
     def _next_check(self, failures: int) -> float:
         jitter = random.uniform(0.9, 1.1)
@@ -181,7 +181,7 @@ class Downloader:
         max_age = self.provider.url_max_age
         if max_age is None:
             return IDLE_CHECK
-        return min(min(max_age - ws[-1].age for ws in self.workers.values()), IDLE_CHECK)
+        return min([max_age - ws[-1].age for ws in self.workers.values() if ws] + [IDLE_CHECK])
 
     async def _fetch_master(self, session: aiohttp.ClientSession) -> dict[str, str] | None:
         channel = self.config.channel
@@ -221,7 +221,9 @@ class Downloader:
         fetcher: SegmentFetcher,
         tasks: set[asyncio.Task[None]],
     ) -> None:
-        workers = self.workers[quality]
+        # A quality not configured (a variant's separate audio, `source-audio`) gets its state on demand.
+        workers = self.workers.setdefault(quality, [])
+        claims = self.claims.setdefault(quality, Claims())
         if workers:
             newest = workers[-1]
             max_age = self.provider.url_max_age
@@ -239,7 +241,7 @@ class Downloader:
             session=session,
             config=self.config,
             fetcher=fetcher,
-            claims=self.claims[quality],
+            claims=claims,
             events=self,
             now=self.now,
             monotonic=self.monotonic,
@@ -286,6 +288,20 @@ class Downloader:
         if workers and workers[-1] is worker:
             worker.needs_replacement = True
             self._refresh.set()
+
+
+class _Fetchers:
+    """One SegmentFetcher per quality, made on first use (extra qualities appear with the master)."""
+
+    def __init__(self, make: Callable[[str], SegmentFetcher]) -> None:
+        self.make = make
+        self._fetchers: dict[str, SegmentFetcher] = {}
+
+    def get(self, quality: str) -> SegmentFetcher:
+        fetcher = self._fetchers.get(quality)
+        if fetcher is None:
+            fetcher = self._fetchers[quality] = self.make(quality)
+        return fetcher
 
 
 async def _wait_event(event: asyncio.Event, seconds: float) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from pydantic import Field
 
+from wubloader.hls.playlist import audio_quality
 from wubloader.media.cut_engine import MPEGTS_ARGS, WEBM_ARGS, CutOptions, prepare_cut
 from wubloader.media.cut_plan import CutRange, CutType, Transition
 from wubloader.media.errors import BadCut, UnsupportedMedia
@@ -164,6 +165,13 @@ async def cut(request: web.Request) -> web.StreamResponse:
     chains = [await state.index.best_segments_async(channel, quality, r.start, r.end) for r in ranges]
     for chain in chains:
         await asyncio.to_thread(state.resolver.confine, chain, files=True)
+    audio_chains = None
+    audio = audio_quality(quality)
+    if values.cut_type is CutType.FULL and await quality_hours_async(state.config.base_dir, channel, audio):
+        # The sound of this quality was archived separately (a variant with an AUDIO rendition).
+        audio_chains = [await state.index.best_segments_async(channel, audio, r.start, r.end) for r in ranges]
+        for chain in audio_chains:
+            await asyncio.to_thread(state.resolver.confine, chain, files=True)
     try:
         stream = await prepare_cut(
             values.cut_type,
@@ -172,6 +180,7 @@ async def cut(request: web.Request) -> web.StreamResponse:
             chains,
             allow_holes=values.allow_holes,
             options=values.options,
+            audio_chains=audio_chains,
         )
     except BadCut as exc:
         raise BadRequest(str(exc)) from exc
