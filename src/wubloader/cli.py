@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "coverage": ("wubloader.coverage.app", "per-hour coverage metrics and maps"),
     "tombstone": ("wubloader.maintenance.tombstone_app", "hide segments cluster-wide and purge them"),
     "db": ("wubloader.db.app", "database migrations and maintenance"),
+    "events": ("wubloader.db.app_events", "import events (CSV or JSON lines) into the database"),
+    "token": ("wubloader.db.app_tokens", "issue, list and revoke editor tokens"),
 }
 
 
