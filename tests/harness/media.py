@@ -66,6 +66,22 @@ def encode_clip(
     return read_clip(directory, bframes=bframes, fmp4=fmp4)
 
 
+def loop_clip(directory: Path, clip: Clip, times: int) -> Clip:
+    """`clip` played `times` times in a row with continuous timestamps, as a long live stream would be
+    (stored copies of one clip would jump back in time). Copies, never re-encodes: fast for hours."""
+    directory.mkdir(parents=True, exist_ok=True)
+    once = directory / "once.ts"
+    once.write_bytes(b"".join(clip.segments))
+    cmd = [
+        "ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", str(times - 1), "-i", str(once),
+        "-c", "copy", "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_list_size", "0",
+        "-hls_segment_filename", str(directory / "seg%05d.ts"), str(directory / "index.m3u8"),
+    ]  # fmt: skip
+    subprocess.run(cmd, check=True, timeout=600)
+    once.unlink()
+    return read_clip(directory, bframes=clip.bframes, fmp4=False)
+
+
 def read_clip(directory: Path, *, bframes: bool, fmp4: bool) -> Clip:
     text = (directory / "index.m3u8").read_text()
     init = b""
