@@ -183,7 +183,7 @@ async def iter_body(
     session: aiohttp.ClientSession,
     url: str,
     *,
-    timeout: float,  # noqa: ASYNC109 -- see fetch_bytes
+    timeout: float | None,  # noqa: ASYNC109 -- see fetch_bytes
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     read_timeout: float | None = None,
     headers: Mapping[str, str] | None = None,
@@ -193,7 +193,8 @@ async def iter_body(
     """GET `url` and yield the body of a 2xx answer in chunks of at most `chunk_size` bytes.
 
     The status is checked before the first chunk. `timeout` bounds the whole transfer (including
-    time the consumer spends between chunks); `read_timeout`, if given, bounds each wait for data.
+    time the consumer spends between chunks; None = the caller bounds it); `read_timeout`, if
+    given, bounds each wait for data.
     Close the generator (`contextlib.aclosing`) when stopping early, so the connection is released.
     `on_url`, if given, is called with the final URL (after redirects) once the status is checked.
     Raises the same errors as fetch_bytes, possibly after some chunks were yielded.
