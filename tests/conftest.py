@@ -1,4 +1,4 @@
-"""Session-wide fixtures: real encoded media (cached per session) and stores built from it."""
+"""Session-wide fixtures: real encoded media (cached per session), stores built from it, real databases."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 
 from tests.harness.media import Clip, encode_clip
+from tests.harness.postgres import PostgresServer, start_postgres
 from tests.harness.processes import Component, stop_all
 
 # A fixed, hour-aligned start for stores, so hour-boundary cases are deliberate.
@@ -37,3 +38,23 @@ def components():
     started: list[Component] = []
     yield started
     stop_all(started)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One real PostgreSQL server for the session (see tests/harness/postgres.py)."""
+    server: PostgresServer = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """URL of a fresh, empty database for this test, once per engine."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'wubloader.sqlite'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = server.create_database()
+    yield url
+    server.drop_database(url)

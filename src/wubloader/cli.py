@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("wubloader.maintenance.verify_app", "re-hash segments; quarantine corrupt ones"),
     "prune": ("wubloader.maintenance.prune_app", "delete hours older than --keep HOURS"),
     "db": ("wubloader.db.app", "database migrations and maintenance"),
+    "events": ("wubloader.db.app_events", "import events (CSV or JSON lines) into the database"),
+    "token": ("wubloader.db.app_tokens", "issue, list and revoke editor tokens"),
 }
 
 

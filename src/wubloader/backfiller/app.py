@@ -19,7 +19,7 @@ from wubloader.backfiller.nodes import (
     peer_from_url,
 )
 from wubloader.runtime.backdoor import start_backdoor
-from wubloader.runtime.config import add_common_arguments, cli_type, parse_csv
+from wubloader.runtime.config import add_common_arguments, backdoor_config, cli_type, parse_csv
 from wubloader.runtime.errors import RuntimeConfigError
 from wubloader.runtime.http_client import create_session
 from wubloader.runtime.logsetup import setup_logging
@@ -40,7 +40,7 @@ STALE_TEMP_AGE = 600.0
 
 
 def configure_parser(parser: EnvArgumentParser) -> None:
-    """The backfiller's flags (SPEC §6) plus the common ones."""
+    """The backfiller's flags (docs/backfiller.md) plus the common ones."""
     add = parser.add_argument
     add("--base-dir", type=Path, required=True, help="the local segment store")
     add("--channels", type=parse_csv, default=(), help="channels to copy, comma-separated (default: all)")
@@ -114,7 +114,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         if args.metrics_port is not None:
             server = await start_metrics_server("127.0.0.1", args.metrics_port)
             stack.push_async_callback(server.close)
-        backdoor = await start_backdoor(args.backdoor, {"backfiller": backfiller, "config": config})
+        backdoor = await start_backdoor(backdoor_config(args), {"backfiller": backfiller, "config": config})
         if backdoor is not None:
             stack.push_async_callback(backdoor.close)
         if args.once:

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from wubloader.downloader.claims import Claims
@@ -19,6 +20,7 @@ from wubloader.downloader.errors import ProviderError, StreamOffline
 from wubloader.downloader.metrics import ERRORS, WORKERS, ErrorKind
 from wubloader.downloader.providers import GenericProvider
 from wubloader.downloader.segment_fetch import SegmentFetcher
+from wubloader.downloader.segment_sink import open_segment_writer
 from wubloader.downloader.twitch import TwitchProvider
 from wubloader.downloader.worker import MediaWorker
 from wubloader.hls.parse_attributes import PlaylistParseError
@@ -30,15 +32,18 @@ from wubloader.store import remove_stale_temp_files
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
+    from pathlib import Path
 
     import aiohttp
 
     from wubloader.downloader.config import DownloaderConfig
     from wubloader.downloader.providers import Provider
+    from wubloader.downloader.segment_sink import Writer
 
 logger = logging.getLogger(__name__)
 
 MAX_WORKERS_PER_QUALITY = 3
+IO_THREADS = 4
 MIN_MASTER_SPACING = 1.0
 MAX_MASTER_BACKOFF = 60.0
 IDLE_CHECK = 60.0
@@ -61,8 +66,10 @@ class Downloader:
         provider: Provider | None = None,
         now: Callable[[], datetime] = now_utc,
         monotonic: Callable[[], float] = time.monotonic,
+        open_writer: Callable[[Path, str, str, datetime, str], Writer] = open_segment_writer,
     ) -> None:
         self.config = config
+        self.open_writer = open_writer
         self.provider = provider if provider is not None else make_provider(config)
         self.now = now
         self.monotonic = monotonic
@@ -83,14 +90,24 @@ class Downloader:
         base, channel = self.config.base_dir, self.config.channel
         await asyncio.to_thread(remove_stale_temp_files, base, [channel])
         session = create_session(limit_per_host=2 * self.config.max_concurrent_fetches + 4)
-        async with session:
-            fetchers = {
-                q: SegmentFetcher(session, self.config, q, monotonic=self.monotonic) for q in self.workers
-            }
-            tasks: set[asyncio.Task[None]] = set()
-            async with asyncio.TaskGroup() as group:
-                await self._master_loop(stop, group, session, fetchers, tasks)
-                await self._stop_workers(tasks)
+        # Its own threads for file I/O and large parses: other work sharing the process (playback,
+        # cuts in `wubloader node`) can never starve archiving of threads, nor the reverse.
+        executor = ThreadPoolExecutor(IO_THREADS, thread_name_prefix=f"downloader-{channel}")
+        try:
+            async with session:
+                fetchers = {
+                    q: SegmentFetcher(
+                        session, self.config, q, monotonic=self.monotonic, executor=executor,
+                        open_writer=self.open_writer,
+                    )
+                    for q in self.workers
+                }  # fmt: skip
+                tasks: set[asyncio.Task[None]] = set()
+                async with asyncio.TaskGroup() as group:
+                    await self._master_loop(stop, group, session, fetchers, tasks)
+                    await self._stop_workers(tasks)
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
         logger.info("downloader for %s stopped", channel)
 
     async def _stop_workers(self, tasks: set[asyncio.Task[None]]) -> None:

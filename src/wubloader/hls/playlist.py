@@ -175,6 +175,7 @@ class Variant:
     name: str
     bandwidth: int
     uri: str
+    frame_rate: float | None = None
 
 
 def render_master_playlist(variants: Sequence[Variant]) -> str:
@@ -182,6 +183,7 @@ def render_master_playlist(variants: Sequence[Variant]) -> str:
     lines = ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION}"]
     for variant in variants:
         name = variant.name.replace('"', "'")
-        lines.append(f'#EXT-X-STREAM-INF:BANDWIDTH={max(1, variant.bandwidth)},NAME="{name}"')
+        rate = f",FRAME-RATE={variant.frame_rate:.3f}" if variant.frame_rate else ""
+        lines.append(f'#EXT-X-STREAM-INF:BANDWIDTH={max(1, variant.bandwidth)}{rate},NAME="{name}"')
         lines.append(variant.uri)
     return "\n".join(lines) + "\n"

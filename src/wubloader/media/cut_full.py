@@ -1,22 +1,23 @@
 """Full cut: every range decoded, trimmed frame-exactly with filters, joined (concat or xfade) and re-encoded.
 
-One ffmpeg reads each contiguous run of segments through the concat protocol (never the concat
-demuxer, which inflates TS durations) and trims with `trim`/`atrim` (never input `-ss` inside a short
-segment, which can yield no frames). Output streams from ffmpeg's stdout.
+One ffmpeg reads each contiguous run of segments as one byte stream through a pipe of its own (the
+files back to back, as the concat protocol would, but with no argument-length limit on the run; never
+the concat demuxer, which inflates TS durations) and trims with `trim`/`atrim` (never input `-ss`
+inside a short segment, which can yield no frames). Output streams from ffmpeg's stdout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wubloader.media.cut_encode import concat_url
 from wubloader.media.cut_plan import first_frame_at, runs_between
 from wubloader.media.cut_ts import CLOCK, TsLayout, first_timestamps, read_layout, signed_delta
 from wubloader.media.errors import BadRange, FfmpegTimeout, UnsupportedMedia
-from wubloader.media.process import start_media_process
+from wubloader.media.process import InputPipes, read_files, start_media_process
 from wubloader.media.transitions import xfade_filter
 
 if TYPE_CHECKING:
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
     from wubloader.media.cut_plan import CutRange, Transition
     from wubloader.store.naming import Segment
+
+logger = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
 STALL_SECONDS = 300.0
@@ -154,25 +157,46 @@ async def full_cut(
     Raises FfmpegFailed/FfmpegTimeout mid-way.
     """
     graph, video_label, audio_label = build_graph(ranges_inputs, transitions, frame, has_audio)
-    args = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error"]
-    for inputs in ranges_inputs:
-        for run in inputs:
-            args += ["-i", concat_url(run.segments)]
-    args += ["-filter_complex", ";".join(graph), "-map", video_label]
-    if has_audio:
-        args += ["-map", audio_label]
-    args += [*encode_args, "-f", format, "pipe:1"]
-    async with start_media_process(args) as media:
-        while True:
+    runs = [run for inputs in ranges_inputs for run in inputs]
+    with InputPipes(len(runs)) as pipes:
+        args = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error"]
+        for i in range(len(runs)):
+            args += ["-i", pipes.url(i)]
+        args += ["-filter_complex", ";".join(graph), "-map", video_label]
+        if has_audio:
+            args += ["-map", audio_label]
+        args += [*encode_args, "-f", format, "pipe:1"]
+        async with start_media_process(args, pipes=pipes) as media:
+            sources = [read_files([seg.path for seg in run.segments]) for run in runs]
+            feeder = asyncio.create_task(pipes.feed("ffmpeg", sources))
             try:
-                async with asyncio.timeout(STALL_SECONDS):
-                    chunk = await media.stdout.read(CHUNK)
-            except TimeoutError:
-                raise FfmpegTimeout(f"full cut produced nothing for {STALL_SECONDS}s") from None
-            if not chunk:
-                break
-            yield chunk
-        await media.wait_ok()
+                async for chunk in _read_output(media.stdout):
+                    yield chunk
+                await feeder  # first: a source that failed may have left ffmpeg a short input
+                await media.wait_ok()
+            finally:
+                await _stop(feeder)
+
+
+async def _read_output(stdout: asyncio.StreamReader) -> AsyncGenerator[bytes, None]:
+    """ffmpeg's output in chunks; FfmpegTimeout if it stalls for STALL_SECONDS."""
+    while True:
+        try:
+            async with asyncio.timeout(STALL_SECONDS):
+                chunk = await stdout.read(CHUNK)
+        except TimeoutError:
+            raise FfmpegTimeout(f"full cut produced nothing for {STALL_SECONDS}s") from None
+        if not chunk:
+            return
+        yield chunk
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait for it, without swallowing a cancellation of the current task."""
+    task.cancel()
+    await asyncio.wait([task])
+    if not task.cancelled() and task.exception() is not None:
+        logger.debug("feeding ffmpeg failed: %s", task.exception())
 
 
 def _layout_or_none(path: str) -> TsLayout | None:

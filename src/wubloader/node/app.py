@@ -15,7 +15,7 @@ from wubloader.node.node import Node
 from wubloader.restreamer.config import RestreamerConfig
 from wubloader.restreamer.errors import quiet_malformed_request_logs
 from wubloader.runtime.backdoor import start_backdoor
-from wubloader.runtime.config import add_common_arguments, cli_type, parse_csv, parse_port
+from wubloader.runtime.config import add_common_arguments, backdoor_config, cli_type, parse_csv, parse_port
 from wubloader.runtime.errors import RuntimeConfigError
 from wubloader.runtime.logsetup import setup_logging
 from wubloader.runtime.serve import run_component
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
 
     async def main(stop: asyncio.Event) -> None:
         node = Node(config_from_args(args))
-        console = await start_backdoor(args.backdoor, {"node": node, "config": node.config})
+        console = await start_backdoor(backdoor_config(args), {"node": node, "config": node.config})
         try:
             await node.run(stop)
         finally:

@@ -20,7 +20,7 @@ from wubloader.restreamer.app import create_app
 from wubloader.runtime.http_client import create_session
 from wubloader.runtime.serve import RunningServer, serve_app
 from wubloader.runtime.supervise import supervise
-from wubloader.store import remove_stale_temp_files
+from wubloader.store import TempSweeper
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -28,9 +28,6 @@ if TYPE_CHECKING:
     from wubloader.node.config import NodeConfig
 
 logger = logging.getLogger(__name__)
-
-# Temp files younger than this may belong to another process sharing the store.
-STALE_TEMP_AGE = 300.0
 
 
 class Node:
@@ -43,14 +40,14 @@ class Node:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; then every component drains and the call returns."""
-        base = self.config.restreamer.base_dir
-        await asyncio.to_thread(remove_stale_temp_files, base, None, STALE_TEMP_AGE)
+        sweeper = TempSweeper(self.config.restreamer.base_dir)
         async with contextlib.AsyncExitStack() as stack:
             downloader_config = self.config.downloader
             if self.config.demo and downloader_config is not None:
                 demo = await stack.enter_async_context(demo_stream())
                 downloader_config = dataclasses.replace(downloader_config, source=demo.url)
             async with asyncio.TaskGroup() as group:
+                group.create_task(sweeper.run(stop), name="temp-sweeper")
                 self._start(group, "restreamer", lambda: self._serve(stop), stop)
                 if downloader_config is not None:
                     downloader = Downloader(downloader_config)

@@ -26,7 +26,7 @@ from wubloader.restreamer.errors import cors_headers, error_middleware, quiet_ma
 from wubloader.restreamer.openapi import RouteDoc, document_route
 from wubloader.restreamer.state import STATE, RestreamerState
 from wubloader.runtime.backdoor import start_backdoor
-from wubloader.runtime.config import add_common_arguments, cli_type, parse_csv, parse_port
+from wubloader.runtime.config import add_common_arguments, backdoor_config, cli_type, parse_csv, parse_port
 from wubloader.runtime.logsetup import setup_logging
 from wubloader.runtime.metrics import add_metrics_route, request_metrics_middleware, serve_metrics
 from wubloader.runtime.serve import run_component, serve_app
@@ -143,6 +143,6 @@ def run(args: argparse.Namespace) -> int:
 
     async def main(stop: asyncio.Event) -> None:
         config = config_from_args(args)
-        await serve(config, stop, metrics_port=args.metrics_port, backdoor=args.backdoor)
+        await serve(config, stop, metrics_port=args.metrics_port, backdoor=backdoor_config(args))
 
     return run_component(main)

@@ -154,7 +154,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             response.headers["Allow"] = exc.headers["Allow"]
         return response
     except ConnectionResetError:
-        raise  # the client went away mid-response: nothing to answer, not our error
+        # The client went away: nothing to answer and not our error. Re-raised, aiohttp would log
+        # it as an ERROR with a traceback; this response is never sent.
+        logger.debug("client left during %s %s", request.method, request.path)
+        return error_response(400, "client disconnected")
     except Exception as exc:
         status = status_for(exc)
         if status is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -12,20 +12,20 @@ from pydantic import Field
 
 from wubloader.media.cut_engine import MPEGTS_ARGS, WEBM_ARGS, CutOptions, prepare_cut
 from wubloader.media.cut_plan import CutRange, CutType, Transition
-from wubloader.media.errors import BadCut, MediaError, UnsupportedMedia
+from wubloader.media.errors import BadCut, UnsupportedMedia
 from wubloader.restreamer.errors import BadRequest, NoContent, NotFound
 from wubloader.restreamer.openapi import RouteDoc, add_documented_route
 from wubloader.restreamer.ranges import quality_hours_async
 from wubloader.restreamer.schemas import BINARY_SCHEMA, QueryModel, path_arg
 from wubloader.restreamer.state import state_of
+from wubloader.restreamer.streaming import stream_body
 from wubloader.runtime.timeparse import parse_utc_only
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, Sequence
+    from collections.abc import Sequence
 
     from multidict import MultiMapping
 
-logger = logging.getLogger(__name__)
 
 TS = "video/mp2t"
 WEBM = "video/webm"
@@ -131,17 +131,20 @@ async def _ranges(
 
 
 async def cut(request: web.Request) -> web.StreamResponse:
-    """Validate everything (400/404/406), then stream the cut; a failure mid-way truncates the body."""
+    """Validate everything (400/404/406), then stream the cut; a failure mid-way aborts the body."""
     state = state_of(request)
     channel = path_arg(request, "channel")
     quality = path_arg(request, "quality")
     values = parse_cut_query(request.query)
+    state.resolver.directory(channel, quality)
     ranges = await _ranges(request, channel, quality, values.bounds)
     if any(r.end <= r.start for r in ranges):
         raise BadRequest("Ends must be after starts")
     if sum((r.end - r.start for r in ranges), timedelta()) > MAX_CUT:
         raise BadRequest(f"a cut may not be longer than {MAX_CUT.total_seconds() / 3600:g} hours in total")
     chains = [await state.index.best_segments_async(channel, quality, r.start, r.end) for r in ranges]
+    for chain in chains:
+        await asyncio.to_thread(state.resolver.confine, chain, files=True)
     try:
         stream = await prepare_cut(
             values.cut_type,
@@ -163,33 +166,10 @@ async def cut(request: web.Request) -> web.StreamResponse:
             "Content-Disposition": f'attachment; filename="{filename}"',
         }
     )
-    await response.prepare(request)
-    await _send(request, response, stream, f"{channel}/{quality}")
-    return response
-
-
-async def _send(
-    request: web.Request,
-    response: web.StreamResponse,
-    stream: AsyncGenerator[bytes | bytearray, None],
-    label: str,
-) -> None:
-    """Copy the cut to the client; a failure of the cut itself truncates the body (STYLE rule 19)."""
     try:
-        async for chunk in stream:
-            await response.write(chunk)
-    except ConnectionResetError:
-        raise  # the client went away: nothing to tell it
-    except (MediaError, OSError) as exc:
-        # Too late for an error status (ffmpeg failed, a segment vanished): log, and cut the
-        # connection so the client sees a truncated body rather than a short "complete" file.
-        logger.error("cut %s failed after streaming started: %s", label, exc)
-        if request.transport is not None:
-            request.transport.close()
-        return
+        return await stream_body(request, response, stream)
     finally:
         await stream.aclose()
-    await response.write_eof()
 
 
 def add_routes(app: web.Application) -> None:

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from wubloader.hls.playlist import EntryCache
 from wubloader.restreamer.errors import Busy
+from wubloader.restreamer.frame_rates import FrameRateCache
 from wubloader.restreamer.listing_cache import HourListingCache
 from wubloader.restreamer.segment_file import SegmentResolver
 
@@ -37,6 +38,7 @@ class RestreamerState:
     resolver: SegmentResolver
     entries: EntryCache = field(default_factory=EntryCache)
     listings: HourListingCache = field(default_factory=HourListingCache)
+    frame_rates: FrameRateCache = field(default_factory=FrameRateCache)
     media_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
 
     @contextlib.asynccontextmanager
