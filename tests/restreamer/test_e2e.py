@@ -174,7 +174,8 @@ def test_sigterm_during_large_download_completes(tmp_path, components):
     assert head.startswith(b"HTTP/1.1 200"), head
     assert len(body) == len(data), (len(body), head, server.log()[-2000:])
     assert hashlib.sha256(body).digest() == hashlib.sha256(data).digest()
-    assert server.stop(signal.SIGTERM, timeout=30) == 0
+    # The first SIGTERM alone ends it once drained (a second one here would race it: a forced stop).
+    assert server.process.wait(timeout=30) == 0
 
 
 def _refused(port: int) -> bool:

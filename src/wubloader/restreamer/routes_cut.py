@@ -16,10 +16,9 @@ from wubloader.media.errors import BadCut, UnsupportedMedia
 from wubloader.restreamer.errors import BadRequest, NoContent, NotFound
 from wubloader.restreamer.openapi import RouteDoc, add_documented_route
 from wubloader.restreamer.ranges import quality_hours_async
-from wubloader.restreamer.schemas import BINARY_SCHEMA, QueryModel, path_arg
+from wubloader.restreamer.schemas import BINARY_SCHEMA, QueryModel, parse_request_time, path_arg
 from wubloader.restreamer.state import state_of
 from wubloader.restreamer.streaming import stream_body
-from wubloader.runtime.timeparse import parse_utc_only
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -124,8 +123,8 @@ async def _ranges(
     for start, end in bounds:
         if (start is None or end is None) and span is None:
             raise NotFound("no segments for this channel/quality")
-        first = parse_utc_only(start) if start is not None else span.first  # type: ignore[union-attr]
-        last = parse_utc_only(end) if end is not None else span.end  # type: ignore[union-attr]
+        first = parse_request_time(start) if start is not None else span.first  # type: ignore[union-attr]
+        last = parse_request_time(end) if end is not None else span.end  # type: ignore[union-attr]
         ranges.append(CutRange(start=first, end=last))
     return ranges
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from wubloader.hls.playlist import Variant, plan_media_playlist, render_master_playlist, render_media_playlist
-from wubloader.restreamer.errors import NotFound
+from wubloader.restreamer.errors import BadRequest, NotFound
 from wubloader.restreamer.openapi import RouteDoc, add_documented_route
 from wubloader.restreamer.ranges import ONE_HOUR, HourSpan, quality_hours, resolve_request_window
 from wubloader.restreamer.schemas import RangeQuery, parse_query, path_arg
@@ -69,6 +69,8 @@ async def master_playlist(request: web.Request) -> web.Response:
     state = state_of(request)
     channel = path_arg(request, "channel")
     query = parse_query(request, RangeQuery)
+    if query.start is not None and query.end is not None and query.end <= query.start:
+        raise BadRequest("end must be after start")
     raw_query = request.rel_url.raw_query_string
     suffix = f"?{raw_query}" if raw_query else ""
     variants = await asyncio.to_thread(master_variants, state, channel, query.start, query.end, suffix)
