@@ -93,6 +93,7 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         nodes=node_source_from_args(args) if has_peers else None,
         demo=args.demo,
         self_url=args.self_url,
+        metrics_port=args.metrics_port,
     )
 
 

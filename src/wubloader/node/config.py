@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeConfig:
     """A node always serves its store; it downloads when given a source (or `demo`) and backfills
-    when it has peers (`nodes`, from which `self_url` is excluded)."""
+    when it has peers (`nodes`, from which `self_url` is excluded). `/metrics` is always on the
+    restreamer's port; `metrics_port` serves it on a port of its own too (same host)."""
 
     restreamer: RestreamerConfig
     downloader: DownloaderConfig | None = None
@@ -26,6 +27,7 @@ class NodeConfig:
     demo: bool = False
     progress_interval: float = 10.0
     self_url: str | None = None
+    metrics_port: int | None = None
 
     def __post_init__(self) -> None:
         if self.demo and self.downloader is None:
