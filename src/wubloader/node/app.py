@@ -99,6 +99,7 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         scrub_rate=args.scrub_rate or None,
         keep_hours=args.keep,
         coverage_interval=args.coverage_interval or None,
+        metrics_port=args.metrics_port,
     )
 
 

@@ -17,7 +17,9 @@ from wubloader.maintenance.verify import Scrubber
 from wubloader.node.demo import demo_stream
 from wubloader.node.progress import report_progress
 from wubloader.restreamer.app import create_app
+from wubloader.runtime.errors import RuntimeConfigError
 from wubloader.runtime.http_client import create_session
+from wubloader.runtime.metrics import serve_metrics
 from wubloader.runtime.serve import RunningServer, serve_app
 from wubloader.runtime.supervise import supervise
 from wubloader.runtime.workers import WorkerPool
@@ -25,6 +27,7 @@ from wubloader.store import TempSweeper
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+    from pathlib import Path
 
     from wubloader.node.config import NodeConfig
 
@@ -44,8 +47,14 @@ class Node:
         self.replication_pool = WorkerPool("replication", config.restreamer.replication_threads)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run until `stop` is set; then every component drains and the call returns."""
-        sweeper = TempSweeper(self.config.restreamer.base_dir)
+        """Run until `stop` is set; then every component drains and the call returns.
+
+        Start-up errors no restart can fix (the store cannot be created, a port is taken) are
+        raised, not retried: the process exits with one line (see `run_component`).
+        """
+        base = self.config.restreamer.base_dir
+        await asyncio.to_thread(prepare_store, base)
+        sweeper = TempSweeper(base)
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(self.downloader_pool.shutdown)
             stack.callback(self.replication_pool.shutdown)
@@ -56,6 +65,9 @@ class Node:
             async with asyncio.TaskGroup() as group:
                 group.create_task(sweeper.run(stop), name="temp-sweeper")
                 self._start(group, "restreamer", lambda: self._serve(stop), stop)
+                if self.config.metrics_port is not None:
+                    host = self.config.restreamer.host
+                    group.create_task(serve_metrics(host, self.config.metrics_port, stop), name="metrics")
                 if downloader_config is not None:
                     downloader = Downloader(downloader_config, pool=self.downloader_pool)
                     self._start(group, "downloader", lambda: downloader.run(stop), stop)
@@ -116,6 +128,14 @@ class Node:
                 stop=stop,
             )
             await run_draining(backfiller, stop, config.drain_timeout)
+
+
+def prepare_store(base: Path) -> None:
+    """Create the store directory if needed; RuntimeConfigError if it cannot be (a fatal start-up error)."""
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RuntimeConfigError(f"--base-dir {base}: {exc.strerror or exc}") from None
 
 
 def print_summary(config: NodeConfig, url: str) -> None:

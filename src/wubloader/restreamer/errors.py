@@ -10,13 +10,15 @@ Hierarchy::
         ├── BadRequest (400)             a query parameter or path argument is malformed
         ├── Forbidden (403)              a path argument could reveal or escape the store
         ├── NotFound (404)               no such channel/quality/segment (or it is tombstoned)
-        ├── NoContent (406)              the range exists but holds nothing usable
+        ├── NoContent (406)              the range exists but holds nothing usable (or media ffmpeg
+        │                                cannot decode: MediaError is 406 too)
         ├── RangeNotSatisfiable (416)    a byte range starts past the end of a segment
         └── Busy (503)                   too many ffmpeg jobs already running
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import TYPE_CHECKING
 
@@ -100,8 +102,12 @@ ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (NoSegments, 406),
     (NoFrame, 406),
     (FfmpegTimeout, 503),
-    (MediaError, 500),
+    (MediaError, 406),
+    (PermissionError, 403),
 )
+# Filesystem errors a path from a request can cause (a symlink loop, an unreadable directory, a name
+# too long): the client's path is at fault, never the server.
+PATH_ERRNOS = frozenset({errno.ELOOP, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG, errno.ENOTDIR})
 
 
 def status_for(exc: BaseException) -> int | None:
@@ -109,6 +115,8 @@ def status_for(exc: BaseException) -> int | None:
     for cls, status in ERROR_STATUS:
         if isinstance(exc, cls):
             return status
+    if isinstance(exc, OSError) and exc.errno in PATH_ERRNOS:
+        return 403
     return None
 
 
@@ -126,8 +134,12 @@ def reason_for(exc: BaseException) -> str:
         where = ".".join(str(part) for part in first["loc"]) or "request"
         message = first["msg"].removeprefix("Value error, ")
         return one_line(f"bad {where}: {message}")
-    if isinstance(exc, MediaError) and not isinstance(exc, NoFrame):
-        return "media processing failed"
+    if isinstance(exc, MediaError) and not isinstance(exc, NoFrame | FfmpegTimeout):
+        return "media processing failed: the stored media in this range cannot be decoded"
+    if isinstance(exc, FfmpegTimeout):
+        return "media processing took too long"
+    if isinstance(exc, OSError):
+        return f"path is not accessible: {exc.strerror or 'error'}"  # never the server's path
     if isinstance(exc, UnicodeError):
         return "request is not valid UTF-8"
     return one_line(str(exc))
@@ -163,8 +175,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if status is None:
             logger.exception("unexpected error serving %s %s", request.method, request.path)
             return error_response(500, "internal error")
-        if status >= 500:
-            logger.error("error serving %s %s: %s", request.method, request.path, exc)
+        if status >= 500 or isinstance(exc, MediaError | OSError):
+            level = logging.ERROR if status >= 500 else logging.WARNING
+            logger.log(level, "error serving %s %s: %s", request.method, request.path, exc)
         response = error_response(status, reason_for(exc))
         if isinstance(exc, RestreamerError):
             response.headers.update(exc.headers)

@@ -17,10 +17,9 @@ from wubloader.media.errors import BadCut, UnsupportedMedia
 from wubloader.restreamer.errors import BadRequest, NoContent, NotFound
 from wubloader.restreamer.openapi import RouteDoc, add_documented_route
 from wubloader.restreamer.ranges import hours_text, quality_hours_async
-from wubloader.restreamer.schemas import BINARY_SCHEMA, QueryModel, path_arg
+from wubloader.restreamer.schemas import BINARY_SCHEMA, QueryModel, parse_request_time, path_arg
 from wubloader.restreamer.state import state_of
 from wubloader.restreamer.streaming import stream_body
-from wubloader.runtime.timeparse import parse_utc_only
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -144,7 +143,7 @@ async def _ranges(
 
 
 def _utc(text: str | None) -> datetime | None:
-    return parse_utc_only(text) if text is not None else None
+    return parse_request_time(text) if text is not None else None
 
 
 def _check_total(ranges: Sequence[CutRange], limit: timedelta) -> None:
