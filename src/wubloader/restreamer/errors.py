@@ -12,11 +12,12 @@ Hierarchy::
         ├── NotFound (404)               no such channel/quality/segment (or it is tombstoned)
         ├── NoContent (406)              the range exists but holds nothing usable
         ├── RangeNotSatisfiable (416)    a byte range starts past the end of a segment
-        └── Busy (503)                   too many ffmpeg jobs already running
+        └── Busy (503)                   no capacity now (media slots, descriptors); Retry-After
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_REASON_LENGTH = 300
+RETRY_AFTER_SECONDS = 5
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET,POST,HEAD",
@@ -79,7 +81,18 @@ class RangeNotSatisfiable(RestreamerError):
 
 
 class Busy(RestreamerError):
-    """Every media slot stayed taken for the whole wait (503); retry later."""
+    """The server has no capacity for this request now (503 + `Retry-After`): every media slot and
+    queue place is taken, or the process is out of file descriptors."""
+
+    def __init__(self, reason: str, *, retry_after: int = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(reason, headers={"Retry-After": str(retry_after)})
+
+
+def as_busy(exc: Exception) -> Exception:
+    """Running out of file descriptors is a temporary overload (503), not a server bug (500)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
+        return Busy("server is out of file descriptors; retry later")
+    return exc
 
 
 # The one table. Order matters: the first matching class wins, so subclasses come first.
@@ -156,16 +169,21 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except ConnectionResetError:
         raise  # the client went away mid-response: nothing to answer, not our error
     except Exception as exc:
-        status = status_for(exc)
-        if status is None:
-            logger.exception("unexpected error serving %s %s", request.method, request.path)
-            return error_response(500, "internal error")
-        if status >= 500:
-            logger.error("error serving %s %s: %s", request.method, request.path, exc)
-        response = error_response(status, reason_for(exc))
-        if isinstance(exc, RestreamerError):
-            response.headers.update(exc.headers)
-        return response
+        return exception_response(request, as_busy(exc))
+
+
+def exception_response(request: web.Request, exc: Exception) -> web.Response:
+    """The one-line response for `exc` per ERROR_STATUS; unexpected ones are logged and 500."""
+    status = status_for(exc)
+    if status is None:
+        logger.error("unexpected error serving %s %s", request.method, request.path, exc_info=exc)
+        return error_response(500, "internal error")
+    if status >= 500:
+        logger.error("error serving %s %s: %s", request.method, request.path, exc)
+    response = error_response(status, reason_for(exc))
+    if isinstance(exc, RestreamerError):
+        response.headers.update(exc.headers)
+    return response
 
 
 async def cors_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
     from multidict import MultiMapping
 
+    from wubloader.store.selection import Chain
+
 logger = logging.getLogger(__name__)
 
 TS = "video/mp2t"
@@ -154,15 +156,37 @@ def _check_total(ranges: Sequence[CutRange], limit: timedelta) -> None:
 
 
 async def cut(request: web.Request) -> web.StreamResponse:
-    """Validate everything (400/404/406), then stream the cut; a failure mid-way truncates the body."""
+    """Validate everything (400/404/406), then stream the cut; a failure mid-way truncates the body.
+
+    The cut holds a media slot while it runs (503 + Retry-After when none can be had).
+    """
     state = state_of(request)
     channel = path_arg(request, "channel")
     quality = path_arg(request, "quality")
     values = parse_cut_query(request.query, state.config.max_cut_ranges)
     ranges = await _ranges(request, channel, quality, values.bounds)
     chains = [await state.index.best_segments_async(channel, quality, r.start, r.end) for r in ranges]
+    async with state.media_slot():  # from the first probe to the last byte: every ffmpeg run
+        stream = await _prepare(values, ranges, chains)
+        extension = "webm" if values.content_type == WEBM else "ts"
+        filename = f"{channel}-{quality}-{ranges[0].start:%Y-%m-%dT%H-%M-%S}.{extension}"
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": values.content_type,
+                "Content-Disposition": f'attachment; filename="{filename}"',
+            }
+        )
+        await response.prepare(request)
+        await _send(request, response, stream, f"{channel}/{quality}")
+    return response
+
+
+async def _prepare(
+    values: CutQueryValues, ranges: list[CutRange], chains: list[Chain]
+) -> AsyncGenerator[bytes | bytearray, None]:
+    """`prepare_cut`, its refusals mapped to 400 (bad cut) and 406 (media it cannot cut)."""
     try:
-        stream = await prepare_cut(
+        return await prepare_cut(
             values.cut_type,
             ranges,
             values.transitions,
@@ -174,17 +198,6 @@ async def cut(request: web.Request) -> web.StreamResponse:
         raise BadRequest(str(exc)) from exc
     except UnsupportedMedia as exc:
         raise NoContent(f"cannot cut this media with type={values.cut_type}: {exc}") from exc
-    extension = "webm" if values.content_type == WEBM else "ts"
-    filename = f"{channel}-{quality}-{ranges[0].start:%Y-%m-%dT%H-%M-%S}.{extension}"
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": values.content_type,
-            "Content-Disposition": f'attachment; filename="{filename}"',
-        }
-    )
-    await response.prepare(request)
-    await _send(request, response, stream, f"{channel}/{quality}")
-    return response
 
 
 async def _send(
