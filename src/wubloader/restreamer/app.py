@@ -73,6 +73,7 @@ def create_app(
         resolver=RestreamerState.resolver_for(config),
         replication=replication,
         listings=HourListingCache(pool=replication),
+        playback=asyncio.Semaphore(config.max_playlist_jobs),
         media=MediaSlots(
             jobs=config.max_media_jobs, queue=config.max_media_queue, wait=config.media_time_limit
         ),

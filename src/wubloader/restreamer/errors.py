@@ -178,7 +178,9 @@ def exception_response(request: web.Request, exc: Exception) -> web.Response:
     if status is None:
         logger.error("unexpected error serving %s %s", request.method, request.path, exc_info=exc)
         return error_response(500, "internal error")
-    if status >= 500:
+    if isinstance(exc, Busy):  # an expected overload, answered with Retry-After: no error
+        logger.warning("refused %s %s: %s", request.method, request.path, exc)
+    elif status >= 500:
         logger.error("error serving %s %s: %s", request.method, request.path, exc)
     response = error_response(status, reason_for(exc))
     if isinstance(exc, RestreamerError):

@@ -12,6 +12,7 @@ from wubloader.hls.playlist import EntryCache
 from wubloader.restreamer.segment_file import SegmentResolver
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Callable
     from contextlib import AbstractAsyncContextManager
     from datetime import datetime
@@ -30,7 +31,8 @@ class RestreamerState:
     `resolver` maps /segments path components to files, never outside the store.
     `now` returns naive UTC (injected so tests can control "the past").
     `replication` is the thread pool of the replication routes' directory reads (`listings` uses it).
-    `media` bounds the ffmpeg work of cuts, waveforms and frames.
+    `media` bounds the ffmpeg work of cuts, waveforms and frames; `playback` the playlists rendered
+    at once (CPU work on the event loop that peers' requests would otherwise queue behind).
     """
 
     config: RestreamerConfig
@@ -40,6 +42,7 @@ class RestreamerState:
     replication: WorkerPool
     listings: HourListingCache
     media: MediaSlots
+    playback: asyncio.Semaphore
     entries: EntryCache = field(default_factory=EntryCache)
 
     def media_slot(self) -> AbstractAsyncContextManager[None]:
