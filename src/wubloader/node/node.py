@@ -113,7 +113,14 @@ class Node:
             print_summary(self.config, server.url)
 
         await serve_app(
-            app, config.host, config.port, stop, drain_timeout=config.drain_timeout, on_listening=listening
+            app,
+            config.host,
+            config.port,
+            stop,
+            drain_timeout=config.drain_timeout,
+            on_listening=listening,
+            limits=config.connection_limits(),
+            service="restreamer",
         )
 
     async def _backfill(self, stop: asyncio.Event) -> None:

@@ -13,7 +13,7 @@ Hierarchy::
         ├── NoContent (406)              the range exists but holds nothing usable (or media ffmpeg
         │                                cannot decode: MediaError is 406 too)
         ├── RangeNotSatisfiable (416)    a byte range starts past the end of a segment
-        └── Busy (503)                   too many ffmpeg jobs already running
+        └── Busy (503)                   no capacity now (media slots, descriptors); Retry-After
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_REASON_LENGTH = 300
+RETRY_AFTER_SECONDS = 5
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET,POST,HEAD",
@@ -81,7 +82,18 @@ class RangeNotSatisfiable(RestreamerError):
 
 
 class Busy(RestreamerError):
-    """Every media slot stayed taken for the whole wait (503); retry later."""
+    """The server has no capacity for this request now (503 + `Retry-After`): every media slot and
+    queue place is taken, or the process is out of file descriptors."""
+
+    def __init__(self, reason: str, *, retry_after: int = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(reason, headers={"Retry-After": str(retry_after)})
+
+
+def as_busy(exc: Exception) -> Exception:
+    """Running out of file descriptors is a temporary overload (503), not a server bug (500)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
+        return Busy("server is out of file descriptors; retry later")
+    return exc
 
 
 # The one table. Order matters: the first matching class wins, so subclasses come first.
@@ -171,17 +183,25 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         logger.debug("client left during %s %s", request.method, request.path)
         return error_response(400, "client disconnected")
     except Exception as exc:
-        status = status_for(exc)
-        if status is None:
-            logger.exception("unexpected error serving %s %s", request.method, request.path)
-            return error_response(500, "internal error")
-        if status >= 500 or isinstance(exc, MediaError | OSError):
-            level = logging.ERROR if status >= 500 else logging.WARNING
-            logger.log(level, "error serving %s %s: %s", request.method, request.path, exc)
-        response = error_response(status, reason_for(exc))
-        if isinstance(exc, RestreamerError):
-            response.headers.update(exc.headers)
-        return response
+        return exception_response(request, as_busy(exc))
+
+
+def exception_response(request: web.Request, exc: Exception) -> web.Response:
+    """The one-line response for `exc` per ERROR_STATUS; unexpected ones are logged and 500."""
+    status = status_for(exc)
+    if status is None:
+        logger.error("unexpected error serving %s %s", request.method, request.path, exc_info=exc)
+        return error_response(500, "internal error")
+    if isinstance(exc, Busy):  # an expected overload, answered with Retry-After: no error
+        logger.warning("refused %s %s: %s", request.method, request.path, exc)
+    elif status >= 500:
+        logger.error("error serving %s %s: %s", request.method, request.path, exc)
+    elif isinstance(exc, MediaError | OSError):
+        logger.warning("error serving %s %s: %s", request.method, request.path, exc)
+    response = error_response(status, reason_for(exc))
+    if isinstance(exc, RestreamerError):
+        response.headers.update(exc.headers)
+    return response
 
 
 async def cors_headers(request: web.Request, response: web.StreamResponse) -> None:
