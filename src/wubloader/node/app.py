@@ -70,6 +70,7 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         port=args.port,
         drain_timeout=args.drain_timeout,
         nodes=tuple(args.nodes),
+        db_url=args.db,
     )
     downloader = None
     if args.demo or args.source:

@@ -98,6 +98,9 @@ def configure_parser(parser: EnvArgumentParser) -> None:
     parser.add_argument(
         "--nodes", type=parse_csv, default=(), metavar="URL,…", help="peers shown on the /coverage page"
     )
+    parser.add_argument(
+        "--db", default=None, metavar="URL", help="also show the nodes table's peers on /coverage"
+    )
     add_common_arguments(parser)
 
 
@@ -108,6 +111,7 @@ def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
         port=args.port,
         drain_timeout=args.drain_timeout,
         nodes=tuple(args.nodes),
+        db_url=args.db,
     )
 
 

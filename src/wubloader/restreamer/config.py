@@ -22,7 +22,8 @@ class RestreamerConfig:
     a late segment filling them never rewrites lines a client already saw.
     `max_image_range`: longest waveform range; `max_image_side`: largest waveform side in pixels.
     `max_media_jobs`: ffmpeg runs (waveforms, frames) at once; more requests wait for a slot.
-    `nodes`: peer URLs whose coverage maps the `/coverage` page shows beside this node's.
+    `nodes`: peer URLs whose coverage maps the `/coverage` page shows beside this node's; `db_url`: a
+    database whose `nodes` table (rows with `backfill_from`) adds more.
     """
 
     base_dir: Path
@@ -37,6 +38,7 @@ class RestreamerConfig:
     max_media_jobs: int = 4
     drain_timeout: float = 20.0
     nodes: tuple[str, ...] = ()
+    db_url: str | None = None
 
     def __post_init__(self) -> None:
         check_base_dir(self.base_dir)
