@@ -9,6 +9,7 @@ import pytest
 from tests.harness.media import Clip, encode_clip
 from tests.harness.postgres import PostgresServer, start_postgres
 from tests.harness.processes import Component, stop_all
+from wubloader.db.database import Database
 
 # A fixed, hour-aligned start for stores, so hour-boundary cases are deliberate.
 STORE_START = datetime(2024, 5, 1, 10, 0, 0)
@@ -30,6 +31,12 @@ def clip_bframes(tmp_path_factory) -> Clip:
 def clip_fmp4(tmp_path_factory) -> Clip:
     """20 s fMP4 segments; every segment has the init section prepended, as stored."""
     return encode_clip(tmp_path_factory.mktemp("clip_fmp4"), 20, fmp4=True)
+
+
+@pytest.fixture(scope="session")
+def clip_hevc(tmp_path_factory) -> Clip:
+    """12 s, 2 s segments, HEVC + AAC (an enhanced-broadcast source rendition)."""
+    return encode_clip(tmp_path_factory.mktemp("clip_hevc"), 12, video_codec="libx265")
 
 
 @pytest.fixture
@@ -55,6 +62,15 @@ def db_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'wubloader.sqlite'}"
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    url = server.create_database()
+    url = server.create_schema()
     yield url
-    server.drop_database(url)
+    server.drop_schema(url)
+
+
+@pytest.fixture
+def database(db_url):
+    """A `Database` over `db_url`, migrated to the current schema (once per engine)."""
+    db = Database(db_url)
+    db.upgrade()
+    yield db
+    db.close()

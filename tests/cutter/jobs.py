@@ -83,6 +83,7 @@ def states(database: Database) -> dict[str, str]:
 
 
 def write_locations(directory: Path, locations: dict) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
     path = directory / "locations.json"
     path.write_text(json.dumps(locations))
     return path
@@ -102,3 +103,40 @@ def start_cutter(
     if creds is not None:
         args += ["--creds", str(creds)]
     return start_component(args, tmp_path / "logs", ready_path=None)
+
+
+def submit_many(database: Database, edits: dict[str, EditInputs]) -> None:
+    """Insert and submit many events in one transaction (one burst of NOTIFYs at commit)."""
+    with database.transaction() as conn:
+        for event_id, edit in edits.items():
+            events.insert_event(conn, SheetEvent(id=event_id, sheet_name="Day 1"))
+            assert events.save_edit(
+                conn,
+                event_id,
+                edit,
+                state=EventState.EDITED,
+                editor="e@x.y",
+                now=datetime(2024, 1, 1),
+                version=None,
+            )
+
+
+def reset(database: Database, event_id: str) -> None:
+    """What an editor's Cancel does."""
+    with database.transaction() as conn:
+        assert events.reset_event(conn, event_id, force=False)
+
+
+def ffmpeg_children(pid: int) -> list[int]:
+    """PIDs of ffmpeg processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        parent = int(text[text.rindex(")") + 2 :].split()[1])
+        if parent == pid and name == "ffmpeg":
+            found.append(int(stat.parent.name))
+    return found

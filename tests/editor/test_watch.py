@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import STORE_START
 from tests.editor.browser import save_screenshot, serious_accessibility_violations
 from tests.editor.conftest import start_restreamer
-from tests.harness.media import FPS, encode_clip, probe_duration, store_clip
+from tests.harness.media import FPS, loop_clip, probe_duration, store_clip
 from tests.harness.processes import stop_all
 from wubloader.editor.routes import EditorConfig
 
@@ -29,10 +29,11 @@ def at(seconds: float) -> str:
 def restreamer(tmp_path_factory, clip):
     """A real `wubloader restreamer`: `chan` has 180 s of video; `holes` 60 s with 20-30 s missing.
 
-    The long clip is encoded in one go: like a real stream its timestamps never jump back.
+    The long clip loops the short one with continuous timestamps, as a real stream's never jump back.
     """
     base = tmp_path_factory.mktemp("store")
-    store_clip(base, encode_clip(tmp_path_factory.mktemp("long"), LONG_SECONDS), STORE_START)
+    long_clip = loop_clip(tmp_path_factory.mktemp("long"), clip, LONG_SECONDS // 60)
+    store_clip(base, long_clip, STORE_START)
     skip = frozenset(range(int(HOLE[0] / 2), int(HOLE[1] / 2)))
     store_clip(base, clip, STORE_START, channel="holes", skip=skip)
     component = start_restreamer(base, tmp_path_factory.mktemp("logs"))

@@ -147,7 +147,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         if backdoor is not None:
             stack.push_async_callback(backdoor.close)
         ok = await run_all(runner, services, backends, args.db)
-        return 0 if ok else EXIT_FAILED_JOBS
+        return EXIT_FAILED_JOBS if config.once and not ok else 0
     return 0
 
 

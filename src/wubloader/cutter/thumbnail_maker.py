@@ -6,10 +6,10 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from wubloader.db.schema import ThumbnailMode
-from wubloader.db.templates import get_template
-from wubloader.thumbnails.compose import Template, box_from, check_size, compose
+from wubloader.thumbnails.compose import box_from, check_size, compose
 from wubloader.thumbnails.errors import ThumbnailsError
 from wubloader.thumbnails.frames import frame_at
+from wubloader.thumbnails.templates import load_template
 
 if TYPE_CHECKING:
     from wubloader.db.database import Database
@@ -43,11 +43,3 @@ async def make_thumbnail(
     crop = box_from(edit.thumbnail_crop) if edit.thumbnail_crop is not None else None
     location = box_from(edit.thumbnail_location) if edit.thumbnail_location is not None else None
     return check_size(await asyncio.to_thread(compose, frame, template, crop, location))
-
-
-async def load_template(database: Database, name: str) -> Template:
-    """The named template with its image; ThumbnailsError if there is none."""
-    row = await database.run(get_template, name, with_image=True)
-    if row is None or row.image is None:
-        raise ThumbnailsError(f"no thumbnail template named {name!r}")
-    return Template(image=row.image, crop=box_from(row.crop), location=box_from(row.location))

@@ -130,7 +130,9 @@ class ResumableUpload:
         headers = {**(await self._auth()), "Content-Range": content_range, "Content-Length": str(len(data))}
         try:
             async with asyncio.timeout(CHUNK_TIMEOUT):
-                async with self._session.put(self._url, data=_slices(data), headers=headers) as response:
+                async with self._session.put(
+                    self._url, data=_slices(data), headers=headers, allow_redirects=False
+                ) as response:
                     payload = await response.read()
                     return self._answer(response, payload, final=total is not None)
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
@@ -140,7 +142,7 @@ class ResumableUpload:
         headers = {**(await self._auth()), "Content-Range": f"bytes */{total if total is not None else '*'}"}
         try:
             async with asyncio.timeout(60.0):
-                async with self._session.put(self._url, headers=headers) as response:
+                async with self._session.put(self._url, headers=headers, allow_redirects=False) as response:
                     payload = await response.read()
                     return self._answer(response, payload, final=False)
         except (aiohttp.ClientError, TimeoutError, _Broken) as exc:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from wubloader.downloader.metrics import ERRORS, FETCH_LATENCY, ErrorKind, FetchWhat
 from wubloader.hls.parse_records import WarningKind
 from wubloader.hls.parser import MediaPlaylistParser
+from wubloader.runtime.errors import FetchTooLarge
 from wubloader.runtime.http_client import fetch_resource
 
 if TYPE_CHECKING:
@@ -90,9 +91,18 @@ class PlaylistReader:
     async def read(self) -> MediaPlaylist:
         """One poll. Raises FetchError (incl. FetchTooLarge) or PlaylistParseError (not a playlist)."""
         started = self.monotonic()
-        fetched = await fetch_resource(
-            self.session, self.url, timeout=self.timeout, max_bytes=self.max_bytes, name="downloader_playlist"
-        )
+        try:
+            fetched = await fetch_resource(
+                self.session,
+                self.url,
+                timeout=self.timeout,
+                max_bytes=self.max_bytes,
+                name="downloader_playlist",
+            )
+        except FetchTooLarge:
+            # Joining a day-long window (a restart mid-stream): allow more on the next poll, up to the limit.
+            self.max_bytes = min(self.max_bytes * 4, MAX_PLAYLIST_BYTES)
+            raise
         FETCH_LATENCY.labels(self.notes.quality, FetchWhat.PLAYLIST).observe(self.monotonic() - started)
         if self.parser is None or self.parser.base_url != fetched.url:
             self.parser = MediaPlaylistParser(fetched.url)

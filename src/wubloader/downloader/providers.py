@@ -6,6 +6,7 @@ different URL for a quality starts a new worker alongside the old one (see manag
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -14,8 +15,9 @@ from typing import TYPE_CHECKING, Protocol
 from wubloader.downloader.errors import StreamOffline
 from wubloader.downloader.metrics import FETCH_LATENCY, FetchWhat
 from wubloader.hls.parser import is_master_playlist, parse_master_playlist
-from wubloader.runtime.errors import FetchHTTPError
-from wubloader.runtime.http_client import fetch_resource
+from wubloader.hls.playlist import audio_quality
+from wubloader.runtime.errors import FetchHTTPError, FetchTooLarge
+from wubloader.runtime.http_client import iter_body, redact_url
 
 if TYPE_CHECKING:
     import aiohttp
@@ -25,8 +27,6 @@ if TYPE_CHECKING:
 MAX_PLAYLIST_BYTES = 4 * 1024 * 1024
 _HEIGHT_RE = re.compile(r"([0-9]+)p([0-9]+)?")
 SOURCE = "source"
-# The quality a separate audio rendition is archived under: `source` → `source-audio`.
-AUDIO_SUFFIX = "-audio"
 logger = logging.getLogger(__name__)
 
 
@@ -115,7 +115,7 @@ def pick_variants(master: MasterPlaylist, qualities: tuple[str, ...]) -> dict[st
         result[quality] = variant.uri
         audio = audio_rendition(master, variant)
         if audio is not None and audio.uri is not None and audio.uri != variant.uri:
-            result[f"{quality}{AUDIO_SUFFIX}"] = audio.uri
+            result[audio_quality(quality)] = audio.uri
     return result
 
 
@@ -145,20 +145,35 @@ class GenericProvider:
     async def media_urls(self, session: aiohttp.ClientSession, qualities: tuple[str, ...]) -> dict[str, str]:
         started = time.perf_counter()
         try:
-            fetched = await fetch_resource(
-                session,
-                self.url,
-                timeout=self.timeout,
-                max_bytes=MAX_PLAYLIST_BYTES,
-                name="downloader_master",
-            )
+            text, final_url = await _read_master(session, self.url, self.timeout)
         except FetchHTTPError as exc:
             if exc.status in (404, 410):
                 raise StreamOffline(f"{exc.url} answered {exc.status}") from exc
             raise
         FETCH_LATENCY.labels("all", FetchWhat.MASTER).observe(time.perf_counter() - started)
-        text = fetched.body.decode("utf-8", errors="replace")
-        if not is_master_playlist(text):
+        if text is None:
             return {SOURCE: self.url} if SOURCE in qualities else {}
         # Relative variant URIs resolve against where the master finally came from (a CDN redirect).
-        return pick_variants(parse_master_playlist(text, fetched.url), qualities)
+        return pick_variants(parse_master_playlist(text, final_url), qualities)
+
+
+async def _read_master(session: aiohttp.ClientSession, url: str, time_limit: float) -> tuple[str | None, str]:
+    """(master playlist text, final URL), or (None, URL) as soon as the text shows a media playlist.
+
+    A media playlist may be a day long and many megabytes: only its first segment line is read here.
+    Raises FetchError (FetchTooLarge for a master over MAX_PLAYLIST_BYTES).
+    """
+    final: list[str] = []
+    received = bytearray()
+    body = iter_body(session, url, timeout=time_limit, name="downloader_master", on_url=final.append)
+    async with contextlib.aclosing(body):
+        async for chunk in body:
+            received += chunk
+            head = received.decode("utf-8", errors="replace")
+            if "#EXTINF" in head and not is_master_playlist(head):
+                return None, url
+            if len(received) > MAX_PLAYLIST_BYTES:
+                shown = redact_url(url)
+                raise FetchTooLarge(f"master playlist {shown} is over {MAX_PLAYLIST_BYTES} bytes", shown)
+    text = received.decode("utf-8", errors="replace")
+    return (text if is_master_playlist(text) else None), (final[0] if final else url)

@@ -41,7 +41,6 @@ from wubloader.store.naming import hour_name, segment_filename
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from concurrent.futures import Executor
     from datetime import datetime
     from pathlib import Path
 
@@ -50,6 +49,7 @@ if TYPE_CHECKING:
     from wubloader.downloader.config import DownloaderConfig
     from wubloader.downloader.segment_sink import Writer
     from wubloader.hls.parse_records import ByteRange, InitSection
+    from wubloader.runtime.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +167,11 @@ def classify_fetch_error(exc: FetchError) -> ErrorKind:
 
 
 class SegmentFetcher:
-    """Stores segments of one quality; shared by that quality's workers (one session, one init cache)."""
+    """Stores segments of one quality; shared by that quality's workers (one session, one init cache).
+
+    Store look-ups and file writes run in `pool`, the downloader's own threads, never the loop's
+    shared default pool.
+    """
 
     def __init__(
         self,
@@ -175,15 +179,15 @@ class SegmentFetcher:
         config: DownloaderConfig,
         quality: str,
         *,
+        pool: WorkerPool,
         monotonic: Callable[[], float] = time.monotonic,
-        executor: Executor | None = None,
         open_writer: Callable[[Path, str, str, datetime, str], Writer] = open_segment_writer,
     ) -> None:
         self.session = session
         self.config = config
         self.quality = quality
+        self.pool = pool
         self.monotonic = monotonic
-        self.executor = executor
         self.open_writer = open_writer
         self.disk = DiskHealth(f"{config.channel}/{quality}", monotonic)
         self.probe = StoreProbe(config.base_dir, config.channel, quality)
@@ -203,8 +207,7 @@ class SegmentFetcher:
         deadline = self.monotonic() + self.config.give_up_after
         delay = self.config.retry_initial
         while True:
-            loop = asyncio.get_running_loop()
-            if await loop.run_in_executor(self.executor, self.probe.has_full, job.start, job.duration_text):
+            if await self.pool.run(self.probe.has_full, job.start, job.duration_text):
                 return None
             try:
                 return await self._attempt(job)
@@ -280,7 +283,7 @@ class SegmentFetcher:
 
     def _sink(self, job: SegmentJob) -> SegmentSink:
         where = (self.config.base_dir, self.config.channel, self.quality, job.start, job.duration_text)
-        return SegmentSink(self.executor, self.open_writer, where)
+        return SegmentSink(self.pool, self.open_writer, where)
 
     async def _commit_whole(self, job: SegmentJob, init: bytes, body: bytes, started: float) -> SegmentType:
         async with self._sink(job) as sink:

@@ -137,10 +137,16 @@ class DiskHealth:
         return self.monotonic() >= self.paused_until
 
     def failed(self, exc: OSError) -> None:
-        """Record a failure; logs it (with traceback) only the first time this error is seen."""
-        self.failures += 1
-        delay = min(DISK_BACKOFF_INITIAL * 2 ** min(self.failures - 1, 10), DISK_BACKOFF_MAX)
-        self.paused_until = self.monotonic() + delay * random.uniform(0.9, 1.1)
+        """Record a failure; logs it (with traceback) only the first time this error is seen.
+
+        Failures of writes that started together count once: the pause only grows when a write
+        started after the previous pause failed too.
+        """
+        delay = self.paused_until - self.monotonic()
+        if delay <= 0:
+            self.failures += 1
+            delay = min(DISK_BACKOFF_INITIAL * 2 ** min(self.failures - 1, 10), DISK_BACKOFF_MAX)
+            self.paused_until = self.monotonic() + delay * random.uniform(0.9, 1.1)
         key = f"{type(exc).__name__}:{exc.errno}:{exc.strerror}:{exc.filename}"
         if key in self._seen:
             logger.debug("%s: write failed again (%d in a row): %s", self.label, self.failures, exc)

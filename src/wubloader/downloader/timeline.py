@@ -47,6 +47,7 @@ class Refusal:
 
     segment: MediaSegment
     reason: str
+    implausible: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,9 +56,13 @@ class Timeline:
     refused: list[Refusal] = field(default_factory=list)
 
 
-def _implausible(segment: MediaSegment, now: datetime, limits: Plausibility) -> str | None:
+def _bad_duration(segment: MediaSegment, limits: Plausibility) -> str | None:
     if segment.duration > limits.max_duration:
         return f"EXTINF {segment.duration:g} s is longer than the plausible {limits.max_duration:g} s"
+    return None
+
+
+def _bad_time(segment: MediaSegment, now: datetime, limits: Plausibility) -> str | None:
     pdt = segment.program_date_time
     if pdt is not None and not limits.earliest <= pdt <= now + limits.max_future:
         return f"PROGRAM-DATE-TIME {pdt.isoformat()} is implausible (local clock {now:%Y-%m-%d})"
@@ -65,7 +70,7 @@ def _implausible(segment: MediaSegment, now: datetime, limits: Plausibility) -> 
 
 
 def _runs(segments: Sequence[MediaSegment], refused: set[int]) -> list[list[int]]:
-    """Indexes of usable segments, split where time cannot be carried (a skipped or refused segment)."""
+    """Indexes of segments, split where time cannot be carried (a skipped line, an untrusted EXTINF)."""
     runs: list[list[int]] = []
     current: list[int] = []
     for i, segment in enumerate(segments):
@@ -81,7 +86,7 @@ def _runs(segments: Sequence[MediaSegment], refused: set[int]) -> list[list[int]
 
 
 def _run_starts(
-    segments: Sequence[MediaSegment], run: list[int], known: dict[int, datetime]
+    segments: Sequence[MediaSegment], run: list[int], known: dict[int, datetime], bad_pdt: set[int]
 ) -> dict[int, datetime]:
     """Starts within one run: forward from each anchor, and backward from the first one."""
     starts: dict[int, datetime] = {}
@@ -89,8 +94,9 @@ def _run_starts(
     first_anchor: int | None = None
     for i in run:
         segment = segments[i]
-        anchor = segment.program_date_time or known.get(segment.sequence)
-        if anchor is not None and (segment.program_date_time is not None or current is None):
+        pdt = None if i in bad_pdt else segment.program_date_time
+        anchor = pdt or known.get(segment.sequence)
+        if anchor is not None and (pdt is not None or current is None):
             current = anchor
             first_anchor = i if first_anchor is None else first_anchor
         if current is not None:
@@ -142,34 +148,54 @@ def assign_starts(
     """
     limits = limits or Plausibility()
     timeline = Timeline()
-    refused: set[int] = set()
+    bad_duration: set[int] = set()
+    bad_pdt: set[int] = set()
     for i, segment in enumerate(segments):
-        reason = _implausible(segment, now, limits)
+        reason = _bad_duration(segment, limits)
         if reason is not None:
-            refused.add(i)
+            bad_duration.add(i)  # its length is not trusted: time is not carried across it
+        elif (reason := _bad_time(segment, now, limits)) is not None:
+            bad_pdt.add(i)  # refused, but its EXTINF still carries time to its neighbours
+        if reason is not None:
             timeline.refused.append(Refusal(segment=segment, reason=reason))
-    runs = _runs(segments, refused)
+    runs = _runs(segments, bad_duration)
     starts: dict[int, datetime] = {}
     for run in runs:
-        starts.update(_run_starts(segments, run, known))
+        starts.update(_run_starts(segments, run, known, bad_pdt))
     estimated = not starts and bool(runs)
     if estimated:
-        last = runs[-1]
-        starts = _run_starts(
-            segments, last, {segments[last[-1]].sequence: _estimate(segments[last[-1]], now)}
-        )
-    for i, segment in enumerate(segments):
-        start = starts.get(i)
-        if start is None:
-            continue
-        if not limits.earliest <= start <= now + limits.max_future:
-            timeline.refused.append(Refusal(segment=segment, reason=f"start {start} is implausible"))
-            continue
+        last = runs[-1][-1]
+        anchor = {segments[last].sequence: _estimate(segments[last], now)}
+        starts = _run_starts(segments, runs[-1], anchor, bad_pdt)
+    for run in runs:
+        for i in run:
+            _place(timeline, segments[i], starts.get(i), i in bad_pdt, now, limits, ad_ranges, estimated)
+    return timeline
+
+
+def _place(
+    timeline: Timeline,
+    segment: MediaSegment,
+    start: datetime | None,
+    refused: bool,
+    now: datetime,
+    limits: Plausibility,
+    ad_ranges: Sequence[AdRange],
+    estimated: bool,
+) -> None:
+    """Add one segment of a run to the timeline (or to its refusals)."""
+    if refused:
+        return
+    if start is None:
+        reason = "no PROGRAM-DATE-TIME to time it after a skipped line"
+        timeline.refused.append(Refusal(segment=segment, reason=reason, implausible=False))
+    elif not limits.earliest <= start <= now + limits.max_future:
+        timeline.refused.append(Refusal(segment=segment, reason=f"start {start} is implausible"))
+    else:
         ad = segment.ad_reason
         if ad is None and ad_ranges and _is_ad(start, segment.duration, ad_ranges):
             ad = AdReason.DATERANGE
         timeline.timed.append(TimedSegment(segment=segment, start=start, estimated=estimated, ad_reason=ad))
-    return timeline
 
 
 def _estimate(segment: MediaSegment, now: datetime) -> datetime:

@@ -94,7 +94,7 @@ class MediaWorker:
         self.stopping = asyncio.Event()
         self.notes = Notes(config.channel, quality)
         self.reader = PlaylistReader(
-            session, url, timeout=config.playlist_timeout, notes=self.notes, executor=fetcher.executor,
+            session, url, timeout=config.playlist_timeout, notes=self.notes, executor=fetcher.pool,
             monotonic=monotonic,
         )  # fmt: skip
         self.limits = Plausibility(max_duration=config.max_segment_duration)

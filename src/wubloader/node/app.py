@@ -12,7 +12,8 @@ from wubloader.downloader.config import DownloaderConfig
 from wubloader.node.config import NodeConfig
 from wubloader.node.demo import DEMO_CHANNEL
 from wubloader.node.node import Node
-from wubloader.restreamer.config import RestreamerConfig
+from wubloader.restreamer.app import add_limit_arguments
+from wubloader.restreamer.app import config_from_args as restreamer_config_from_args
 from wubloader.restreamer.errors import quiet_malformed_request_logs
 from wubloader.runtime.backdoor import start_backdoor
 from wubloader.runtime.config import add_common_arguments, backdoor_config, cli_type, parse_csv, parse_port
@@ -55,6 +56,7 @@ def configure_parser(parser: EnvArgumentParser) -> None:
     add("--coverage-interval", type=float, default=0.0, metavar="S", help="coverage maps every S s (0 = off)")
     add("--keep", type=float, default=None, metavar="HOURS", help="delete hours older than this")
     add("--drain-timeout", type=float, default=20.0, help="seconds to finish in-flight work after SIGTERM")
+    add_limit_arguments(parser)
     add_common_arguments(parser)
 
 
@@ -64,14 +66,7 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         raise RuntimeConfigError("give either --demo or --channel/--source, not both")
     if bool(args.channel) != bool(args.source):
         raise RuntimeConfigError("--channel and --source go together")
-    restreamer = RestreamerConfig(
-        base_dir=args.base_dir,
-        host=args.host,
-        port=args.port,
-        drain_timeout=args.drain_timeout,
-        nodes=tuple(args.nodes),
-        db_url=args.db,
-    )
+    restreamer = restreamer_config_from_args(args)
     downloader = None
     if args.demo or args.source:
         downloader = DownloaderConfig(

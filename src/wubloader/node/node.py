@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from wubloader.backfiller.app import run_draining
 from wubloader.backfiller.backfiller import Backfiller
 from wubloader.coverage.checker import CoverageChecker
-from wubloader.downloader.manager import Downloader
+from wubloader.downloader.manager import DOWNLOADER_THREADS, Downloader
 from wubloader.maintenance.retention import Retention
 from wubloader.maintenance.verify import Scrubber
 from wubloader.node.demo import demo_stream
@@ -20,6 +20,7 @@ from wubloader.restreamer.app import create_app
 from wubloader.runtime.http_client import create_session
 from wubloader.runtime.serve import RunningServer, serve_app
 from wubloader.runtime.supervise import supervise
+from wubloader.runtime.workers import WorkerPool
 from wubloader.store import TempSweeper
 
 if TYPE_CHECKING:
@@ -37,11 +38,17 @@ class Node:
         self.config = config
         self.server: RunningServer | None = None
         self.listening = asyncio.Event()
+        # Archiving and peers' replication requests get threads of their own: playlist, cut and
+        # image work (the loop's default pool) can then never starve them.
+        self.downloader_pool = WorkerPool("downloader", DOWNLOADER_THREADS)
+        self.replication_pool = WorkerPool("replication", config.restreamer.replication_threads)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; then every component drains and the call returns."""
         sweeper = TempSweeper(self.config.restreamer.base_dir)
         async with contextlib.AsyncExitStack() as stack:
+            stack.callback(self.downloader_pool.shutdown)
+            stack.callback(self.replication_pool.shutdown)
             downloader_config = self.config.downloader
             if self.config.demo and downloader_config is not None:
                 demo = await stack.enter_async_context(demo_stream())
@@ -50,7 +57,7 @@ class Node:
                 group.create_task(sweeper.run(stop), name="temp-sweeper")
                 self._start(group, "restreamer", lambda: self._serve(stop), stop)
                 if downloader_config is not None:
-                    downloader = Downloader(downloader_config)
+                    downloader = Downloader(downloader_config, pool=self.downloader_pool)
                     self._start(group, "downloader", lambda: downloader.run(stop), stop)
                 if self.config.backfiller is not None and self.config.nodes is not None:
                     self._start(group, "backfiller", lambda: self._backfill(stop), stop)
@@ -85,7 +92,7 @@ class Node:
         group.create_task(supervise(name, factory, stop=stop), name=name)
 
     async def _serve(self, stop: asyncio.Event) -> None:
-        app = create_app(self.config.restreamer)
+        app = create_app(self.config.restreamer, replication=self.replication_pool)
         config = self.config.restreamer
 
         def listening(server: RunningServer) -> None:

@@ -10,7 +10,7 @@ from aiohttp import web
 from wubloader.media.waveform import render_waveform
 from wubloader.restreamer.errors import BadRequest, NoContent
 from wubloader.restreamer.openapi import RouteDoc, add_documented_route
-from wubloader.restreamer.ranges import quality_hours_async
+from wubloader.restreamer.ranges import check_range, quality_hours_async
 from wubloader.restreamer.schemas import BINARY_SCHEMA, FrameQuery, WaveformQuery, parse_query, path_arg
 from wubloader.restreamer.state import state_of
 from wubloader.thumbnails.errors import NoFrameAt
@@ -29,12 +29,7 @@ async def waveform(request: web.Request) -> web.Response:
     width, height = query.dimensions()
     if not (1 <= width <= config.max_image_side and 1 <= height <= config.max_image_side):
         raise BadRequest(f"size must be between 1x1 and {config.max_image_side}x{config.max_image_side}")
-    if query.end <= query.start:
-        raise BadRequest("end must be after start")
-    if query.end - query.start > config.max_image_range:
-        raise BadRequest(
-            f"range may not be longer than {config.max_image_range.total_seconds() / 3600:g} hours"
-        )
+    check_range(query.start, query.end, config.max_image_range, "the waveform limit")
     state.resolver.directory(channel, quality)
     await quality_hours_async(config.base_dir, channel, quality)
     chain = await state.index.best_segments_async(channel, quality, query.start, query.end)

@@ -13,10 +13,24 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from wubloader.hls.playlist import Variant, plan_media_playlist, render_master_playlist, render_media_playlist
+from wubloader.hls.playlist import (
+    AUDIO_QUALITY_SUFFIX,
+    Variant,
+    audio_quality,
+    plan_media_playlist,
+    render_master_playlist,
+    render_media_playlist,
+)
 from wubloader.restreamer.errors import NotFound
 from wubloader.restreamer.openapi import RouteDoc, add_documented_route
-from wubloader.restreamer.ranges import ONE_HOUR, HourSpan, quality_hours, resolve_request_window
+from wubloader.restreamer.ranges import (
+    MAX_RANGE_SETTING,
+    ONE_HOUR,
+    HourSpan,
+    check_range,
+    quality_hours,
+    resolve_request_window,
+)
 from wubloader.restreamer.schemas import RangeQuery, parse_query, path_arg
 from wubloader.restreamer.state import RestreamerState, state_of
 from wubloader.restreamer.streaming import stream_body
@@ -43,7 +57,13 @@ async def media_playlist(request: web.Request) -> web.StreamResponse:
     config = state.config
     state.resolver.directory(channel, quality)
     window = await resolve_request_window(
-        config.base_dir, channel, quality, query.start, query.end, max_implicit=config.max_implicit_range
+        config.base_dir,
+        channel,
+        quality,
+        query.start,
+        query.end,
+        max_implicit=config.max_implicit_range,
+        max_range=config.max_range,
     )
     chain = await state.index.best_segments_async(channel, quality, window.start, window.end)
     await asyncio.to_thread(state.resolver.confine, chain, files=False)
@@ -72,6 +92,8 @@ async def master_playlist(request: web.Request) -> web.Response:
     state = state_of(request)
     channel = path_arg(request, "channel")
     query = parse_query(request, RangeQuery)
+    if query.start is not None and query.end is not None:
+        check_range(query.start, query.end, state.config.max_range, MAX_RANGE_SETTING)
     raw_query = request.rel_url.raw_query_string
     suffix = f"?{raw_query}" if raw_query else ""
     candidates = await asyncio.to_thread(master_variants, state, channel, query.start, query.end, suffix)
@@ -104,8 +126,9 @@ def master_variants(
     if not (base / channel).is_dir():
         raise NotFound(f"no such channel: {channel[:64]}")
     candidates = []
-    for quality in list_qualities(base, channel):
-        if quality in NON_VIDEO_QUALITIES:
+    qualities = list_qualities(base, channel)
+    for quality in qualities:
+        if quality in NON_VIDEO_QUALITIES or _audio_of(quality, qualities) is not None:
             continue
         span = quality_hours(base, channel, quality)
         if (
@@ -117,11 +140,21 @@ def master_variants(
         sample = sample_segments(state, channel, quality, span, start)
         bandwidth = peak_bitrate(sample, [file_size(seg) for seg in sample]) if sample else DEFAULT_BANDWIDTH
         uri = f"{quote(channel, safe='')}/{quote(quality, safe='')}.m3u8{suffix}"
-        variant = Variant(name=quality, bandwidth=bandwidth, uri=uri)
+        audio = audio_quality(quality)
+        audio_uri = (
+            f"{quote(channel, safe='')}/{quote(audio, safe='')}.m3u8{suffix}" if audio in qualities else None
+        )
+        variant = Variant(name=quality, bandwidth=bandwidth, uri=uri, audio_uri=audio_uri)
         # Probed by ffprobe, which would follow a symlinked file out of the store: never probe one.
         probe = sample[-1] if sample and not Path(sample[-1].path).is_symlink() else None
         candidates.append(VariantCandidate(variant=variant, sample=probe))
     return candidates
+
+
+def _audio_of(quality: str, qualities: list[str]) -> str | None:
+    """The quality whose separate sound `quality` is (`source-audio` → `source`), if that one exists."""
+    base = quality.removesuffix(AUDIO_QUALITY_SUFFIX)
+    return base if base != quality and base in qualities else None
 
 
 def sample_segments(

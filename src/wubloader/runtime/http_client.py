@@ -23,6 +23,8 @@ from wubloader.runtime.metrics import HTTP_CLIENT_DURATION, HTTP_CLIENT_REQUESTS
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 
+    from aiohttp.abc import AbstractResolver
+
 DEFAULT_USER_AGENT = f"wubloader/{__version__}"
 DEFAULT_CHUNK_SIZE = 64 * 1024
 
@@ -33,15 +35,19 @@ def create_session(
     limit_per_host: int = 8,
     user_agent: str = DEFAULT_USER_AGENT,
     headers: Mapping[str, str] | None = None,
+    resolver: AbstractResolver | None = None,
 ) -> aiohttp.ClientSession:
     """Create a ClientSession with wubloader's defaults; call inside a running loop, close it when done.
 
     At most `limit_per_host` connections per peer (so one slow node cannot take every connection),
     no proxy settings from the environment, no automatic raise on error statuses (fetch_bytes and
     iter_body check statuses), and no session-wide timeout: each call passes its own. aiohttp
-    already sets TCP_NODELAY on its connections.
+    already sets TCP_NODELAY on its connections. `resolver` replaces aiohttp's (which resolves names
+    in the loop's default thread pool), e.g. a `workers.PoolResolver` on the component's own pool.
     """
-    connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit_per_host, ttl_dns_cache=60)
+    connector = aiohttp.TCPConnector(
+        limit=limit, limit_per_host=limit_per_host, ttl_dns_cache=60, resolver=resolver
+    )
     return aiohttp.ClientSession(
         connector=connector,
         headers={"User-Agent": user_agent, **(headers or {})},
@@ -177,7 +183,7 @@ async def iter_body(
     session: aiohttp.ClientSession,
     url: str,
     *,
-    timeout: float,  # noqa: ASYNC109 -- see fetch_bytes
+    timeout: float | None,  # noqa: ASYNC109 -- see fetch_bytes
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     read_timeout: float | None = None,
     headers: Mapping[str, str] | None = None,
@@ -187,7 +193,8 @@ async def iter_body(
     """GET `url` and yield the body of a 2xx answer in chunks of at most `chunk_size` bytes.
 
     The status is checked before the first chunk. `timeout` bounds the whole transfer (including
-    time the consumer spends between chunks); `read_timeout`, if given, bounds each wait for data.
+    time the consumer spends between chunks; None = the caller bounds it); `read_timeout`, if
+    given, bounds each wait for data.
     Close the generator (`contextlib.aclosing`) when stopping early, so the connection is released.
     `on_url`, if given, is called with the final URL (after redirects) once the status is checked.
     Raises the same errors as fetch_bytes, possibly after some chunks were yielded.

@@ -37,6 +37,8 @@ export class Player extends EventTarget {
       });
     });
     hls.on(Hls.Events.MANIFEST_PARSED, () => this.dispatchEvent(new Event('levels')));
+    // The first decoded frame: the player is ready (a mark the editor benchmark reads).
+    this.video.addEventListener('loadeddata', () => performance.mark('player-ready'), { once: true });
     hls.loadSource(url);
     hls.attachMedia(this.video);
     return ready;

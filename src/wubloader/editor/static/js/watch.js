@@ -94,12 +94,15 @@ class WatchPage {
     $('share-link').href = `/watch?${share}`;
     this.refreshCutLink();
     const params = { start: toIso(start), end: end ? toIso(end) : null };
-    const ok = await this.player.load(restreamerUrl(this.config, `/playlist/${encodeURIComponent(channel)}.m3u8`, params));
-    if (ok) {
-      const waveEnd = end ?? new Date();
-      await this.waveform.show(restreamerUrl(this.config, `/waveform/${encodeURIComponent(channel)}/${this.quality()}.png`,
-        { start: toIso(start), end: toIso(waveEnd), size: WAVEFORM_SIZE }));
-    }
+    const playing = this.player.load(restreamerUrl(this.config, `/playlist/${encodeURIComponent(channel)}.m3u8`, params));
+    // The waveform is drawn while the player loads: it needs only the quality names.
+    let drawing = null;
+    this.player.addEventListener('levels', () => {
+      drawing = this.waveform.show(restreamerUrl(this.config, `/waveform/${encodeURIComponent(channel)}/${this.quality()}.png`,
+        { start: toIso(start), end: toIso(end ?? new Date()), size: WAVEFORM_SIZE }));
+    }, { once: true });
+    const ok = await playing;
+    await drawing;
     document.body.dataset.loaded = ok ? 'yes' : 'failed';
   }
 

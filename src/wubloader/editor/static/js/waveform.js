@@ -28,6 +28,7 @@ export class Waveform {
       this.image.src = URL.createObjectURL(blob);
       await this.image.decode();
       this.container.dataset.state = 'drawn';
+      performance.mark('waveform-drawn');
     } catch (error) {
       this.container.dataset.state = 'failed';
       this.onError(`Waveform unavailable: ${error.message}`);
