@@ -131,7 +131,9 @@ def configure_parser(parser: EnvArgumentParser) -> None:
     parser.add_argument(
         "--nodes", type=parse_csv, default=(), metavar="URL,…", help="peers shown on the /coverage page"
     )
-    parser.add_argument("--db", default=None, metavar="URL", help="events database, for thumbnail templates")
+    parser.add_argument(
+        "--db", default=None, metavar="URL", help="database: thumbnail templates, nodes on /coverage"
+    )
     add_common_arguments(parser)
 
 
@@ -162,6 +164,7 @@ def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
         idle_timeout=args.idle_timeout,
         max_connections=args.max_connections,
         nodes=tuple(args.nodes),
+        db_url=args.db,
     )
 
 
