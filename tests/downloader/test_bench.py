@@ -16,8 +16,10 @@ pytestmark = pytest.mark.ffmpeg
 def test_bench_quick_mode_runs():
     result = subprocess.run(
         [sys.executable, str(REPO / "bench" / "downloader_bench.py"), "--quick"],
-        capture_output=True, text=True, timeout=120, cwd=REPO,
+        capture_output=True, text=True, timeout=280, cwd=REPO,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "CPU per archived hour" in result.stdout
     assert "publish -> stored latency: median" in result.stdout
+    assert "3600-segment EVENT playlist" in result.stdout
+    assert "previous synchronous path:" in result.stdout and "downloader now:" in result.stdout

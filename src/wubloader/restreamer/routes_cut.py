@@ -23,6 +23,7 @@ from wubloader.runtime.timeparse import parse_utc_only
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Sequence
+    from pathlib import Path
 
     from multidict import MultiMapping
 
@@ -145,7 +146,7 @@ async def cut(request: web.Request) -> web.StreamResponse:
     chains = [await state.index.best_segments_async(channel, quality, r.start, r.end) for r in ranges]
     audio_chains = None
     audio = audio_quality(quality)
-    if values.cut_type is CutType.FULL and await quality_hours_async(state.config.base_dir, channel, audio):
+    if values.cut_type is CutType.FULL and await _has_quality(state.config.base_dir, channel, audio):
         # The sound of this quality was archived separately (a variant with an AUDIO rendition).
         audio_chains = [await state.index.best_segments_async(channel, audio, r.start, r.end) for r in ranges]
     try:
@@ -173,6 +174,13 @@ async def cut(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     await _send(request, response, stream, f"{channel}/{quality}")
     return response
+
+
+async def _has_quality(base: Path, channel: str, quality: str) -> bool:
+    try:
+        return await quality_hours_async(base, channel, quality) is not None
+    except NotFound:
+        return False
 
 
 async def _send(
