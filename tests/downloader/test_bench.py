@@ -13,10 +13,11 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.ffmpeg
 
 
+@pytest.mark.timeout(400)
 def test_bench_quick_mode_runs():
     result = subprocess.run(
         [sys.executable, str(REPO / "bench" / "downloader_bench.py"), "--quick"],
-        capture_output=True, text=True, timeout=280, cwd=REPO,
+        capture_output=True, text=True, timeout=380, cwd=REPO,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "CPU per archived hour" in result.stdout
