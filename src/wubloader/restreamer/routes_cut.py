@@ -23,6 +23,7 @@ from wubloader.restreamer.streaming import stream_body
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Sequence
+    from pathlib import Path
 
     from multidict import MultiMapping
 
@@ -170,7 +171,7 @@ async def cut(request: web.Request) -> web.StreamResponse:
         await asyncio.to_thread(state.resolver.confine, chain, files=True)
     audio_chains = None
     audio = audio_quality(quality)
-    if values.cut_type is CutType.FULL and await quality_hours_async(state.config.base_dir, channel, audio):
+    if values.cut_type is CutType.FULL and await _has_quality(state.config.base_dir, channel, audio):
         # The sound of this quality was archived separately (a variant with an AUDIO rendition).
         audio_chains = [await state.index.best_segments_async(channel, audio, r.start, r.end) for r in ranges]
         for chain in audio_chains:
@@ -209,6 +210,13 @@ async def _prepare(
         raise BadRequest(str(exc)) from exc
     except UnsupportedMedia as exc:
         raise NoContent(f"cannot cut this media with type={values.cut_type}: {exc}") from exc
+
+
+async def _has_quality(base: Path, channel: str, quality: str) -> bool:
+    try:
+        return await quality_hours_async(base, channel, quality) is not None
+    except NotFound:
+        return False
 
 
 def add_routes(app: web.Application) -> None:
