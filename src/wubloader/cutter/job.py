@@ -23,6 +23,7 @@ from wubloader.cutter.thumbnail_maker import make_thumbnail
 from wubloader.db import cutter_jobs as q
 from wubloader.db.errors import DatabaseError
 from wubloader.media.cut_engine import CutOptions, prepare_cut
+from wubloader.media.cut_plan import CutType
 from wubloader.media.errors import MediaError
 from wubloader.store.errors import StoreError
 from wubloader.thumbnails.compose import thumbnail_hash
@@ -211,6 +212,8 @@ class JobRun:
 
     async def _prepare(self) -> AsyncGenerator[bytes | bytearray, None]:
         options = CutOptions(full_encode_args=self.location.encode_args)
+        if self.location.cut_type is CutType.ROUGH and any(self.inputs.transitions):
+            raise CutFailed("an archive copy keeps whole segments: it cannot have transitions")
         try:
             return await prepare_cut(
                 self.location.cut_type,
