@@ -9,6 +9,7 @@ import pytest
 from tests.harness.media import Clip, encode_clip
 from tests.harness.postgres import PostgresServer, start_postgres
 from tests.harness.processes import Component, stop_all
+from wubloader.db.database import Database
 
 # A fixed, hour-aligned start for stores, so hour-boundary cases are deliberate.
 STORE_START = datetime(2024, 5, 1, 10, 0, 0)
@@ -55,6 +56,15 @@ def db_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'wubloader.sqlite'}"
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    url = server.create_database()
+    url = server.create_schema()
     yield url
-    server.drop_database(url)
+    server.drop_schema(url)
+
+
+@pytest.fixture
+def database(db_url):
+    """A `Database` over `db_url`, migrated to the current schema (once per engine)."""
+    db = Database(db_url)
+    db.upgrade()
+    yield db
+    db.close()

@@ -12,8 +12,10 @@ from wubloader.db.schema import events as events_table
 T0 = datetime(2024, 11, 10, 3, 4, 5, 123456)
 EDIT = EditInputs(
     upload_location="local",
-    video_ranges=(VideoRange(start=T0, end=datetime(2024, 11, 10, 3, 10, 0, 1)),
-                  VideoRange(start=datetime(2024, 11, 10, 4, 0, 0), end=datetime(2024, 11, 10, 4, 0, 30, 500000))),
+    video_ranges=(
+        VideoRange(start=T0, end=datetime(2024, 11, 10, 3, 10, 0, 1)),
+        VideoRange(start=datetime(2024, 11, 10, 4, 0, 0), end=datetime(2024, 11, 10, 4, 0, 30, 500000)),
+    ),
     video_transitions=(Transition(type="fade", duration=0.1 + 0.2),),
     video_title="A title",
     video_description="A description",
@@ -30,10 +32,19 @@ _CUTTER_COLUMNS = {
     EventState.CLAIMED: {"uploader": "cutter1", "claimed_until": T0},
     EventState.FINALIZING: {"uploader": "cutter1"},
     EventState.TRANSCODING: {"uploader": "cutter1", "video_id": "vid", "video_link": "https://v/1"},
-    EventState.DONE: {"video_id": "vid", "video_link": "https://v/1", "upload_time": T0,
-                      "thumbnail_last_written": b"\0" * 32},
-    EventState.MODIFIED: {"video_id": "vid", "video_link": "https://v/1", "upload_time": T0,
-                          "last_modified": T0, "thumbnail_last_written": b"\0" * 32},
+    EventState.DONE: {
+        "video_id": "vid",
+        "video_link": "https://v/1",
+        "upload_time": T0,
+        "thumbnail_last_written": b"\0" * 32,
+    },
+    EventState.MODIFIED: {
+        "video_id": "vid",
+        "video_link": "https://v/1",
+        "upload_time": T0,
+        "last_modified": T0,
+        "thumbnail_last_written": b"\0" * 32,
+    },
 }
 
 
@@ -46,7 +57,12 @@ def put_in_state(conn, event_id: str, state: EventState) -> None:
     new_event(conn, event_id)
     if state is EventState.UNEDITED:
         return
-    assert events.save_edit(conn, event_id, EDIT, state=EventState.EDITED, editor="e@x.y", now=T0, version=None)
+    assert events.save_edit(
+        conn, event_id, EDIT, state=EventState.EDITED, editor="e@x.y", now=T0, version=None
+    )
     if state is not EventState.EDITED:
-        conn.execute(sa.update(events_table).where(events_table.c.id == event_id)
-                     .values(state=str(state), **_CUTTER_COLUMNS[state]))
+        conn.execute(
+            sa.update(events_table)
+            .where(events_table.c.id == event_id)
+            .values(state=str(state), **_CUTTER_COLUMNS[state])
+        )

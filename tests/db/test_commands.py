@@ -52,13 +52,22 @@ def test_import_csv_upserts_sheet_columns_only(db_url, capsys, tmp_path):
     assert (code, out, err) == (0, f"imported 2 events from {path}: 2 new, 0 updated\n", "")
     with database.transaction() as conn:
         a1, a2 = events.get_event(conn, "a1"), events.get_event(conn, "a2")
-    assert a1.sheet.event_end_dashed and a1.sheet.event_end == a1.sheet.event_start == datetime(2024, 11, 10, 3, 4, 5)
+    assert a1.sheet.event_end_dashed and a1.sheet.event_end == a1.sheet.event_start == datetime(
+        2024, 11, 10, 3, 4, 5
+    )
     assert a1.sheet.tags == ("x", "y")
     assert (a2.sheet.event_start, a2.sheet.description, a2.sheet.notes) == (
-        datetime(2024, 11, 10, 3, 0), "Second, with comma", "note")
+        datetime(2024, 11, 10, 3, 0),
+        "Second, with comma",
+        "note",
+    )
     lines = tmp_path / "events.jsonl"
-    lines.write_text(json.dumps({"id": "a1", "sheet_name": "Wed", "tags": ["z"]}) + "\n\n"
-                     + json.dumps({"id": "a3", "sheet_name": "Wed"}) + "\n")
+    lines.write_text(
+        json.dumps({"id": "a1", "sheet_name": "Wed", "tags": ["z"]})
+        + "\n\n"
+        + json.dumps({"id": "a3", "sheet_name": "Wed"})
+        + "\n"
+    )
     assert run(capsys, "events", "import", "--db", db_url, str(lines))[1].endswith("1 new, 1 updated\n")
     with database.transaction() as conn:
         a1 = events.get_event(conn, "a1")
@@ -99,7 +108,9 @@ def test_tokens_are_printed_once_and_stored_hashed(db_url, capsys):
     assert code == 0 and token.startswith("wub_") and len(token) > 40
     with database.transaction() as conn:
         assert tokens.email_for_token(conn, token) == "ed@example.org"
-        assert roles.get_role(conn, "ED@example.org") == roles.RoleRow(email="ed@example.org", name="Ed", editor=True)
+        assert roles.get_role(conn, "ED@example.org") == roles.RoleRow(
+            email="ed@example.org", name="Ed", editor=True
+        )
         stored = conn.exec_driver_sql("SELECT token_hash FROM editor_tokens").scalar()
     assert token not in stored and stored == tokens.hash_token(token)
     code, listing, _ = run(capsys, "token", "list", "--db", db_url)
@@ -116,10 +127,22 @@ def test_tokens_are_printed_once_and_stored_hashed(db_url, capsys):
 def test_commands_refuse_an_unmigrated_database_and_read_wubloader_db(tmp_path):
     url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
     env = {**os.environ, "WUBLOADER_DB": url}
-    result = subprocess.run([sys.executable, "-m", "wubloader", "token", "list"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "wubloader", "token", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
-    assert result.stderr.strip().endswith("run `wubloader db upgrade`)") and len(result.stderr.splitlines()) == 1
-    result = subprocess.run([sys.executable, "-m", "wubloader", "db", "upgrade"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    assert (
+        result.stderr.strip().endswith("run `wubloader db upgrade`)") and len(result.stderr.splitlines()) == 1
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "wubloader", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0 and result.stdout.endswith("revision: 2 (current)\n")

@@ -38,7 +38,9 @@ BAD_UPDATES = [
 ]
 
 
-@pytest.mark.parametrize(("state", "assignment", "rule"), BAD_UPDATES, ids=[f"{s}:{r}" for s, _, r in BAD_UPDATES])
+@pytest.mark.parametrize(
+    ("state", "assignment", "rule"), BAD_UPDATES, ids=[f"{s}:{r}" for s, _, r in BAD_UPDATES]
+)
 def test_bad_rows_are_refused_by_the_database(database, state, assignment, rule):
     with database.transaction() as conn:
         put_in_state(conn, "ev1", EventState(state))
@@ -58,11 +60,16 @@ def test_each_state_accepts_its_consistent_row(database, state):
         assert conn.execute(sa.text("SELECT state FROM events")).scalar() == state
 
 
-@pytest.mark.parametrize(("statement", "rule"), [
-    ("INSERT INTO roles (email, name) VALUES ('Upper@Case.org', 'U')", "roles_email_lower"),
-    ("INSERT INTO templates (name, image, crop, location) VALUES ('t', 'x', '[1,2,3]', '[1,2,3,4]')",
-     "templates_crop_box"),
-])
+@pytest.mark.parametrize(
+    ("statement", "rule"),
+    [
+        ("INSERT INTO roles (email, name) VALUES ('Upper@Case.org', 'U')", "roles_email_lower"),
+        (
+            "INSERT INTO templates (name, image, crop, location) VALUES ('t', 'x', '[1,2,3]', '[1,2,3,4]')",
+            "templates_crop_box",
+        ),
+    ],
+)
 def test_other_tables_check_their_rules(database, statement, rule):
     with pytest.raises(ConstraintViolation, match=rule), database.transaction() as conn:
         conn.execute(sa.text(statement))

@@ -28,12 +28,15 @@ def test_upgrade_keeps_rows_written_at_revision_1(db_url):
     db = Database(db_url)
     migrations.upgrade(db.engine, target=1)
     with db.transaction() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO events (id, sheet_name, category, tags, state, upload_location, video_ranges, "
-            "video_transitions, video_title, video_description, video_tags, video_channel, editor, "
-            "thumbnail_mode) VALUES ('old', 'Tuesday', 'Chat', '[\"a\", \"b\"]', 'EDITED', 'local', "
-            "'[[\"2024-01-01T00:00:00.000000\", \"2024-01-01T00:01:00.000000\"]]', '[]', 'T', 'D', '[]', "
-            "'chan', 'x@y.z', 'NONE')"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO events (id, sheet_name, category, tags, state, upload_location, video_ranges, "
+                "video_transitions, video_title, video_description, video_tags, video_channel, editor, "
+                "thumbnail_mode) VALUES ('old', 'Tuesday', 'Chat', '[\"a\", \"b\"]', 'EDITED', 'local', "
+                "'[[\"2024-01-01T00:00:00.000000\", \"2024-01-01T00:01:00.000000\"]]', '[]', 'T', 'D', '[]', "
+                "'chan', 'x@y.z', 'NONE')"
+            )
+        )
         conn.execute(sa.text("INSERT INTO roles (email, name, editor) VALUES ('x@y.z', 'X', TRUE)"))
     assert db.status().current == 1
     assert [r.number for r in db.upgrade()] == [2]
@@ -67,8 +70,11 @@ def test_failed_revision_leaves_nothing_behind(db_url, monkeypatch):
         conn.exec_driver_sql("CREATE TABLE half_done (x INTEGER)")
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(migrations, "REVISIONS", (migrations.REVISIONS[0], migrations.Revision(
-        number=2, summary="broken", apply=broken)))
+    monkeypatch.setattr(
+        migrations,
+        "REVISIONS",
+        (migrations.REVISIONS[0], migrations.Revision(number=2, summary="broken", apply=broken)),
+    )
     try:
         migrations.upgrade(db.engine)
     except RuntimeError:

@@ -23,8 +23,15 @@ def test_entering_edited_notifies_once(postgres_server):
             events.save_edit(conn, "draft", EDIT, state=EventState.UNEDITED, editor="e", now=T0, version=None)
             events.save_edit(conn, "ev1", EDIT, state=EventState.EDITED, editor="e", now=T0, version=None)
         with database.transaction() as conn:  # EDITED → EDITED is not a new job
-            events.save_edit(conn, "ev1", dataclasses.replace(EDIT, video_title="x"), state=EventState.EDITED,
-                             editor="e", now=T0, version=None)
+            events.save_edit(
+                conn,
+                "ev1",
+                dataclasses.replace(EDIT, video_title="x"),
+                state=EventState.EDITED,
+                editor="e",
+                now=T0,
+                version=None,
+            )
         received = [n.payload for n in listener.notifies(timeout=2, stop_after=2)]
     assert received == ["ev1"]
     database.close()

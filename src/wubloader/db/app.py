@@ -16,8 +16,10 @@ if TYPE_CHECKING:
 def configure_parser(parser: EnvArgumentParser) -> None:
     actions = parser.add_subparsers(dest="db_action", metavar="ACTION", parser_class=type(parser))
     actions.required = True
-    for name, text in (("upgrade", "create the schema or bring it to the current revision (idempotent)"),
-                       ("status", "print the schema revision and whether it is current")):
+    for name, text in (
+        ("upgrade", "create the schema or bring it to the current revision (idempotent)"),
+        ("status", "print the schema revision and whether it is current"),
+    ):
         add_db_argument(actions.add_parser(name, help=text, description=text))
 
 

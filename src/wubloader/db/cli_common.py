@@ -18,8 +18,9 @@ EXIT_USAGE = 2
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", required=True, metavar="URL",
-                        help="sqlite:///PATH or postgresql://USER@HOST/NAME")
+    parser.add_argument(
+        "--db", required=True, metavar="URL", help="sqlite:///PATH or postgresql://USER@HOST/NAME"
+    )
 
 
 def run_with_database(args: argparse.Namespace, action: Callable[[Database], int], command: str) -> int:

@@ -142,7 +142,8 @@ def _tuple_or_none(value: list[Any] | None) -> tuple[Any, ...] | None:
 _TO_COLUMN: dict[str, Callable[[Any], Any]] = {
     "video_ranges": ranges_to_column,
     "video_transitions": transitions_to_column,
-    "image_links": list, "tags": list,
+    "image_links": list,
+    "tags": list,
     "uploader_whitelist": lambda v: None if v is None else list(v),
     "video_tags": lambda v: None if v is None else list(v),
     "thumbnail_crop": lambda v: None if v is None else list(v),
@@ -152,7 +153,8 @@ _TO_COLUMN: dict[str, Callable[[Any], Any]] = {
 _FROM_COLUMN: dict[str, Callable[[Any], Any]] = {
     "video_ranges": ranges_from_column,
     "video_transitions": transitions_from_column,
-    "image_links": tuple, "tags": tuple,
+    "image_links": tuple,
+    "tags": tuple,
     "uploader_whitelist": _tuple_or_none,
     "video_tags": _tuple_or_none,
     "thumbnail_crop": _tuple_or_none,
@@ -169,8 +171,10 @@ def to_columns(values: dict[str, Any]) -> dict[str, Any]:
 
 def event_from_row(row: dict[str, Any]) -> Event:
     """A row mapping (columns plus `has_thumbnail_image`) → Event."""
-    values = {key: _FROM_COLUMN[key](value) if key in _FROM_COLUMN and value is not None else value
-              for key, value in row.items()}
+    values = {
+        key: _FROM_COLUMN[key](value) if key in _FROM_COLUMN and value is not None else value
+        for key, value in row.items()
+    }
     values["has_thumbnail_image"] = bool(values.get("has_thumbnail_image"))
     sheet = SheetEvent(**{key: values.pop(key) for key in SHEET_FIELDS})
     edit = EditInputs(**{key: values.pop(key) for key in EDIT_FIELDS if key in values})

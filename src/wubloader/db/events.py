@@ -35,11 +35,29 @@ if TYPE_CHECKING:
 EDITABLE_STATES = (EventState.UNEDITED, EventState.EDITED, EventState.CLAIMED)
 PUBLISHED_STATES = (EventState.DONE, EventState.MODIFIED)
 # What a published video may still change (the rest is baked into the upload).
-MODIFIABLE_FIELDS = ("video_title", "video_description", "video_tags", "public", "thumbnail_mode",
-                     "thumbnail_time", "thumbnail_template", "thumbnail_image", "thumbnail_crop",
-                     "thumbnail_location")
-_RESET_CLEARS = ("error", "video_id", "video_link", "uploader", "editor", "edit_time", "upload_time",
-                 "last_modified", "claimed_until")
+MODIFIABLE_FIELDS = (
+    "video_title",
+    "video_description",
+    "video_tags",
+    "public",
+    "thumbnail_mode",
+    "thumbnail_time",
+    "thumbnail_template",
+    "thumbnail_image",
+    "thumbnail_crop",
+    "thumbnail_location",
+)
+_RESET_CLEARS = (
+    "error",
+    "video_id",
+    "video_link",
+    "uploader",
+    "editor",
+    "edit_time",
+    "upload_time",
+    "last_modified",
+    "claimed_until",
+)
 _HAS_IMAGE = events.c.thumbnail_image.is_not(None).label("has_thumbnail_image")
 _ALL_BUT_IMAGE = [c for c in events.c if c.name != "thumbnail_image"]
 
@@ -92,7 +110,8 @@ def list_events(connection: sa.Connection, filters: EventFilter = EventFilter())
 def thumbnail_image(connection: sa.Connection, event_id: str) -> bytes | None:
     """The stored thumbnail PNG unless the mode is NONE."""
     query = sa.select(events.c.thumbnail_image).where(
-        events.c.id == event_id, events.c.thumbnail_mode != str(ThumbnailMode.NONE))
+        events.c.id == event_id, events.c.thumbnail_mode != str(ThumbnailMode.NONE)
+    )
     value = connection.execute(query).scalar()
     return None if value is None else bytes(value)
 
@@ -102,8 +121,9 @@ def insert_event(connection: sa.Connection, sheet: SheetEvent) -> None:
     connection.execute(sa.insert(events).values(**to_columns(dataclasses.asdict(sheet))))
 
 
-def upsert_sheet_events(connection: sa.Connection, rows: Iterable[SheetEvent], *,
-                        fields: Iterable[str] = SHEET_FIELDS) -> tuple[int, int]:
+def upsert_sheet_events(
+    connection: sa.Connection, rows: Iterable[SheetEvent], *, fields: Iterable[str] = SHEET_FIELDS
+) -> tuple[int, int]:
     """Insert new ids; on existing ones update only the sheet columns in `fields` (never edit columns
     or state). Returns (inserted, updated)."""
     inserted = updated = 0
@@ -112,7 +132,8 @@ def upsert_sheet_events(connection: sa.Connection, rows: Iterable[SheetEvent], *
         values = to_columns(dataclasses.asdict(sheet))
         changes = {k: v for k, v in values.items() if k in wanted}
         result = connection.execute(
-            sa.update(events).where(events.c.id == sheet.id).values(**changes, **_bump()))
+            sa.update(events).where(events.c.id == sheet.id).values(**changes, **_bump())
+        )
         if result.rowcount:
             updated += 1
         else:
@@ -121,8 +142,16 @@ def upsert_sheet_events(connection: sa.Connection, rows: Iterable[SheetEvent], *
     return inserted, updated
 
 
-def save_edit(connection: sa.Connection, event_id: str, edit: EditInputs, *, state: EventState,
-              editor: str, now: datetime, version: int | None) -> bool:
+def save_edit(
+    connection: sa.Connection,
+    event_id: str,
+    edit: EditInputs,
+    *,
+    state: EventState,
+    editor: str,
+    now: datetime,
+    version: int | None,
+) -> bool:
     """UNEDITED/EDITED/CLAIMED → `state` (EDITED = submit, UNEDITED = save draft).
 
     Writes every edit column, clears `uploader`/`error`/lease (a cutter holding the claim finds out
@@ -131,31 +160,69 @@ def save_edit(connection: sa.Connection, event_id: str, edit: EditInputs, *, sta
     """
     values = to_columns({k: getattr(edit, k) for k in EDIT_FIELDS})
     result = connection.execute(
-        sa.update(events).where(*_guard(event_id, EDITABLE_STATES, version)).values(
-            **values, state=str(state), uploader=None, error=None, claimed_until=None,
-            editor=editor, edit_time=now, **_bump()))
+        sa.update(events)
+        .where(*_guard(event_id, EDITABLE_STATES, version))
+        .values(
+            **values,
+            state=str(state),
+            uploader=None,
+            error=None,
+            claimed_until=None,
+            editor=editor,
+            edit_time=now,
+            **_bump(),
+        )
+    )
     return bool(result.rowcount)
 
 
-def modify_published(connection: sa.Connection, event_id: str, changes: dict[str, Any], *,
-                     editor: str, now: datetime, version: int | None) -> bool:
+def modify_published(
+    connection: sa.Connection,
+    event_id: str,
+    changes: dict[str, Any],
+    *,
+    editor: str,
+    now: datetime,
+    version: int | None,
+) -> bool:
     """DONE/MODIFIED → MODIFIED with new metadata (only MODIFIABLE_FIELDS); clears `error`."""
     values = to_columns({k: v for k, v in changes.items() if k in MODIFIABLE_FIELDS})
     result = connection.execute(
-        sa.update(events).where(*_guard(event_id, PUBLISHED_STATES, version)).values(
-            **values, state=str(EventState.MODIFIED), last_modified=now, error=None, editor=editor,
-            **_bump()))
+        sa.update(events)
+        .where(*_guard(event_id, PUBLISHED_STATES, version))
+        .values(
+            **values, state=str(EventState.MODIFIED), last_modified=now, error=None, editor=editor, **_bump()
+        )
+    )
     return bool(result.rowcount)
 
 
-def link_manually(connection: sa.Connection, event_id: str, *, upload_location: str, video_link: str,
-                  video_id: str | None, editor: str, now: datetime) -> bool:
+def link_manually(
+    connection: sa.Connection,
+    event_id: str,
+    *,
+    upload_location: str,
+    video_link: str,
+    video_id: str | None,
+    editor: str,
+    now: datetime,
+) -> bool:
     """UNEDITED → DONE for a video uploaded by hand (no thumbnail handling)."""
     result = connection.execute(
-        sa.update(events).where(*_guard(event_id, (EventState.UNEDITED,), None)).values(
-            state=str(EventState.DONE), upload_location=upload_location, video_link=video_link,
-            video_id=video_id, editor=editor, edit_time=now, upload_time=now,
-            thumbnail_mode=str(ThumbnailMode.NONE), **_bump()))
+        sa.update(events)
+        .where(*_guard(event_id, (EventState.UNEDITED,), None))
+        .values(
+            state=str(EventState.DONE),
+            upload_location=upload_location,
+            video_link=video_link,
+            video_id=video_id,
+            editor=editor,
+            edit_time=now,
+            upload_time=now,
+            thumbnail_mode=str(ThumbnailMode.NONE),
+            **_bump(),
+        )
+    )
     return bool(result.rowcount)
 
 
@@ -165,8 +232,10 @@ def reset_event(connection: sa.Connection, event_id: str, *, force: bool) -> boo
     Clears the outputs and the claim; the edit inputs stay so the editor can resubmit.
     """
     result = connection.execute(
-        sa.update(events).where(*_guard(event_id, None if force else EDITABLE_STATES, None)).values(
-            state=str(EventState.UNEDITED), **dict.fromkeys(_RESET_CLEARS), **_bump()))
+        sa.update(events)
+        .where(*_guard(event_id, None if force else EDITABLE_STATES, None))
+        .values(state=str(EventState.UNEDITED), **dict.fromkeys(_RESET_CLEARS), **_bump())
+    )
     return bool(result.rowcount)
 
 

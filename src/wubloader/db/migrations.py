@@ -65,10 +65,12 @@ def _revision_2(connection: sa.Connection) -> None:
 
 
 REVISIONS: tuple[Revision, ...] = (
-    Revision(number=1, summary="the original schema: events, nodes, roles, playlists, templates",
-             apply=_revision_1),
-    Revision(number=2, summary="cutter lease, row versions, editor tokens, NOTIFY on EDITED",
-             apply=_revision_2),
+    Revision(
+        number=1, summary="the original schema: events, nodes, roles, playlists, templates", apply=_revision_1
+    ),
+    Revision(
+        number=2, summary="cutter lease, row versions, editor tokens, NOTIFY on EDITED", apply=_revision_2
+    ),
 )
 HEAD = REVISIONS[-1].number
 

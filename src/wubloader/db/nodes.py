@@ -28,7 +28,8 @@ def put_node(connection: sa.Connection, node: Node) -> None:
     """Insert or replace the node called `node.name`."""
     connection.execute(sa.delete(nodes).where(nodes.c.name == node.name))
     connection.execute(
-        sa.insert(nodes).values(name=node.name, url=node.url, backfill_from=node.backfill_from))
+        sa.insert(nodes).values(name=node.name, url=node.url, backfill_from=node.backfill_from)
+    )
 
 
 def delete_node(connection: sa.Connection, name: str) -> bool:

@@ -37,4 +37,5 @@ def put_role(connection: sa.Connection, row: RoleRow) -> None:
     email = row.email.lower()
     connection.execute(sa.delete(roles).where(roles.c.email == email))
     connection.execute(
-        sa.insert(roles).values(email=email, name=row.name, editor=row.editor, artist=row.artist))
+        sa.insert(roles).values(email=email, name=row.name, editor=row.editor, artist=row.artist)
+    )

@@ -43,8 +43,14 @@ def _json() -> sa.JSON:
 
 _STATES = tuple(EventState)
 _MODES = tuple(ThumbnailMode)
-_EDIT_REQUIRED = ("video_ranges", "video_transitions", "video_title", "video_description",
-                  "video_tags", "video_channel")
+_EDIT_REQUIRED = (
+    "video_ranges",
+    "video_transitions",
+    "video_title",
+    "video_description",
+    "video_tags",
+    "video_channel",
+)
 
 # Each rule of the original's schema, named so a refused write says which rule it broke.
 EVENT_CHECKS: dict[str, str] = {
@@ -53,18 +59,19 @@ EVENT_CHECKS: dict[str, str] = {
     # Spelled out NULL-safe: a CHECK that evaluates to NULL passes, which is how the original's
     # cardinality rule let one NULL array through.
     "event_end_dashed": "NOT event_end_dashed OR (event_end IS NULL AND event_start IS NULL) "
-                        "OR (event_end IS NOT NULL AND event_start IS NOT NULL AND event_end = event_start)",
+    "OR (event_end IS NOT NULL AND event_start IS NOT NULL AND event_end = event_start)",
     "upload_location_set": "upload_location IS NOT NULL OR state = 'UNEDITED'",
-    **{f"{column}_set": f"{column} IS NOT NULL OR state IN ('UNEDITED', 'DONE')"
-       for column in _EDIT_REQUIRED},
+    **{
+        f"{column}_set": f"{column} IS NOT NULL OR state IN ('UNEDITED', 'DONE')" for column in _EDIT_REQUIRED
+    },
     # Fixed from the original: one array NULL and the other not is refused too.
     "ranges_match_transitions": "(video_ranges IS NULL AND video_transitions IS NULL) OR "
-                                "(video_ranges IS NOT NULL AND video_transitions IS NOT NULL AND "
-                                "json_array_length(video_ranges) = json_array_length(video_transitions) + 1)",
+    "(video_ranges IS NOT NULL AND video_transitions IS NOT NULL AND "
+    "json_array_length(video_ranges) = json_array_length(video_transitions) + 1)",
     "thumbnail_time_set": "thumbnail_time IS NOT NULL OR state = 'UNEDITED' "
-                          "OR thumbnail_mode IN ('NONE', 'CUSTOM')",
+    "OR thumbnail_mode IN ('NONE', 'CUSTOM')",
     "thumbnail_template_set": "thumbnail_template IS NOT NULL OR state = 'UNEDITED' "
-                              "OR thumbnail_mode <> 'TEMPLATE'",
+    "OR thumbnail_mode <> 'TEMPLATE'",
     "thumbnail_image_set": "thumbnail_image IS NOT NULL OR state = 'UNEDITED' OR thumbnail_mode <> 'CUSTOM'",
     "thumbnail_written": "thumbnail_last_written IS NOT NULL OR state <> 'DONE' OR thumbnail_mode = 'NONE'",
     "thumbnail_crop_box": "thumbnail_crop IS NULL OR json_array_length(thumbnail_crop) = 4",
@@ -134,13 +141,15 @@ def event_columns_v2() -> list[sa.Column[object]]:
 def _other_tables_v1(metadata: sa.MetaData) -> None:
     text = sa.Text
     sa.Table(
-        "nodes", metadata,
+        "nodes",
+        metadata,
         sa.Column("name", text, primary_key=True),
         sa.Column("url", text, nullable=False),
         sa.Column("backfill_from", sa.Boolean, nullable=False, server_default=sa.true()),
     )
     sa.Table(
-        "roles", metadata,
+        "roles",
+        metadata,
         sa.Column("email", text, primary_key=True),
         sa.Column("name", text, nullable=False),
         sa.Column("editor", sa.Boolean, nullable=False, server_default=sa.false()),
@@ -148,7 +157,8 @@ def _other_tables_v1(metadata: sa.MetaData) -> None:
         sa.CheckConstraint("email = lower(email)", name="roles_email_lower"),
     )
     sa.Table(
-        "playlists", metadata,
+        "playlists",
+        metadata,
         sa.Column("id", text, primary_key=True),
         sa.Column("name", text, nullable=False, server_default=""),
         sa.Column("description", text, nullable=False, server_default=""),
@@ -160,7 +170,8 @@ def _other_tables_v1(metadata: sa.MetaData) -> None:
         sa.Column("default_template", text),
     )
     sa.Table(
-        "templates", metadata,
+        "templates",
+        metadata,
         sa.Column("name", text, primary_key=True),
         sa.Column("image", sa.LargeBinary, nullable=False),
         sa.Column("description", text, nullable=False, server_default=""),
@@ -182,7 +193,8 @@ def _events_table(metadata: sa.MetaData, columns: list[sa.Column[object]]) -> sa
 def editor_tokens_table(metadata: sa.MetaData) -> sa.Table:
     """Added by revision 2: operator-issued editor tokens, stored as SHA-256 hashes only."""
     return sa.Table(
-        "editor_tokens", metadata,
+        "editor_tokens",
+        metadata,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("token_hash", sa.Text, nullable=False, unique=True),
         sa.Column("email", sa.Text, sa.ForeignKey("roles.email", ondelete="CASCADE"), nullable=False),

@@ -30,8 +30,10 @@ class Template:
 def _template(row: sa.RowMapping) -> Template:
     values = dict(row)
     image = values.pop("image", None)
-    return Template(**{**values, "crop": tuple(values["crop"]), "location": tuple(values["location"])},
-                    image=None if image is None else bytes(image))
+    return Template(
+        **{**values, "crop": tuple(values["crop"]), "location": tuple(values["location"])},
+        image=None if image is None else bytes(image),
+    )
 
 
 def list_templates(connection: sa.Connection) -> list[Template]:
@@ -50,9 +52,16 @@ def add_template(connection: sa.Connection, template: Template) -> bool:
     """Insert a new template; False if the name is taken."""
     if get_template(connection, template.name) is not None:
         return False
-    connection.execute(sa.insert(templates).values(
-        name=template.name, image=template.image, description=template.description,
-        attribution=template.attribution, crop=list(template.crop), location=list(template.location)))
+    connection.execute(
+        sa.insert(templates).values(
+            name=template.name,
+            image=template.image,
+            description=template.description,
+            attribution=template.attribution,
+            crop=list(template.crop),
+            location=list(template.location),
+        )
+    )
     return True
 
 
@@ -61,9 +70,13 @@ def update_template(connection: sa.Connection, old_name: str, template: Template
 
     False if `old_name` does not exist. A rename onto an existing name raises ConstraintViolation.
     """
-    values = {"name": template.name, "description": template.description,
-              "attribution": template.attribution, "crop": list(template.crop),
-              "location": list(template.location)}
+    values = {
+        "name": template.name,
+        "description": template.description,
+        "attribution": template.attribution,
+        "crop": list(template.crop),
+        "location": list(template.location),
+    }
     if template.image is not None:
         values["image"] = template.image
     result = connection.execute(sa.update(templates).where(templates.c.name == old_name).values(**values))

@@ -22,12 +22,17 @@ from typing import TYPE_CHECKING
 
 import pydantic
 from aiohttp import web
-from aiohttp.http_exceptions import BadHttpMessage
 
 from wubloader.errors import WubloaderError
 from wubloader.media.errors import FfmpegTimeout, MediaError
 from wubloader.media.frame import NoFrame
 from wubloader.runtime.errors import BadTimestamp
+from wubloader.runtime.http_errors import (
+    cors_headers,
+    error_response,
+    one_line,
+    quiet_malformed_request_logs,
+)
 from wubloader.store.errors import BadSegmentName, ContainsHoles, NoSegments, UnsafePath
 
 if TYPE_CHECKING:
@@ -37,14 +42,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_REASON_LENGTH = 300
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "GET,POST,HEAD",
-    "Access-Control-Allow-Headers": "*",
-    "Access-Control-Allow-Credentials": "false",
-    "Access-Control-Max-Age": "86400",
-}
+# Re-exported: the restreamer's app module installs these from here.
+__all__ = ["cors_headers", "error_middleware", "quiet_malformed_request_logs"]
 
 
 class RestreamerError(WubloaderError):
@@ -112,13 +111,6 @@ def status_for(exc: BaseException) -> int | None:
     return None
 
 
-def one_line(text: str) -> str:
-    """Squash a message to one printable line of bounded length (it may quote client input)."""
-    line = " ".join(text.split())
-    line = "".join(c if c.isprintable() else "?" for c in line)
-    return line[:MAX_REASON_LENGTH] or "error"
-
-
 def reason_for(exc: BaseException) -> str:
     """The client-facing reason: pydantic errors are reduced to `field: message` of the first error."""
     if isinstance(exc, pydantic.ValidationError):
@@ -131,10 +123,6 @@ def reason_for(exc: BaseException) -> str:
     if isinstance(exc, UnicodeError):
         return "request is not valid UTF-8"
     return one_line(str(exc))
-
-
-def error_response(status: int, reason: str) -> web.Response:
-    return web.Response(status=status, text=reason + "\n", content_type="text/plain")
 
 
 @web.middleware
@@ -166,33 +154,3 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if isinstance(exc, RestreamerError):
             response.headers.update(exc.headers)
         return response
-
-
-async def cors_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """`on_response_prepare` hook: every response, streamed or not, error or not, carries CORS `*`."""
-    response.headers.update(CORS_HEADERS)
-
-
-class MalformedRequestLogFilter(logging.Filter):
-    """Turns aiohttp's ERROR + traceback for an unparseable request into one INFO line.
-
-    Such requests (raw non-UTF-8 bytes in the request line, broken headers) never reach the app:
-    aiohttp answers 400 itself. They are the client's fault, so they must not flood the log with
-    tracebacks. Install with `quiet_malformed_request_logs()`.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, BadHttpMessage):
-            first_line = (exc.message or "malformed request").splitlines()[0]
-            record.levelno, record.levelname = logging.INFO, "INFO"
-            record.msg, record.args = "refused malformed request: %s", (one_line(first_line),)
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
-def quiet_malformed_request_logs() -> None:
-    """Install MalformedRequestLogFilter on aiohttp's server logger once per process (idempotent)."""
-    server_logger = logging.getLogger("aiohttp.server")
-    if not any(isinstance(f, MalformedRequestLogFilter) for f in server_logger.filters):
-        server_logger.addFilter(MalformedRequestLogFilter())
