@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from wubloader.cutter import metrics
 from wubloader.cutter.backend import VideoMetadata, merge_tags
-from wubloader.cutter.errors import CutFailed, JobCancelled, UploadError
+from wubloader.cutter.errors import CutFailed, JobCancelled, UploadAmbiguous, UploadError
 from wubloader.cutter.job_state import JobOutcome, Outcome, write_outcome
 from wubloader.cutter.thumbnail_maker import make_thumbnail
 from wubloader.db import cutter_jobs as q
@@ -150,8 +150,13 @@ class JobRun:
         if self.lost:
             metrics.JOBS_CANCELLED.inc()
             return JobOutcome(outcome=Outcome.CANCELLED, message="the row was reset or taken over")
-        message = f"cutter {self.claim.uploader} stopped before the job finished"
-        return await self._finish_failure(UploadError(message, retryable=True))
+        if self.progress is Progress.NOT_FINISHED:
+            message = f"cutter {self.claim.uploader} stopped before the job finished"
+            return await self._finish_failure(UploadError(message, retryable=True))
+        # The last byte was already handed over: whether the video exists is for an operator to check.
+        return await self._finish_failure(
+            UploadAmbiguous(f"cutter {self.claim.uploader} stopped while finishing")
+        )
 
     async def _classified(self) -> JobOutcome:
         try:
