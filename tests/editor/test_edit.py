@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import urllib.request
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ from tests.editor.browser import save_screenshot, serious_accessibility_violatio
 from tests.editor.servers import migrated_sqlite, start_restreamer, start_thrimshim
 from tests.harness.media import FPS, store_clip
 from tests.harness.processes import stop_all
-from wubloader.db import events
+from wubloader.db import events, roles, tokens
 from wubloader.db.event_records import SheetEvent
 from wubloader.db.schema import EventState
 
@@ -201,3 +202,63 @@ def test_events_page_updates_itself(thrimshim, page, database):
     assert [r.get_attribute("data-id") for r in page.locator("tbody tr").all()] == ["ev1"]
     assert serious_accessibility_violations(page) == []
     save_screenshot(page, "events-page")
+
+
+def test_token_sign_in_is_kept_and_used(database, restreamer, tmp_path, components, page, console_errors):
+    console_errors.expect("status of 401")
+    with database.transaction() as conn:
+        roles.put_role(conn, roles.RoleRow(email="ed@example.org", name="ed", editor=True))
+        token, _ = tokens.add_token(conn, "ed@example.org", now=at(0))
+    thrimshim = start_thrimshim(database.url, restreamer.url, tmp_path / "logs")
+    components.append(thrimshim)
+    open_edit(page, thrimshim)
+    page.select_option("#thumbnail-mode", "BARE")
+    page.click("#save-draft")
+    page.wait_for_selector("text=Unauthorized. Did you remember to sign in?")
+    page.fill("#token-input", token)
+    page.click("#sign-in")
+    # Kept in the browser: a reload is still signed in, and the save goes through as that editor.
+    open_edit(page, thrimshim)
+    assert page.is_visible("#sign-out")
+    page.fill("#video-title", "Signed")
+    page.click("#save-draft")
+    page.wait_for_selector("text=Saved draft")
+    assert api_row(thrimshim, "ev1")["editor"] == "ed@example.org"
+    assert not page.is_visible("#oidc-sign-in")
+
+
+def test_oidc_button_only_with_an_issuer(database, restreamer, tmp_path, components, page):
+    args = ("--oidc-issuer", "https://issuer.example", "--oidc-audience", "editor-client")
+    thrimshim = start_thrimshim(database.url, restreamer.url, tmp_path / "logs", *args)
+    components.append(thrimshim)
+    page.goto(f"{thrimshim.url}/")
+    page.wait_for_selector("body[data-ready=yes]")
+    assert page.inner_text("#oidc-sign-in") == "Sign in with your identity provider"
+    assert page.is_visible("#token-input")
+
+
+def test_join_preview_plays_that_join(thrimshim, page, tmp_path):
+    open_edit(page, thrimshim)
+    for key, seconds in [("[", 4), ("]", 20), ("p", None), ("[", 30), ("]", 50)]:
+        if seconds is not None:
+            seek(page, seconds)
+        page.keyboard.press(key)
+    page.select_option(".range[data-index='1'] .transition-type", "fade")
+    page.click(".range[data-index='1'] button:has-text('Preview')")
+    page.wait_for_selector("#preview-dialog[open]")
+    src = page.get_attribute("#preview-video", "src")
+    assert "type=webm" in src and "transition=fade%2C1" in src
+    # It plays in the page; the same cut is 6 s of each side (transition + 5 s) overlapped by the 1 s fade.
+    page.wait_for_function("document.getElementById('preview-video').currentTime > 0.5", timeout=120_000)
+    preview = tmp_path / "preview.webm"
+    with urllib.request.urlopen(src, timeout=120) as response:
+        preview.write_bytes(response.read())
+    # Streamed WebM carries no duration: count its video frames instead (within one frame).
+    frames = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
+         "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", str(preview)],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+    assert abs(int(frames) - 11 * FPS) <= 1
+    page.click("#preview-close")
+    assert not page.is_visible("#preview-dialog")
