@@ -135,63 +135,40 @@ def _run(argv: list[str], what: str) -> None:
         raise RuntimeError(f"{what} failed ({result.returncode}): {result.stdout}{result.stderr}")
 
 
-def start_postgres(attempts: int = 3) -> PostgresServer:
-    """initdb a private cluster and start it on a free 127.0.0.1 port (retrying if the port was taken)."""
-    bindir = find_bindir()
+def _init_cluster(bindir: Path) -> Path:
+    """A new cluster in a private temp directory the `postgres` user owns; returns that directory."""
     root = Path(tempfile.mkdtemp(prefix="wub-pg-"))
     (root / "socket").mkdir()
     if os.geteuid() == 0:
         for path in (root, root / "socket"):
             shutil.chown(path, SUPERUSER, SUPERUSER)
-    _run(
-        [
-            str(bindir / "initdb"),
-            "-D",
-            str(root / "data"),
-            "-U",
-            SUPERUSER,
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-            "--locale=C",
-        ],
-        "initdb",
-    )
-    for attempt in range(attempts):
+    data = str(root / "data")
+    _run([str(bindir / "initdb"), "-D", data, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-sync",
+          "--locale=C"], "initdb")  # fmt: skip
+    return root
+
+
+def _start(server: PostgresServer) -> None:
+    # Durability is pointless for a throwaway cluster; turning it off keeps tests fast on a busy box.
+    options = (f"-h {server.host} -p {server.port} -k {server.socket_dir} "
+               "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")  # fmt: skip
+    _run([str(server.bindir / "pg_ctl"), "-D", str(server.data_dir), "-l", str(server.root / "server.log"),
+          "-w", "-t", "60", "-o", options, "start"], "pg_ctl start")  # fmt: skip
+
+
+def start_postgres(attempts: int = 3) -> PostgresServer:
+    """initdb a private cluster and start it on a free 127.0.0.1 port (retrying if the port was taken)."""
+    bindir = find_bindir()
+    root = _init_cluster(bindir)
+    for _attempt in range(attempts):
         server = PostgresServer(bindir=bindir, root=root, port=free_port())
-        # Durability is pointless for a throwaway cluster; turning it off keeps tests fast on a busy box.
-        options = (
-            f"-h {server.host} -p {server.port} -k {server.socket_dir} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
         try:
-            _run(
-                [
-                    str(bindir / "pg_ctl"),
-                    "-D",
-                    str(server.data_dir),
-                    "-l",
-                    str(root / "server.log"),
-                    "-w",
-                    "-t",
-                    "60",
-                    "-o",
-                    options,
-                    "start",
-                ],
-                "pg_ctl start",
-            )
+            _start(server)
         except RuntimeError:
-            if attempt == attempts - 1:
-                log = (
-                    (root / "server.log").read_text(errors="replace")
-                    if (root / "server.log").exists()
-                    else ""
-                )
-                shutil.rmtree(root, ignore_errors=True)
-                raise RuntimeError(f"PostgreSQL did not start:\n{log}") from None
             time.sleep(0.2)
             continue
         return server
-    raise AssertionError("unreachable")
+    log_path = root / "server.log"
+    log = log_path.read_text(errors="replace") if log_path.exists() else ""
+    shutil.rmtree(root, ignore_errors=True)
+    raise RuntimeError(f"PostgreSQL did not start:\n{log}")

@@ -30,6 +30,7 @@ from wubloader.thrimshim.state import path_arg, query_model, read_object, state_
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
+    from aiohttp.typedefs import Handler
 
     from wubloader.db.event_records import Event
     from wubloader.db.playlists import Playlist
@@ -171,54 +172,47 @@ async def auth_test(request: web.Request) -> web.Response:
     return web.json_response(email)
 
 
-def add_routes(app: web.Application) -> None:
-    """Fixed paths first: `/thrimshim/{id}` would otherwise swallow them."""
-    add_route(
-        app,
+# Fixed paths first: `/thrimshim/{id}` would otherwise swallow them.
+ROUTES: tuple[tuple[str, str, Handler, RouteDoc], ...] = (
+    (
         "GET",
         "/thrimshim",
         list_rows,
         RouteDoc(
             summary="List events (no thumbnail bytes)", query=ListQuery, response_schema=ARRAY, errors=(400,)
         ),
-    )
-    add_route(
-        app,
+    ),
+    (
         "GET",
         "/thrimshim/defaults",
         defaults,
         RouteDoc(summary="Editor defaults", response_schema=OBJECT, errors=()),
-    )
-    add_route(
-        app,
+    ),
+    (
         "GET",
         "/thrimshim/transitions",
         transitions,
         RouteDoc(summary="Transitions the cutter supports", response_schema=ARRAY, errors=()),
-    )
-    add_route(
-        app,
+    ),
+    (
         "POST",
         "/thrimshim/auth-test",
         auth_test,
         RouteDoc(summary="Who am I (editor role)", errors=(400,), secured=True),
-    )
-    add_route(
-        app,
+    ),
+    (
         "POST",
         "/thrimshim/events",
         create_row,
         RouteDoc(summary="Create an event", status=201, body=NewEventBody, errors=(400, 409), secured=True),
-    )
-    add_route(
-        app,
+    ),
+    (
         "POST",
         "/thrimshim/reset/{id}",
         reset_row,
         RouteDoc(summary="Cancel (or force-reset) an event", query=ResetQuery, content_type="", secured=True),
-    )
-    add_route(
-        app,
+    ),
+    (
         "POST",
         "/thrimshim/manual-link/{id}",
         manual_link,
@@ -229,23 +223,20 @@ def add_routes(app: web.Application) -> None:
             errors=(400, 404, 409),
             secured=True,
         ),
-    )
-    add_route(
-        app,
+    ),
+    (
         "GET",
         "/thrimshim/event-thumbnail/{id}.png",
         event_thumbnail,
         RouteDoc(summary="An event's stored thumbnail", content_type="image/png"),
-    )
-    add_route(
-        app,
+    ),
+    (
         "GET",
         "/thrimshim/{id}",
         get_row,
         RouteDoc(summary="One event, decorated for the editor", response_schema=OBJECT),
-    )
-    add_route(
-        app,
+    ),
+    (
         "POST",
         "/thrimshim/{id}",
         post_row,
@@ -256,4 +247,10 @@ def add_routes(app: web.Application) -> None:
             errors=(400, 404, 409, 413),
             secured=True,
         ),
-    )
+    ),
+)
+
+
+def add_routes(app: web.Application) -> None:
+    for method, path, handler, doc in ROUTES:
+        add_route(app, method, path, handler, doc)

@@ -19,6 +19,7 @@ from wubloader.thrimshim.state import path_arg, read_object, state_of
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
+    from aiohttp.typedefs import Handler
 
 _REQUIRED = ("name", "image", "description", "attribution", "crop", "location")
 
@@ -109,30 +110,26 @@ async def update_template(request: web.Request) -> web.Response:
     return web.Response(status=200)
 
 
-def add_routes(app: web.Application) -> None:
-    add_route(
-        app,
+ROUTES: tuple[tuple[str, str, Handler, RouteDoc], ...] = (
+    (
         "GET",
         "/thrimshim/templates",
         list_templates,
         RouteDoc(summary="Thumbnail templates (metadata)", response_schema={"type": "array"}, errors=()),
-    )
-    add_route(
-        app,
+    ),
+    (
         "GET",
         "/thrimshim/template/{name}.png",
         template_png,
         RouteDoc(summary="A template's PNG", content_type="image/png"),
-    )
-    add_route(
-        app,
+    ),
+    (
         "GET",
         "/thrimshim/template-metadata/{name}",
         template_metadata,
         RouteDoc(summary="A template's metadata", response_schema={"type": "object"}),
-    )
-    add_route(
-        app,
+    ),
+    (
         "POST",
         "/thrimshim/add-template",
         add_template,
@@ -144,9 +141,8 @@ def add_routes(app: web.Application) -> None:
             errors=(400,),
             secured=True,
         ),
-    )
-    add_route(
-        app,
+    ),
+    (
         "POST",
         "/thrimshim/update-template/{name}",
         update_template,
@@ -157,4 +153,10 @@ def add_routes(app: web.Application) -> None:
             errors=(400,),
             secured=True,
         ),
-    )
+    ),
+)
+
+
+def add_routes(app: web.Application) -> None:
+    for method, path, handler, doc in ROUTES:
+        add_route(app, method, path, handler, doc)
