@@ -87,6 +87,8 @@ def _text(record: dict[str, Any], key: str, *, required: bool = False) -> str:
         raise ValueError(f"{key} must be a string")
     if len(value) > MAX_FIELD_LENGTH:
         raise ValueError(f"{key} is longer than {MAX_FIELD_LENGTH} characters")
+    if "\x00" in value:
+        raise ValueError(f"{key} contains a NUL character")
     if required and not value.strip():
         raise ValueError(f"{key} is required")
     return value.strip() if required else value
