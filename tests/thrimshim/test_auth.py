@@ -96,6 +96,7 @@ async def test_oidc_tokens(make_client, seeded, issuer):
         "no expiry": (issuer.token(exp=None), 401, 'invalid ID token: Token is missing the "exp" claim'),
         "unknown email": (issuer.token("stranger@example.org"), 403, "unknown user stranger@example.org: no roles entry"),
         "no role": (issuer.token("art@example.org"), 403, "art@example.org does not have the editor role"),
+        "control characters in email": (issuer.token("a\x00b@example.org"), 401, "ID token carries no email"),
         "garbage": ("not.a.jwt", 401, "invalid ID token: Invalid header padding"),
         "unknown key id": (_with_kid(issuer, "k2"), 401,
                            "ID token is not signed by a key of the issuer"),

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import pydantic
 from aiohttp import web
 
-from wubloader.db.errors import ConstraintViolation, DatabaseUnavailable, SchemaOutdated
+from wubloader.db.errors import ConstraintViolation, DatabaseError, DatabaseUnavailable, SchemaOutdated
 from wubloader.errors import WubloaderError
 from wubloader.runtime.errors import BadTimestamp
 from wubloader.runtime.http_errors import error_response, one_line
@@ -81,6 +81,8 @@ ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (SchemaOutdated, 503),
     (DatabaseUnavailable, 503),
     (TimeoutError, 503),
+    # Any other refusal by the database is logged; the client gets a retryable one-liner, not a 500.
+    (DatabaseError, 503),
 )
 
 
@@ -98,7 +100,9 @@ def reason_for(exc: BaseException) -> str:
         return one_line(f"bad {where}: {first['msg'].removeprefix('Value error, ')}", MAX_REASON_LENGTH)
     if isinstance(exc, UnicodeError):
         return "request is not valid UTF-8"
-    if isinstance(exc, DatabaseUnavailable | TimeoutError):
+    if isinstance(exc, DatabaseError | TimeoutError) and not isinstance(
+        exc, ConstraintViolation | SchemaOutdated
+    ):
         return "database unavailable, try again"
     return one_line(str(exc), MAX_REASON_LENGTH)
 

@@ -95,7 +95,7 @@ class OidcVerifier:
 
 def _verified_email(claims: dict[str, Any]) -> str:
     email = claims.get("email")
-    if not isinstance(email, str) or "@" not in email:
+    if not isinstance(email, str) or "@" not in email or not email.isprintable() or len(email) > 320:
         raise Unauthenticated("ID token carries no email")
     # Google sends a boolean; some issuers a string.
     if claims.get("email_verified") not in (True, "true"):
