@@ -262,3 +262,10 @@ def test_join_preview_plays_that_join(thrimshim, page, tmp_path):
     assert abs(int(frames) - 11 * FPS) <= 1
     page.click("#preview-close")
     assert not page.is_visible("#preview-dialog")
+
+
+def test_missing_event_is_reported(thrimshim, page, console_errors):
+    console_errors.expect("status of 404")
+    page.goto(f"{thrimshim.url}/edit/nope")
+    page.wait_for_selector("body[data-ready=failed]")
+    assert "Could not load event nope: 404: Row id = nope not found" in page.inner_text("#notices")

@@ -78,8 +78,8 @@ class EditPage {
     };
   }
 
-  async load(transitions, templates) {
-    const row = await requestJson(thrimshimUrl(this.config, `/${encodeURIComponent(this.id)}`));
+  async load(rowRequest, transitions, templates) {
+    const row = await rowRequest;
     this.row = row;
     this.ranges = new Ranges($('ranges'), $('clip-bar'), {
       player: this.player, format: () => this.timeFormat(), transitions, onChange: () => this.markDirty(), onPreview: (i) => this.previewJoin(i),
@@ -303,6 +303,9 @@ async function main() {
   const config = await loadConfig();
   buildSignIn($('signin'), config, showError);
   const id = decodeURIComponent(location.pathname.split('/').pop());
+  // All three at once: the row's own failure is reported by load() below.
+  const rowRequest = requestJson(thrimshimUrl(config, `/${encodeURIComponent(id)}`));
+  rowRequest.catch(() => {});
   const [transitions, templates] = await Promise.all([
     requestJson(thrimshimUrl(config, '/transitions')).catch((error) => { showError(error); return []; }),
     requestJson(thrimshimUrl(config, '/templates')).catch((error) => { showError(error); return []; }),
@@ -310,7 +313,7 @@ async function main() {
   const page = new EditPage(config, id);
   window.wubloaderPage = page;
   try {
-    await page.load(transitions, templates);
+    await page.load(rowRequest, transitions, templates);
   } catch (error) {
     showError(`Could not load event ${id}: ${error.message}`);
     document.body.dataset.ready = 'failed';
