@@ -269,3 +269,22 @@ def test_missing_event_is_reported(thrimshim, page, console_errors):
     page.goto(f"{thrimshim.url}/edit/nope")
     page.wait_for_selector("body[data-ready=failed]")
     assert "Could not load event nope: 404: Row id = nope not found" in page.inner_text("#notices")
+
+
+def test_new_event_for_an_unplanned_video(thrimshim, page):
+    page.goto(f"{thrimshim.url}/")
+    page.wait_for_selector("body[data-ready=yes]")
+    page.click("#new-event summary")
+    page.fill("#new-id", "extra1")
+    page.fill("#new-start", f"{at(10):%Y-%m-%dT%H:%M:%S}")
+    page.fill("#new-end", f"{at(50):%Y-%m-%dT%H:%M:%S}")
+    page.fill("#new-description", "Unplanned moment")
+    page.click("#new-event-form button[type=submit]")
+    page.wait_for_selector("text=Created event extra1")
+    page.wait_for_selector("tr[data-id=extra1] >> text=UNEDITED")
+    row = api_row(thrimshim, "extra1")
+    assert (row["sheet_name"], row["description"], row["event_start"]) == (
+        "manual",
+        "Unplanned moment",
+        f"{at(10):%Y-%m-%dT%H:%M:%S}.000000",
+    )
