@@ -288,3 +288,29 @@ def test_new_event_for_an_unplanned_video(thrimshim, page):
         "Unplanned moment",
         f"{at(10):%Y-%m-%dT%H:%M:%S}.000000",
     )
+
+
+def test_chapters_written_in_output_time_and_read_back(thrimshim, page):
+    open_edit(page, thrimshim)
+    for key, seconds in [("[", 5), ("]", 15), ("p", None), ("[", 30), ("]", 40)]:
+        if seconds is not None:
+            seek(page, seconds)
+        page.keyboard.press(key)
+    page.select_option(".range[data-index='1'] .transition-type", "fade")
+    page.select_option("#thumbnail-mode", "BARE")
+    for seconds, title in [(5, "Intro"), (35, "Second")]:
+        seek(page, seconds)
+        page.click("#add-chapter")
+        page.locator(".chapter-title").last.fill(title)
+    page.fill("#video-title", "With chapters")
+    page.click("#save-draft")
+    page.wait_for_selector("text=Saved draft")
+    # 35 s is 5 s into range 2, which starts 10 s (range 1) - 1 s (the fade) into the video.
+    assert api_row(thrimshim, "ev1")["video_description"] == (
+        "A chat with the driver\n==========\n0:00 - Intro\n0:14 - Second"
+    )
+    open_edit(page, thrimshim)
+    assert page.input_value("#video-description") == "A chat with the driver"
+    assert [t.input_value() for t in page.locator(".chapter-title").all()] == ["Intro", "Second"]
+    assert page.is_checked("#chapters-on")
+    assert serious_accessibility_violations(page) == []
