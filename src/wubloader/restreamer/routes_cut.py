@@ -207,8 +207,10 @@ async def _send(
     label: str,
 ) -> None:
     """Copy the cut to the client; a failure of the cut itself truncates the body (STYLE rule 19)."""
+    pace = state_of(request).pace
     try:
         async for chunk in stream:
+            await pace.take(len(chunk))
             await response.write(chunk)
     except ConnectionResetError:
         raise  # the client went away: nothing to tell it
