@@ -16,7 +16,17 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 def test_help_lists_every_subcommand():
     result = run("--help")
     assert result.returncode == 0
-    for name in ("node", "downloader", "restreamer", "backfiller", "cutter", "thrimshim", "coverage", "tombstone", "db"):
+    for name in (
+        "node",
+        "downloader",
+        "restreamer",
+        "backfiller",
+        "cutter",
+        "thrimshim",
+        "coverage",
+        "tombstone",
+        "db",
+    ):
         assert name in result.stdout
 
 

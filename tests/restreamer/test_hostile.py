@@ -43,6 +43,11 @@ HOSTILE = [
     "/waveform/chan/source.png?start=2024-05-01T10:00:10&end=2024-05-01T10:00:00",
     "/waveform/chan/source.png?start=2024-05-01T00:00:00&end=2024-05-01T10:00:00",
     "/playlist/chan/source.m3u8?start=2024-04-01T00:00:00",
+    "/playlist/chan/source.m3u8?start=1001-01-01T00:00:00&end=9999-01-01T00:00:00",
+    "/playlist/chan.m3u8?start=1001-01-01T00:00:00&end=9999-01-01T00:00:00",
+    "/cut/chan/source.ts?range=1001-01-01T00:00:00,9999-01-01T00:00:00",
+    "/cut/chan/source.ts?start=1001-01-01T00:00:00&end=9999-01-01T00:00:00&type=rough",
+    "/cut/chan/source.ts?" + "&".join(["range=2024-05-01T10:00:00,2024-05-01T10:00:01"] * 101),
     # huge / bad sizes
     f"/waveform/chan/source.png?{GOOD}&size=100000x100000",
     f"/waveform/chan/source.png?{GOOD}&size=0x10",

@@ -261,8 +261,18 @@ def test_host_port_url_host() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("120", 120.0), ("1.5", 1.5), (".5", 0.5), ("0", 0.0), ("500ms", 0.5), ("90s", 90.0), ("2m", 120.0),
-     ("1h", 3600.0), ("1d", 86400.0), (" 3 m ", 180.0)],
+    [
+        ("120", 120.0),
+        ("1.5", 1.5),
+        (".5", 0.5),
+        ("0", 0.0),
+        ("500ms", 0.5),
+        ("90s", 90.0),
+        ("2m", 120.0),
+        ("1h", 3600.0),
+        ("1d", 86400.0),
+        (" 3 m ", 180.0),
+    ],
 )
 def test_parse_duration_seconds(text: str, expected: float) -> None:
     assert parse_duration_seconds(text) == expected

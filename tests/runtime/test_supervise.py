@@ -56,7 +56,9 @@ async def test_stop_wakes_a_backoff_sleep() -> None:
     async def job() -> None:
         raise RuntimeError("always")
 
-    task = asyncio.create_task(supervise("test-wake", job, backoff=Backoff(initial=30.0, maximum=30.0), stop=stop))
+    task = asyncio.create_task(
+        supervise("test-wake", job, backoff=Backoff(initial=30.0, maximum=30.0), stop=stop)
+    )
     await asyncio.sleep(0.05)
     stop.set()
     await asyncio.wait_for(task, 5)

@@ -28,7 +28,7 @@ from wubloader.backfiller.plan import FetchJob, HourKey, HourPlan, order_hours, 
 from wubloader.backfiller.ratelimit import TokenBucket
 from wubloader.backfiller.report import PassResult, record_pass
 from wubloader.backfiller.sync_memory import SyncMemory
-from wubloader.backfiller.transfer import PassStats, Transfers, error_kind
+from wubloader.backfiller.transfer import PassStats, TransferLimits, Transfers, error_kind
 from wubloader.runtime.errors import FetchError
 from wubloader.runtime.timeparse import now_utc
 
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from wubloader.backfiller.config import BackfillerConfig
+    from wubloader.backfiller.local_store import LocalHour
     from wubloader.backfiller.nodes import NodeSource, Peer
     from wubloader.backfiller.peer_client import CachedListing
 
@@ -89,9 +90,14 @@ class Backfiller:
             breaker=self.breaker,
             bucket=TokenBucket(config.max_rate, clock=monotonic) if config.max_rate else None,
             concurrency=config.concurrency,
+            limits=TransferLimits(
+                network_seconds=config.segment_timeout,
+                stall_seconds=config.read_timeout,
+                max_bytes=config.max_segment_bytes,
+            ),
         )
-        self.listings = ListingCache()
-        self.local = LocalHours(config.base_dir)
+        self.listings = ListingCache(max_bytes=config.listing_cache_bytes)
+        self.local = LocalHours(config.base_dir, max_bytes=config.local_cache_bytes)
         self.in_sync = SyncMemory(
             relist=config.past_hour_relist,
             settle=timedelta(seconds=max(config.recent_cutoff, 60.0)),
@@ -143,8 +149,9 @@ class Backfiller:
             peer,
             self.listings,
             listing_timeout=self.config.listing_timeout,
-            segment_timeout=self.config.segment_timeout,
             read_timeout=self.config.read_timeout,
+            max_listing_names=self.config.max_listing_names,
+            max_listing_bytes=self.config.max_listing_bytes,
         )
 
     async def run(self) -> None:
@@ -318,10 +325,10 @@ class Backfiller:
         group = list(listings)
         if not group:
             return [], 0
-        local = await self.local.read_many(group)
+        local = self._readable(await self.local.read_many(group), stats)
         cutoff = now - timedelta(seconds=self.config.recent_cutoff)
         plans: list[tuple[HourPlan, dict[str, CachedListing]]] = []
-        for key in group:
+        for key in local:
             entries = listings[key]
             version = local[key].version
             signature = (version, frozenset((p, e.digest) for p, e in entries.items()))
@@ -332,8 +339,14 @@ class Backfiller:
             stats.hours_diffed += 1
             recent_limit = cutoff if self.config.waits_for_downloader(key.channel) else None
             plan = plan_hour(
-                key, local[key].listing, {p: e.listing for p, e in entries.items()}, recent_limit=recent_limit
+                key,
+                local[key].listing,
+                {p: e.listing for p, e in entries.items()},
+                recent_limit=recent_limit,
+                max_tombstones=self.config.max_tombstones_per_hour,
             )
+            if plan.skipped.tombstone_limit:
+                self._tombstone_limit(plan, entries)
             if plan.in_sync and version is not None and complete_listing:
                 self.in_sync.remember(key, signature)
             plans.append((plan, entries))
@@ -345,6 +358,32 @@ class Backfiller:
         if jobs:
             await self.local.sync_directories([plan.key for plan, _ in plans if plan.fetches])
         return left, sum(plan.skipped.recent for plan, _ in plans)
+
+    def _readable(
+        self, local: dict[HourKey, LocalHour | OSError], stats: PassStats
+    ) -> dict[HourKey, LocalHour]:
+        """The hours that could be read; each unreadable one is logged, counted and skipped."""
+        readable: dict[HourKey, LocalHour] = {}
+        for key, hour in local.items():
+            if isinstance(hour, OSError):
+                logger.error("cannot read %s (skipping it this pass): %s", self.local.hour_dir(key), hour)
+                metrics.UNREADABLE_HOURS.inc()
+                stats.local_errors += 1
+            else:
+                readable[key] = hour
+        return readable
+
+    def _tombstone_limit(self, plan: HourPlan, entries: dict[str, CachedListing]) -> None:
+        logger.warning(
+            "%s/%s/%s: not creating %d more tombstones (at most %d per hour)",
+            plan.key.channel,
+            plan.key.quality,
+            plan.key.hour,
+            plan.skipped.tombstone_limit,
+            self.config.max_tombstones_per_hour,
+        )
+        for peer in entries:
+            metrics.SKIPPED.labels(peer, "tombstone_limit").inc(plan.skipped.tombstone_limit)
 
     async def _copy_tombstones(
         self, plan: HourPlan, entries: dict[str, CachedListing], stats: PassStats

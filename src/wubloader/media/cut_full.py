@@ -77,6 +77,45 @@ def plan_inputs(
     return inputs
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AudioRun:
+    """One ffmpeg input of separately archived sound (`QUALITY-audio`): contiguous segments, and the
+    seconds [start, end) of it that fall inside the range."""
+
+    segments: tuple[Segment, ...]
+    start: float
+    end: float
+
+
+def plan_audio(rng: CutRange, chain: Sequence[Segment | None]) -> list[AudioRun]:
+    """The range's contiguous runs of sound segments (holes are closed up, as for the video)."""
+    runs = []
+    for run in runs_between(chain, rng.start, rng.end, 0.0):
+        first = run[0]
+        total = sum(seg.duration.total_seconds() for seg in run)
+        start = max(0.0, (rng.start - first.start).total_seconds())
+        end = min(total, (rng.end - first.start).total_seconds())
+        if end > start:
+            runs.append(AudioRun(segments=tuple(run), start=start, end=end))
+    return runs
+
+
+def _separate_audio_filters(
+    first_input: int, runs: Sequence[AudioRun], seconds: float, label: str
+) -> list[str]:
+    """The range's sound from its own inputs, cut to exactly the video's length (padded with silence)."""
+    filters = []
+    pads = ""
+    for k, run in enumerate(runs):
+        index = first_input + k
+        filters.append(
+            f"[{index}:a]atrim=start={run.start:.6f}:end={run.end:.6f},asetpts=PTS-STARTPTS[xa{index}]"
+        )
+        pads += f"[xa{index}]"
+    filters.append(f"{pads}concat=n={len(runs)}:v=0:a=1,apad,atrim=duration={seconds:.6f}{label}")
+    return filters
+
+
 def _trim_filters(index: int, run: RunInput, frame: float, audio: bool) -> list[str]:
     end_v = f":end_frame={run.end_frame}" if run.end_frame is not None else ""
     filters = [f"[{index}:v]trim=start_frame={run.start_frame}{end_v},setpts=PTS-STARTPTS[rv{index}]"]
@@ -94,20 +133,36 @@ def build_graph(
     transitions: Sequence[Transition | None],
     frame: float,
     audio: bool,
+    separate_audio: Sequence[Sequence[AudioRun]] | None = None,
 ) -> tuple[list[str], str, str]:
-    """(filter_complex statements, final video label, final audio label): trims, per-range concat, joins."""
+    """(filter_complex statements, final video label, final audio label): trims, per-range concat, joins.
+
+    With `separate_audio` (one list per range; its inputs follow all video inputs) the sound comes
+    from those inputs instead of the video's own audio streams.
+    """
     graph: list[str] = []
     index = 0
+    audio_input = sum(len(inputs) for inputs in ranges_inputs)
     done_frames = 0
     cur_v = cur_a = ""
+    own_audio = audio and separate_audio is None
     for r, inputs in enumerate(ranges_inputs):
         for run in inputs:
-            graph += _trim_filters(index, run, frame, audio)
+            graph += _trim_filters(index, run, frame, own_audio)
             index += 1
         first = index - len(inputs)
-        pads = "".join(f"[rv{i}]" + (f"[ra{i}]" if audio else "") for i in range(first, index))
-        out = f"[gv{r}]" + (f"[ga{r}]" if audio else "")
-        graph.append(f"{pads}concat=n={len(inputs)}:v=1:a={int(audio)}{out}")
+        if separate_audio is not None:
+            runs = separate_audio[r]
+            graph.append(
+                "".join(f"[rv{i}]" for i in range(first, index)) + f"concat=n={len(inputs)}:v=1:a=0[gv{r}]"
+            )
+            seconds = sum(run.frames for run in inputs) * frame
+            graph += _separate_audio_filters(audio_input, runs, seconds, f"[ga{r}]")
+            audio_input += len(runs)
+        else:
+            pads = "".join(f"[rv{i}]" + (f"[ra{i}]" if audio else "") for i in range(first, index))
+            out = f"[gv{r}]" + (f"[ga{r}]" if audio else "")
+            graph.append(f"{pads}concat=n={len(inputs)}:v=1:a={int(audio)}{out}")
         transition = transitions[r - 1] if r > 0 else None
         if r == 0:
             cur_v, cur_a = "[gv0]", "[ga0]"
@@ -151,23 +206,30 @@ async def full_cut(
     has_audio: bool,
     encode_args: Sequence[str],
     format: str = "mpegts",
+    separate_audio: Sequence[Sequence[AudioRun]] | None = None,
 ) -> AsyncGenerator[bytes | bytearray, None]:
     """Re-encode the planned ranges (`plan_full`) with `encode_args` into `format`, streamed.
 
+    `separate_audio` (from `plan_audio`, one list per range): take the sound from those segments.
     Raises FfmpegFailed/FfmpegTimeout mid-way.
     """
-    graph, video_label, audio_label = build_graph(ranges_inputs, transitions, frame, has_audio)
-    runs = [run for inputs in ranges_inputs for run in inputs]
-    with InputPipes(len(runs)) as pipes:
+    has_audio = has_audio or separate_audio is not None
+    graph, video_label, audio_label = build_graph(
+        ranges_inputs, transitions, frame, has_audio, separate_audio
+    )
+    # Inputs in the graph's order: every video run, then every separate-audio run.
+    segment_lists = [run.segments for inputs in ranges_inputs for run in inputs]
+    segment_lists += [audio_run.segments for runs in separate_audio or () for audio_run in runs]
+    with InputPipes(len(segment_lists)) as pipes:
         args = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error"]
-        for i in range(len(runs)):
+        for i in range(len(segment_lists)):
             args += ["-i", pipes.url(i)]
         args += ["-filter_complex", ";".join(graph), "-map", video_label]
         if has_audio:
             args += ["-map", audio_label]
         args += [*encode_args, "-f", format, "pipe:1"]
         async with start_media_process(args, pipes=pipes) as media:
-            sources = [read_files([seg.path for seg in run.segments]) for run in runs]
+            sources = [read_files([seg.path for seg in segments]) for segments in segment_lists]
             feeder = asyncio.create_task(pipes.feed("ffmpeg", sources))
             try:
                 async for chunk in _read_output(media.stdout):

@@ -10,12 +10,12 @@ import shutil
 from collections import deque
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wubloader.media.errors import FfmpegFailed, FfmpegTimeout
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterable, AsyncIterator, Sequence
+    from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 
 logger = logging.getLogger(__name__)
 
@@ -95,12 +95,25 @@ async def start_media_process(
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await asyncio.shield(process.wait())
-        if not media._stderr_task.done():
-            media._stderr_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await media._stderr_task
+        await cancel_and_wait([media._stderr_task])
         if process.stdin is not None and not process.stdin.is_closing():
             process.stdin.close()
+
+
+async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel child `tasks` and wait until they end, ignoring how they end.
+
+    Unlike `suppress(CancelledError, Exception)` around `await task`, this never swallows the
+    *calling* task's own cancellation: that still propagates (the children are cancelled already).
+    """
+    pending = [task for task in tasks if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: no "exception was never retrieved" warning
 
 
 async def run_media_command(

@@ -17,16 +17,29 @@ if TYPE_CHECKING:
 class RestreamerConfig:
     """Where the store is, where to listen, and the limits requests are held to.
 
+    `max_range`: longest explicit playlist range; `max_cut_range`: longest cut (all its ranges
+    together), `max_cut_ranges`: most ranges in one cut. Every range is checked before any work.
     `max_implicit_range`: a playlist whose start or end was not given may span at most this.
     `live_edge`: holes this close to the newest segment are trimmed from open-ended playlists, so
     a late segment filling them never rewrites lines a client already saw.
     `max_image_range`: longest waveform range; `max_image_side`: largest waveform side in pixels.
-    `max_media_jobs`: ffmpeg runs (waveforms, frames) at once; more requests wait for a slot.
+    `max_media_jobs`: media requests (cuts, waveforms, frames) running at once; up to
+    `max_media_queue` more wait (at most `media_time_limit`) for a slot, and beyond that a request
+    is refused at once with 503 + Retry-After.
+    `idle_timeout`: a connection that has not sent a complete request head this long after it
+    opened or after its last response is closed. `max_connections`: open connections at most
+    (None: half the process's file descriptor limit); more are answered 503 and closed.
+    `replication_threads`: threads of the pool that serves `/files` listings, apart from the
+    thread pool every other request shares.
+    `nodes`: peer URLs whose coverage maps the `/coverage` page shows beside this node's.
     """
 
     base_dir: Path
     host: str = "127.0.0.1"
     port: int = 8000
+    max_range: timedelta = timedelta(hours=24)
+    max_cut_range: timedelta = timedelta(hours=24)
+    max_cut_ranges: int = 100
     max_implicit_range: timedelta = timedelta(hours=12)
     live_edge: timedelta = timedelta(seconds=15)
     max_image_range: timedelta = timedelta(hours=6)
@@ -34,7 +47,12 @@ class RestreamerConfig:
     playlist_chunk_bytes: int = 100_000
     media_time_limit: float = 60.0
     max_media_jobs: int = 4
+    max_media_queue: int = 8
     drain_timeout: float = 20.0
+    idle_timeout: float = 60.0
+    max_connections: int | None = None
+    replication_threads: int = 2
+    nodes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_base_dir(self.base_dir)
@@ -42,5 +60,12 @@ class RestreamerConfig:
             raise RuntimeConfigError(f"port must be in 0..65535, got {self.port}")
         if self.max_image_side < 1 or self.playlist_chunk_bytes < 1024 or self.max_media_jobs < 1:
             raise RuntimeConfigError("max_image_side/max_media_jobs must be ≥ 1, playlist_chunk_bytes ≥ 1024")
-        if self.media_time_limit <= 0 or self.drain_timeout < 0:
-            raise RuntimeConfigError("media_time_limit must be > 0 and drain_timeout ≥ 0")
+        if self.media_time_limit <= 0 or self.drain_timeout < 0 or self.idle_timeout <= 0:
+            raise RuntimeConfigError("media_time_limit and idle_timeout must be > 0, drain_timeout ≥ 0")
+        zero = timedelta(0)
+        if min(self.max_range, self.max_cut_range, self.max_implicit_range, self.max_image_range) <= zero:
+            raise RuntimeConfigError("range limits must be longer than 0")
+        if self.max_cut_ranges < 1 or self.max_media_queue < 0 or self.replication_threads < 1:
+            raise RuntimeConfigError("max_cut_ranges, replication_threads must be ≥ 1; max_media_queue ≥ 0")
+        if self.max_connections is not None and self.max_connections < 1:
+            raise RuntimeConfigError(f"max_connections must be ≥ 1, got {self.max_connections}")

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
+    from wubloader.runtime.workers import WorkerPool
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Listing:
@@ -42,13 +44,20 @@ class HourListingCache:
     """JSON body of an hour's segment names, reused while the directory's mtime is unchanged.
 
     A directory modified within `settle_seconds` is re-listed every time (its mtime may not show a
-    second change in the same clock tick), like SegmentIndex. Bounded: cleared when `max_entries`
+    second change in the same clock tick), like SegmentIndex. Directories are listed in `pool`
+    (the replication routes' own), or the default pool if None. Bounded: cleared when `max_entries`
     is reached. A missing directory lists as `[]` and is never cached.
     """
 
     def __init__(
-        self, *, max_entries: int = 2048, settle_seconds: float = 2.0, now: Callable[[], float] = time.time
+        self,
+        *,
+        pool: WorkerPool | None = None,
+        max_entries: int = 2048,
+        settle_seconds: float = 2.0,
+        now: Callable[[], float] = time.time,
     ) -> None:
+        self.pool = pool
         self.max_entries = max_entries
         self.settle_seconds = settle_seconds
         self._now = now
@@ -66,7 +75,10 @@ class HourListingCache:
         entry = self._entries.get(key)
         if entry is not None and entry.mtime_ns == mtime_ns:
             return entry.listing
-        names = await asyncio.to_thread(list_segment_files, hour_dir, include_tombstones)
+        if self.pool is None:
+            names = await asyncio.to_thread(list_segment_files, hour_dir, include_tombstones)
+        else:
+            names = await self.pool.run(list_segment_files, hour_dir, include_tombstones)
         listing = make_listing(json.dumps(names).encode())
         if self._now() - mtime_ns / 1e9 > self.settle_seconds:
             if len(self._entries) >= self.max_entries:

@@ -2,12 +2,12 @@
 
 Compatible with the original: a missing channel/quality/hour lists as `[]`; tombstoned segments are
 hidden, and `?tombstones=true` appends the `.tombstone` names. A directory whose real path leads out
-of the store (a symlink) is 403, as on every route (see SegmentResolver).
+of the store (a symlink) is 403, as on every route (see SegmentResolver). Directories are read in the
+replication pool (`RestreamerState.replication`), so playback, cut or image work never delays peers.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -24,15 +24,15 @@ def json_names(names: list[str]) -> web.Response:
 
 
 async def list_channels_route(request: web.Request) -> web.Response:
-    base = state_of(request).config.base_dir
-    return json_names(await asyncio.to_thread(list_channels, base))
+    state = state_of(request)
+    return json_names(await state.replication.run(list_channels, state.config.base_dir))
 
 
 async def list_qualities_route(request: web.Request) -> web.Response:
     state = state_of(request)
     channel = path_arg(request, "channel")
     state.resolver.directory(channel)
-    return json_names(await asyncio.to_thread(list_qualities, state.config.base_dir, channel))
+    return json_names(await state.replication.run(list_qualities, state.config.base_dir, channel))
 
 
 async def list_hours_route(request: web.Request) -> web.Response:
@@ -40,7 +40,7 @@ async def list_hours_route(request: web.Request) -> web.Response:
     channel = path_arg(request, "channel")
     quality = path_arg(request, "quality")
     state.resolver.directory(channel, quality)
-    return json_names(await asyncio.to_thread(list_hours, state.config.base_dir, channel, quality))
+    return json_names(await state.replication.run(list_hours, state.config.base_dir, channel, quality))
 
 
 async def list_segments_route(request: web.Request) -> web.Response:

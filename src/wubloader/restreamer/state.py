@@ -12,7 +12,7 @@ from aiohttp import web
 
 from wubloader.hls.playlist import EntryCache
 from wubloader.restreamer.errors import Busy
-from wubloader.restreamer.listing_cache import HourListingCache
+from wubloader.restreamer.frame_rates import FrameRateCache
 from wubloader.restreamer.segment_file import SegmentResolver
 
 if TYPE_CHECKING:
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from wubloader.restreamer.config import RestreamerConfig
+    from wubloader.restreamer.listing_cache import HourListingCache
+    from wubloader.runtime.workers import WorkerPool
     from wubloader.store.selection import SegmentIndex
 
 
@@ -29,14 +31,17 @@ class RestreamerState:
 
     `resolver` maps /segments path components to files, never outside the store.
     `now` returns naive UTC (injected so tests can control "the past").
+    `replication` is the thread pool of the replication routes' directory reads (`listings` uses it).
     """
 
     config: RestreamerConfig
     index: SegmentIndex
     now: Callable[[], datetime]
     resolver: SegmentResolver
+    replication: WorkerPool
+    listings: HourListingCache
     entries: EntryCache = field(default_factory=EntryCache)
-    listings: HourListingCache = field(default_factory=HourListingCache)
+    frame_rates: FrameRateCache = field(default_factory=FrameRateCache)
     media_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
 
     @contextlib.asynccontextmanager

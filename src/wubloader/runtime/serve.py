@@ -10,6 +10,7 @@ from aiohttp import web
 
 from wubloader.runtime.errors import ListenError, RuntimeConfigError
 from wubloader.runtime.signals import STOP_SIGNALS, SignalLatch
+from wubloader.runtime.workers import use_as_default_pool
 
 if TYPE_CHECKING:
     import signal
@@ -54,8 +55,11 @@ async def run_until_stopped(main: Main, *, latch: SignalLatch | None = None) -> 
     requested during start-up is honoured: `main` must check `stop` once it is ready (`serve_app`
     does). A second signal cancels `main`. Returns `main`'s int result, 0 when it returns None, or
     128+signal after a forced stop. Exceptions from `main` propagate. Must run in the main thread.
+    The loop's default executor becomes a WorkerPool: the exit never waits for running blocking jobs.
     """
     loop = asyncio.get_running_loop()
+    # Blocking work abandoned by clients that left must not hold up the exit (see workers.py).
+    use_as_default_pool(loop)
     latch = latch or SignalLatch.current()
     stop = asyncio.Event()
     task = asyncio.ensure_future(main(stop))

@@ -6,6 +6,7 @@ import base64
 import enum
 import hashlib
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -18,6 +19,16 @@ if TYPE_CHECKING:
 HOUR_FORMAT = "%Y-%m-%dT%H"
 SEGMENT_SUFFIX = ".ts"
 TOMBSTONE_SUFFIX = ".tombstone"
+# Linux file systems refuse longer names; a longer one from a peer could never be stored.
+MAX_NAME_BYTES = 255
+# Selection looks one hour back for a segment covering a range's start, so nothing may be longer.
+MAX_SEGMENT_SECONDS = 3600.0
+# Plain decimals only: no sign, exponent, `inf`/`nan`, underscores or spaces (all of which float() takes).
+_DURATION_RE = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,20})?")
+# A SHA-256 in url-safe base64 without padding is 43 characters; a temp name carries a uuid4.
+_HASH_RE = re.compile(r"[A-Za-z0-9_-]{1,43}")
+_TEMP_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_LAST_TIME = datetime(9999, 12, 31, 23, 59, 59, 999999)  # naive UTC, like every store time
 
 
 class SegmentType(enum.StrEnum):
@@ -76,9 +87,13 @@ def hash_bytes(data: bytes) -> str:
 
 
 def format_duration(seconds: float) -> str:
-    """Python's float rendering as the original wrote it (`2.0`, `2.002`), but never exponent notation."""
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"bad segment duration {seconds!r}")
+    """Python's float rendering as the original wrote it (`2.0`, `2.002`), but never exponent notation.
+
+    Raises BadSegmentName (a ValueError) for a duration no segment name may carry: negative, not
+    finite, or over MAX_SEGMENT_SECONDS.
+    """
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_SEGMENT_SECONDS:
+        raise BadSegmentName(f"implausible segment duration {seconds!r}")
     text = repr(float(seconds))
     if "e" in text or "E" in text:
         text = f"{seconds:.6f}".rstrip("0")
@@ -88,7 +103,8 @@ def format_duration(seconds: float) -> str:
 
 
 def hour_name(when: datetime) -> str:
-    return when.strftime(HOUR_FORMAT)
+    """`HOUR_FORMAT` with a zero-padded year (glibc's strftime writes year 999 as `999`: unparseable)."""
+    return f"{when.year:04d}-{when.month:02d}-{when.day:02d}T{when.hour:02d}"
 
 
 def segment_filename(start: datetime, duration: str, type: SegmentType, hash: str) -> str:
@@ -103,19 +119,37 @@ def segment_path(
 
 
 def parse_hour(hour: str) -> datetime:
-    """`%Y-%m-%dT%H` by fixed offsets: more than twice as fast as strptime on hot listing paths."""
-    if len(hour) != 13 or hour[4] != "-" or hour[7] != "-" or hour[10] != "T":
-        raise BadSegmentName(f"bad hour {hour!r}")
+    """`%Y-%m-%dT%H` by fixed offsets: more than twice as fast as strptime on hot listing paths.
+
+    Only the canonical form `hour_name` writes is accepted (ASCII digits, zero-padded): int() would
+    also take signs, spaces, underscores and other scripts' digits, naming directories nothing lists.
+    """
+    if (
+        len(hour) != 13
+        or hour[4] != "-"
+        or hour[7] != "-"
+        or hour[10] != "T"
+        or not hour.isascii()
+        or not (hour[0:4] + hour[5:7] + hour[8:10] + hour[11:13]).isdigit()
+    ):
+        raise BadSegmentName(f"bad hour {hour[:64]!r}")
     try:
         return datetime(int(hour[0:4]), int(hour[5:7]), int(hour[8:10]), int(hour[11:13]))
     except ValueError as exc:
-        raise BadSegmentName(f"bad hour {hour!r}") from exc
+        raise BadSegmentName(f"bad hour {hour[:64]!r}") from exc
 
 
 def parse_segment_name(
     hour_start: datetime, name: str, channel: str | None = None, quality: str | None = None, path: str = ""
 ) -> Segment:
-    """Parse `TIME-DURATION-TYPE-HASH.ts` inside the hour starting at `hour_start`."""
+    """Parse `TIME-DURATION-TYPE-HASH.ts` inside the hour starting at `hour_start`.
+
+    Raises BadSegmentName for anything else, including implausible names: over MAX_NAME_BYTES, not
+    ASCII, a duration that is not a plain decimal up to MAX_SEGMENT_SECONDS, a hash that is not
+    url-safe base64 of at most 43 characters, or an end past the last representable time.
+    """
+    if len(name) > MAX_NAME_BYTES or not name.isascii():
+        raise BadSegmentName(f"not a segment name: {name[:64]!r}")
     if not name.endswith(SEGMENT_SUFFIX) or name.startswith("."):
         raise BadSegmentName(f"not a segment name: {name!r}")
     parts = name[: -len(SEGMENT_SUFFIX)].split("-", 3)
@@ -126,21 +160,30 @@ def parse_segment_name(
     if seg_type is None:
         raise BadSegmentName(f"bad segment type in {name!r}")
     start = hour_start + _parse_minute_second(time_text, name)
-    try:
-        seconds = float(duration_text)
-    except ValueError:
-        raise BadSegmentName(f"bad duration in {name!r}") from None
-    if not math.isfinite(seconds) or seconds < 0:
-        raise BadSegmentName(f"bad duration in {name!r}")
+    duration = _parse_duration(duration_text, name)
+    hash_re = _TEMP_ID_RE if seg_type is SegmentType.TEMP else _HASH_RE
+    if hash_re.fullmatch(hash_text) is None:
+        raise BadSegmentName(f"bad hash in {name!r}")
+    if start.year == 9999 and start > _LAST_TIME - duration:  # `Segment.end` would overflow
+        raise BadSegmentName(f"segment {name!r} ends after the year 9999")
     return Segment(
         path=path or name,
         channel=channel,
         quality=quality,
         start=start,
-        duration=timedelta(seconds=seconds),
+        duration=duration,
         type=seg_type,
         hash=None if seg_type is SegmentType.TEMP else hash_text,
     )
+
+
+def _parse_duration(text: str, name: str) -> timedelta:
+    if _DURATION_RE.fullmatch(text) is None:
+        raise BadSegmentName(f"bad duration in {name!r}")
+    seconds = float(text)
+    if seconds > MAX_SEGMENT_SECONDS:
+        raise BadSegmentName(f"implausible duration in {name!r}")
+    return timedelta(seconds=seconds)
 
 
 def _parse_minute_second(text: str, name: str) -> timedelta:
@@ -165,6 +208,9 @@ def parse_segment_path(path: str | Path) -> Segment:
     name, hour = parts[-1], parts[-2]
     quality = parts[-3] if len(parts) >= 3 else None
     channel = parts[-4] if len(parts) >= 4 else None
+    for part in (channel, quality):
+        if part is not None and _too_long(part):
+            raise BadSegmentName(f"path part over {MAX_NAME_BYTES} bytes in {text[:64]!r}")
     return parse_segment_name(parse_hour(hour), name, channel or None, quality or None, text)
 
 
@@ -173,10 +219,18 @@ def tombstone_name(segment_name: str) -> str:
     return segment_name.rsplit(".", 1)[0] + TOMBSTONE_SUFFIX
 
 
+def _too_long(part: str) -> bool:
+    if len(part) > MAX_NAME_BYTES:
+        return True
+    return not part.isascii() and len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES
+
+
 def check_component(component: str) -> str:
-    """Reject a path component from outside that could escape the store or reveal hidden files."""
+    """Reject a path component from outside that could escape the store or reveal hidden files, or
+    that no file system could hold (over MAX_NAME_BYTES bytes)."""
     if (
         not component
+        or _too_long(component)
         or component.startswith(".")
         or "/" in component
         or "\\" in component
