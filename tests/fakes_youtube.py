@@ -7,6 +7,7 @@ connection part-way through the body, to answer 5xx after a complete body, and t
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -52,6 +53,7 @@ class FakeYouTube:
         self.broke = False
         self.fail_after_body: int | None = None  # answer this status once the full body is held
         self.process_immediately = False
+        self.stall_final = False  # never answer the last chunk
         self._ids = itertools.count(1)
         self._server = ThreadedApp()
 
@@ -132,6 +134,8 @@ class FakeYouTube:
                     raise ConnectionResetError("fake: connection cut")
             session.received += data
         if total != "*" and int(total) == len(session.received):
+            if self.stall_final:  # hold the answer to the last chunk until the server stops
+                await asyncio.Event().wait()
             return self._finish(session)
         return self._held(session)
 

@@ -129,3 +129,34 @@ def test_page_shows_every_nodes_map(tmp_path, components):
             raise AssertionError(bad)
         except urllib.error.HTTPError as exc:
             assert exc.code == code, bad
+
+
+def test_page_adds_the_database_nodes(tmp_path, components):
+    from wubloader.db.database import Database
+    from wubloader.db.nodes import Node, put_node
+
+    url = f"sqlite:///{tmp_path / 'cluster.sqlite'}"
+    database = Database(url)
+    database.upgrade()
+    database.call(put_node, Node(name="east", url="http://east.example:8000/"))
+    database.call(put_node, Node(name="off", url="http://off.example:8000", backfill_from=False))
+    database.close()
+    base = tmp_path / "store"
+    build_store(base)
+    assert wubloader("coverage", "--base-dir", base, "--channels", "chan", "--once").returncode == 0
+    port = free_port()
+    args = ["restreamer", "--base-dir", str(base), "--port", str(port), "--nodes", "http://west.example:8000"]
+    components.append(start_component([*args, "--db", url], tmp_path / "logs", port=port))
+    _, _, page = fetch(f"http://127.0.0.1:{port}/coverage")
+    text = page.decode()
+    for peer in ("http://west.example:8000", "http://east.example:8000"):
+        assert f'src="{peer}/coverage-maps/chan_source_coverage.png"' in text
+    assert "off.example" not in text
+
+    broken = free_port()
+    bad_db = f"sqlite:///{tmp_path / 'missing' / 'nowhere.sqlite'}"
+    args = ["restreamer", "--base-dir", str(base), "--port", str(broken), "--nodes", "http://west.example:8000"]
+    components.append(start_component([*args, "--db", bad_db], tmp_path / "logs", port=broken))
+    status, _, page = fetch(f"http://127.0.0.1:{broken}/coverage")
+    assert status == 200 and "node list is unavailable" in page.decode()
+    assert "http://west.example:8000/coverage-maps/" in page.decode()

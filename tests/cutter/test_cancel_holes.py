@@ -68,3 +68,21 @@ def test_missing_minute_waits_with_a_note_unless_holes_allowed(tmp_path, clip, d
     assert states(database) == {"holey": "DONE"}
     assert column(database, "holey", "error") is None
     assert len(list(out.glob("*.ts"))) == 1
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sigterm_lets_the_job_run_until_the_drain_timeout_then_releases_it(tmp_path, store, database, db_url):
+    out = tmp_path / "out"
+    locations = write_locations(
+        tmp_path, {"local": {"type": "local", "cut_type": "full", "encode_args": SLOW, "path": str(out)}}
+    )
+    submit(database, "long", edit_for(STORE_START, [(1, 58)]))
+    cutter = start_cutter(tmp_path, store, db_url, locations, "--drain-timeout", "1")
+    wait_until(lambda: ffmpeg_children(cutter.process.pid), 120, 0.05, "the cut's ffmpeg")
+    assert cutter.stop() == 0, cutter.log()
+    assert "did not finish within the drain timeout" in cutter.log()
+    assert states(database) == {"long": "EDITED"}
+    assert column(database, "long", "uploader") is None
+    assert "stopped before the job finished" in column(database, "long", "error")
+    assert list(out.iterdir()) == []

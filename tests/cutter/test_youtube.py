@@ -9,6 +9,7 @@ import pytest
 from tests.conftest import STORE_START
 from tests.cutter.jobs import column, edit_for, row, start_cutter, states, submit, write_locations
 from tests.fakes_youtube import CREDENTIALS, FakeYouTube
+from tests.harness.processes import wait_until
 from wubloader.db import events
 from wubloader.db.schema import EventState, ThumbnailMode
 from wubloader.thumbnails.compose import thumbnail_hash
@@ -105,3 +106,21 @@ def test_modified_row_updates_metadata_and_only_a_changed_thumbnail(tmp_path, st
     assert len(video.thumbnails) == 2 and video.thumbnails[0] != video.thumbnails[1]
     assert fake.updates == 1  # metadata unchanged: no PUT
     assert column(database, "yt", "thumbnail_last_written") == thumbnail_hash(video.thumbnails[1])
+
+
+@pytest.mark.timeout(300)
+def test_stop_while_the_last_chunk_waits_for_an_answer_leaves_finalizing(
+    tmp_path, store, database, db_url, fake
+):
+    locations, creds = setup(tmp_path, fake)
+    fake.stall_final = True
+    submit(database, "yt", edit_for(STORE_START, SPANS, location="yt"))
+    cutter = start_cutter(tmp_path, store, db_url, locations, "--drain-timeout", "1", creds=creds)
+    wait_until(lambda: states(database)["yt"] == "FINALIZING", 120, 0.05, "the last chunk sent")
+    assert cutter.stop() == 0, cutter.log()
+    event = row(database, "yt")
+    assert event.state is EventState.FINALIZING  # not EDITED: the video may exist
+    assert (
+        "stopped while finishing" in event.error
+        and "please determine if video was actually uploaded" in event.error
+    )

@@ -10,6 +10,7 @@ import pytest
 from tests.cutter.jobs import column, edit_for, submit
 from wubloader.db import cutter_jobs as q
 from wubloader.db import events
+from wubloader.db import published_videos as pv
 from wubloader.db.database import Database
 
 T = datetime(2024, 5, 1, 10, 0, 0)
@@ -72,10 +73,10 @@ def test_publish_path(database):
         q.mark_published, claim, video_id="v", video_link="L", transcoding=True, now=T, thumbnail_hash=None
     )
     assert claim is not None and column(database, "e1", "state") == "TRANSCODING"
-    [row] = database.call(q.transcoding_rows, "local")
+    [row] = database.call(pv.transcoding_rows, "local")
     assert row.video_id == "v"
-    assert database.call(q.mark_transcoded, ["e1"], now=T) == ["e1"]
-    assert database.call(q.mark_transcoded, ["e1"], now=T) == []
+    assert database.call(pv.mark_transcoded, ["e1"], now=T) == ["e1"]
+    assert database.call(pv.mark_transcoded, ["e1"], now=T) == []
     assert column(database, "e1", "state") == "DONE" and column(database, "e1", "upload_time") == T
 
 
@@ -127,12 +128,12 @@ def test_modified_rows_finish_only_if_unchanged(database):
     )
     with database.transaction() as conn:
         assert events.modify_published(conn, "e1", {"video_title": "New"}, editor="e", now=T, version=None)
-    [row] = database.call(q.modified_rows, "local")
+    [row] = database.call(pv.modified_rows, "local")
     assert row.edit.video_title == "New"
     with database.transaction() as conn:
         events.modify_published(conn, "e1", {"video_title": "Newer"}, editor="e", now=T, version=None)
-    assert not database.call(q.finish_modified, row, thumbnail_image=None, thumbnail_hash=None)
-    [row] = database.call(q.modified_rows, "local")
-    assert database.call(q.finish_modified, row, thumbnail_image=None, thumbnail_hash=None)
+    assert not database.call(pv.finish_modified, row, thumbnail_image=None, thumbnail_hash=None)
+    [row] = database.call(pv.modified_rows, "local")
+    assert database.call(pv.finish_modified, row, thumbnail_image=None, thumbnail_hash=None)
     assert column(database, "e1", "state") == "DONE"
     assert dataclasses.replace(row.edit).video_title == "Newer"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import sys
 from datetime import datetime
 
 import pytest
@@ -178,3 +180,34 @@ async def test_long_event_window_is_handled_once_per_segment(tmp_path):
     )
     assert ads == 4990  # every ad counted once, however many polls saw it
     assert sum(1 for path in origin.hits if path.startswith("/s/")) == 10
+
+
+async def test_the_real_process_archives_past_implausible_lines(tmp_path):
+    """The original finding, against `wubloader downloader` itself: EXTINF 3e11 and a year-9999 PDT."""
+    text = fixture("twitch_live_2023.m3u8")
+    text = text.replace(
+        "#EXTINF:2.000,live\nhttps://video-edge-589220.syd02.abs.hls.ttvnw.net/v1/segment/CrkF-shortened-3915.ts",
+        "#EXTINF:300000000000,live\nhttps://video-edge-589220.syd02.abs.hls.ttvnw.net/v1/segment/CrkF-shortened-3915.ts",
+    )
+    text = text.replace("2023-11-08T04:16:12.498Z", "9999-12-31T23:59:59.000Z")  # fmt: skip
+    origin = await FixtureOrigin({"/live.m3u8": text}).start()
+    base = tmp_path / "store"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "wubloader", "downloader", "realproc", "--source", origin.url("/live.m3u8"),
+        "--base-dir", str(base), "--poll-interval", "0.2", "--log-level", "WARNING",
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await wait_async(
+            lambda: len(stored(base, "realproc")) == 4 or process.returncode is not None, 60, "4 segments"
+        )
+        await asyncio.sleep(1.0)  # more polls: the bad lines are logged once, nothing crashes
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        await origin.close()
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    assert len(stored(base, "realproc")) == 4  # all but the two bad segments (3915, 3917)
+    log = stderr.decode()
+    assert "Traceback" not in log and "OverflowError" not in log
+    assert log.count("EXTINF duration of 300000000000 s is implausible") == 1

@@ -4,20 +4,22 @@ editor served over real HTTP next to a real restreamer process."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.editor.browser import CHROMIUM, CHROMIUM_ARGS, ConsoleErrors, save_screenshot
-from tests.harness.processes import Component, free_port, start_component
 from tests.harness.threaded_app import ThreadedApp
 from wubloader.editor.routes import EditorConfig, add_editor_routes
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium driven by Playwright (which must never download a browser of its own)."""
+    """Debian's Chromium driven by Playwright (which must never download a browser of its own).
+
+    Module scope: Playwright's sync API keeps an event loop running while it is open, which would
+    break the asyncio tests of later modules.
+    """
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -41,11 +43,6 @@ def page(browser: Browser, console_errors: ConsoleErrors, request: pytest.Fixtur
     context.close()
     unexpected = console_errors.unexpected()
     assert not unexpected, "console errors:\n" + "\n".join(unexpected)
-
-
-def start_restreamer(base: Path, log_dir: Path) -> Component:
-    port = free_port()
-    return start_component(["restreamer", "--base-dir", str(base), "--port", str(port)], log_dir, port=port)
 
 
 @pytest.fixture

@@ -20,7 +20,9 @@ async def client():
         yield client
 
 
-@pytest.mark.parametrize(("path", "title"), [("/watch", "Watch a stream")])
+@pytest.mark.parametrize(
+    ("path", "title"), [("/", "Events"), ("/edit/42", "Edit"), ("/watch", "Watch a stream")]
+)
 async def test_pages(client, path, title):
     response = await client.get(path)
     assert response.status == 200

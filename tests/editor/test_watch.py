@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import STORE_START
 from tests.editor.browser import save_screenshot, serious_accessibility_violations
-from tests.editor.conftest import start_restreamer
+from tests.editor.servers import start_restreamer
 from tests.harness.media import FPS, loop_clip, probe_duration, store_clip
 from tests.harness.processes import stop_all
 from wubloader.editor.routes import EditorConfig

@@ -153,3 +153,18 @@ async def test_children_errors_are_collected_not_raised():
     await asyncio.sleep(0)
     await cancel_and_wait([child])
     assert isinstance(child.exception(), RuntimeError)
+
+
+async def test_media_runs_at_background_priority():
+    """Cuts, waveforms and frames must not take CPU from archiving or peers in the same node."""
+    args = ["ffmpeg", "-v", "error", "-f", "s16le", "-i", "-", "-f", "null", "-"]
+    async with start_media_process(args, stdin=True) as media:
+        proc = f"/proc/{media.process.pid}"
+        deadline = time.monotonic() + 10
+        while open(f"{proc}/comm").read().strip() != "ffmpeg" and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)  # setpriv and nice exec into ffmpeg in the same process
+        nice = int(open(f"{proc}/stat").read().rsplit(")", 1)[1].split()[16])
+        ours = int(open(f"/proc/{os.getpid()}/stat").read().rsplit(")", 1)[1].split()[16])
+        assert nice == min(ours + 10, 19)
+        media.stdin.close()
+        await media.wait_ok()

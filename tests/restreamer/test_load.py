@@ -11,6 +11,7 @@ import urllib.request
 from tests.conftest import STORE_START
 from tests.harness.processes import free_port, start_component
 from tests.harness.store_builder import build_store
+from wubloader.restreamer.state import STATE
 
 HUGE = "start=1001-01-01T00:00:00&end=9999-01-01T00:00:00"
 
@@ -69,3 +70,22 @@ async def test_replication_routes_answer_while_the_default_pool_is_stuck(tmp_pat
     finally:
         release.set()
         await asyncio.gather(*stuck)
+
+
+async def test_playlists_take_turns_and_peers_do_not_wait_for_them(tmp_path, make_client):
+    build_store(tmp_path, STORE_START, 3)
+    client = await make_client(tmp_path, max_playlist_jobs=1)
+    playback = client.app[STATE].playback
+    await playback.acquire()  # another playlist is being rendered
+    waiting = asyncio.ensure_future(
+        client.get("/playlist/chan/source.m3u8?start=2024-05-01T10:00:00&end=2024-05-01T10:00:06")
+    )
+    listing = await client.get("/files/chan/source/2024-05-01T10")
+    assert listing.status == 200  # peers never queue behind playlists
+    await asyncio.sleep(0.2)
+    assert not waiting.done()
+    playback.release()
+    response = await asyncio.wait_for(waiting, 20)
+    assert response.status == 200
+    assert (await response.text()).count("#EXTINF") == 3
+    assert not playback.locked()

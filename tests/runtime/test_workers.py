@@ -51,6 +51,7 @@ async def test_cancelled_await_drops_a_queued_job():
     queued = asyncio.ensure_future(pool.run(ran.set))
     await asyncio.sleep(0.05)
     queued.cancel()
+    await asyncio.sleep(0.05)  # the cancellation reaches the pool's future in a loop callback
     release.set()
     assert await blocker is True
     await pool.run(lambda: None)  # the queue has moved past the cancelled job

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 from wubloader.cutter import metrics
 from wubloader.cutter.backend import VideoMetadata, merge_tags
-from wubloader.cutter.errors import CutFailed, JobCancelled, UploadError
+from wubloader.cutter.errors import CutFailed, JobCancelled, UploadAmbiguous, UploadError
 from wubloader.cutter.job_state import JobOutcome, Outcome, write_outcome
 from wubloader.cutter.thumbnail_maker import make_thumbnail
 from wubloader.db import cutter_jobs as q
 from wubloader.db.errors import DatabaseError
 from wubloader.media.cut_engine import CutOptions, prepare_cut
+from wubloader.media.cut_plan import CutType
 from wubloader.media.errors import MediaError
 from wubloader.store.errors import StoreError
 from wubloader.thumbnails.compose import thumbnail_hash
@@ -149,8 +150,13 @@ class JobRun:
         if self.lost:
             metrics.JOBS_CANCELLED.inc()
             return JobOutcome(outcome=Outcome.CANCELLED, message="the row was reset or taken over")
-        message = f"cutter {self.claim.uploader} stopped before the job finished"
-        return await self._finish_failure(UploadError(message, retryable=True))
+        if self.progress is Progress.NOT_FINISHED:
+            message = f"cutter {self.claim.uploader} stopped before the job finished"
+            return await self._finish_failure(UploadError(message, retryable=True))
+        # The last byte was already handed over: whether the video exists is for an operator to check.
+        return await self._finish_failure(
+            UploadAmbiguous(f"cutter {self.claim.uploader} stopped while finishing")
+        )
 
     async def _classified(self) -> JobOutcome:
         try:
@@ -211,6 +217,8 @@ class JobRun:
 
     async def _prepare(self) -> AsyncGenerator[bytes | bytearray, None]:
         options = CutOptions(full_encode_args=self.location.encode_args)
+        if self.location.cut_type is CutType.ROUGH and any(self.inputs.transitions):
+            raise CutFailed("an archive copy keeps whole segments: it cannot have transitions")
         try:
             return await prepare_cut(
                 self.location.cut_type,

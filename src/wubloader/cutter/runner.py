@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from wubloader.cutter import metrics
 from wubloader.cutter.candidates import MissingData, cut_inputs
 from wubloader.cutter.job import JobRun
+from wubloader.cutter.job_state import JobOutcome, Outcome
 from wubloader.db import cutter_jobs as q
 from wubloader.db.errors import DatabaseError
 from wubloader.store.errors import StoreError
@@ -19,7 +20,6 @@ from wubloader.store.errors import StoreError
 if TYPE_CHECKING:
     from wubloader.cutter.backend import UploadBackend
     from wubloader.cutter.job import JobServices
-    from wubloader.cutter.job_state import JobOutcome
     from wubloader.db.cutter_jobs import CutJob
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class JobRunner:
         self.outcomes: list[JobOutcome] = []
         self._not_before: dict[str, float] = {}  # job id → monotonic time it may be retried here
         self._tried: set[str] = set()
+        self._lease = timedelta(seconds=self.config.lease)
 
     def notify(self, event_id: str) -> None:
         """A row entered EDITED (NOTIFY): look for work now."""
@@ -141,20 +142,20 @@ class JobRunner:
     async def _try_start(self, job: CutJob, group: asyncio.TaskGroup) -> bool:
         try:
             inputs = await asyncio.to_thread(cut_inputs, job, self.services.index)
-        except (ValueError, StoreError) as exc:
+        except (ValueError, StoreError, OSError) as exc:
             await self._note(job, f"{self.config.name}: Error while checking candidate: {exc}")
             return False
         if isinstance(inputs, MissingData):
             metrics.MISSING_DATA.inc()
             await self._note(job, inputs.note(self.config.name))
             return False
-        claim = await self.services.database.run(
-            q.claim_job,
-            job,
-            name=self.config.name,
-            now=self.services.now(),
-            lease=timedelta(seconds=self.config.lease),
-        )
+        try:
+            claim = await self.services.database.run(
+                q.claim_job, job, name=self.config.name, now=self.services.now(), lease=self._lease
+            )
+        except (DatabaseError, TimeoutError) as exc:
+            logger.warning("cannot claim %s: %s", job.id, exc)
+            return False
         if claim is None:
             metrics.CLAIM_CONFLICTS.inc()
             logger.info("lost the claim on %s to another cutter (or it was edited)", job.id)
@@ -176,7 +177,11 @@ class JobRunner:
     async def _run_job(self, run: JobRun) -> None:
         metrics.JOBS_RUNNING.inc()
         try:
-            outcome = await run.run()
+            try:
+                outcome = await run.run()
+            except Exception as exc:  # e.g. the database vanished while writing the outcome
+                logger.exception("job %s: could not record its outcome", run.job.id)
+                outcome = JobOutcome(outcome=Outcome.RETRY, message=f"outcome not recorded: {exc}")
             self.outcomes.append(outcome)
             logger.info("job %s: %s: %s", run.job.id, outcome.outcome, outcome.message)
             if not outcome.succeeded:

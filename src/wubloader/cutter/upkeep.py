@@ -11,6 +11,7 @@ from wubloader.cutter.backend import VideoMetadata, merge_tags
 from wubloader.cutter.errors import UploadError
 from wubloader.cutter.thumbnail_maker import make_thumbnail
 from wubloader.db import cutter_jobs as q
+from wubloader.db import published_videos as pv
 from wubloader.db.errors import DatabaseError
 from wubloader.media.errors import MediaError
 from wubloader.thumbnails.compose import thumbnail_hash
@@ -19,7 +20,7 @@ from wubloader.thumbnails.errors import ThumbnailsError
 if TYPE_CHECKING:
     from wubloader.cutter.backend import UploadBackend
     from wubloader.cutter.job import JobServices
-    from wubloader.db.cutter_jobs import PublishedRow
+    from wubloader.db.published_videos import PublishedRow
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +50,13 @@ class TranscodeChecker:
     async def check_once(self) -> list[str]:
         """Mark finished videos DONE; returns the ids marked by this pass."""
         database = self.services.database
-        rows = await database.run(q.transcoding_rows, self.location)
+        rows = await database.run(pv.transcoding_rows, self.location)
         metrics.VIDEOS_TRANSCODING.labels(self.location).set(len(rows))
         if not rows:
             return []
         finished = await self.backend.check_status([row.video_id for row in rows])
         ids = [row.id for row in rows if row.video_id in finished]
-        marked = await database.run(q.mark_transcoded, ids, now=self.services.now())
+        marked = await database.run(pv.mark_transcoded, ids, now=self.services.now())
         metrics.VIDEOS_MARKED_DONE.labels(self.location).inc(len(marked))
         for job_id in marked:
             logger.info("%s finished processing: DONE", job_id)
@@ -86,7 +87,7 @@ class VideoUpdater:
 
     async def update_once(self) -> int:
         """Update every MODIFIED row of the location; returns how many reached DONE."""
-        rows = await self.services.database.run(q.modified_rows, self.location)
+        rows = await self.services.database.run(pv.modified_rows, self.location)
         done = 0
         for row in rows:
             try:
@@ -95,10 +96,12 @@ class VideoUpdater:
                 if exc.retryable:  # e.g. a concurrent update (409): the next pass or node retries
                     logger.info("update of %s will be retried: %s", row.id, exc)
                     continue
-                await self.services.database.run(q.fail_modified, row, error=f"Failed to update video: {exc}")
+                await self.services.database.run(
+                    pv.fail_modified, row, error=f"Failed to update video: {exc}"
+                )
             except (ThumbnailsError, MediaError) as exc:
                 await self.services.database.run(
-                    q.fail_modified, row, error=f"Failed to update thumbnail: {exc}"
+                    pv.fail_modified, row, error=f"Failed to update thumbnail: {exc}"
                 )
         return done
 
@@ -122,7 +125,7 @@ class VideoUpdater:
                 await self.backend.set_thumbnail(row.video_id, png)
             image = png
         moved = await self.services.database.run(
-            q.finish_modified, row, thumbnail_image=image, thumbnail_hash=digest
+            pv.finish_modified, row, thumbnail_image=image, thumbnail_hash=digest
         )
         if not moved:
             logger.info("%s changed while being updated; the next pass redoes it", row.id)

@@ -5,7 +5,7 @@
     CLAIMED ─ mark_finalizing ─→ FINALIZING ─ mark_published ─→ TRANSCODING | DONE
     CLAIMED/FINALIZING ─ return_to_edited (retryable) | return_to_unedited (not) ─→ EDITED | UNEDITED
     FINALIZING ─ note_finalizing_error (stays: an operator decides) | mark_thumbnail_failed ─→ MODIFIED
-    TRANSCODING ─ mark_transcoded ─→ DONE;   MODIFIED ─ finish_modified ─→ DONE
+    (TRANSCODING and MODIFIED rows: db/published_videos.py)
 
 A claim holds `row_version` after the claim; every later write is guarded by `uploader = me`, the state
 it leaves and that version, and bumps it, so a reset, an edit or a lease taken over by another
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from datetime import datetime, timedelta
 
 _S = EventState
-_JOB_COLUMNS = [events.c[name] for name in ("id", "row_version", *EDIT_FIELDS) if name != "thumbnail_image"]
+JOB_COLUMNS = [events.c[name] for name in ("id", "row_version", *EDIT_FIELDS) if name != "thumbnail_image"]
 _HAS_IMAGE = events.c.thumbnail_image.is_not(None).label("has_thumbnail_image")
 FINALIZING_NOTE = (
     "An error occurred during FINALIZING, please determine if video was actually uploaded or not "
@@ -54,18 +54,7 @@ class Claim:
     version: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PublishedRow:
-    """A TRANSCODING or MODIFIED row, for the TranscodeChecker and the VideoUpdater."""
-
-    id: str
-    version: int
-    video_id: str
-    edit: EditInputs
-    thumbnail_last_written: bytes | None
-
-
-def _edit(row: dict[str, Any]) -> EditInputs:
+def edit_of(row: dict[str, Any]) -> EditInputs:
     """The edit columns of `row` through the shared column conversion (sheet columns are not read)."""
     sheet = dict.fromkeys(SHEET_FIELDS)
     event = event_from_row({**sheet, "id": row["id"], **{k: row.get(k) for k in EDIT_FIELDS}})
@@ -101,7 +90,7 @@ def list_candidates(
     """EDITED rows for `locations` that `name` may take (whitelist NULL = anyone, unless explicit_only)."""
     if not locations:
         return []
-    query = sa.select(*_JOB_COLUMNS, _HAS_IMAGE).where(
+    query = sa.select(*JOB_COLUMNS, _HAS_IMAGE).where(
         events.c.state == str(_S.EDITED), events.c.upload_location.in_(list(locations))
     )
     jobs = []
@@ -109,7 +98,7 @@ def list_candidates(
         job = CutJob(
             id=row["id"],
             version=row["row_version"],
-            edit=_edit(dict(row)),
+            edit=edit_of(dict(row)),
             has_thumbnail_image=bool(row["has_thumbnail_image"]),
         )
         allowed = job.edit.uploader_whitelist
@@ -313,80 +302,6 @@ def return_to_unedited(connection: sa.Connection, claim: Claim, *, error: str) -
 def note_finalizing_error(connection: sa.Connection, claim: Claim, *, error: str) -> Claim | None:
     """Stay FINALIZING with an operator message (the outcome of the upload is unknown)."""
     return _write(connection, claim, (_S.FINALIZING,), error=error, claimed_until=None)
-
-
-def _published(connection: sa.Connection, state: EventState, location: str) -> list[PublishedRow]:
-    columns = [*_JOB_COLUMNS, events.c.video_id, events.c.thumbnail_last_written, events.c.thumbnail_image]
-    query = sa.select(*columns).where(events.c.state == str(state), events.c.upload_location == location)
-    if state is _S.MODIFIED:
-        query = query.where(events.c.error.is_(None))
-    return [
-        PublishedRow(
-            id=row["id"],
-            version=row["row_version"],
-            video_id=row["video_id"] or "",
-            edit=_edit(dict(row)),
-            thumbnail_last_written=row["thumbnail_last_written"],
-        )
-        for row in connection.execute(query).mappings()
-    ]
-
-
-def transcoding_rows(connection: sa.Connection, location: str) -> list[PublishedRow]:
-    """TRANSCODING rows of `location`."""
-    return _published(connection, _S.TRANSCODING, location)
-
-
-def mark_transcoded(connection: sa.Connection, ids: Collection[str], *, now: datetime) -> list[str]:
-    """TRANSCODING → DONE for `ids` still TRANSCODING (so concurrent checkers cannot double-mark)."""
-    if not ids:
-        return []
-    result = connection.execute(
-        sa.update(events)
-        .where(events.c.id.in_(list(ids)), events.c.state == str(_S.TRANSCODING))
-        .values(state=str(_S.DONE), upload_time=now, row_version=events.c.row_version + 1)
-        .returning(events.c.id)
-    )
-    return list(result.scalars().all())
-
-
-def modified_rows(connection: sa.Connection, location: str) -> list[PublishedRow]:
-    """MODIFIED rows of `location` without an error (erroring ones wait for an operator)."""
-    return _published(connection, _S.MODIFIED, location)
-
-
-def finish_modified(
-    connection: sa.Connection,
-    row: PublishedRow,
-    *,
-    thumbnail_image: bytes | None,
-    thumbnail_hash: bytes | None,
-) -> bool:
-    """MODIFIED → DONE if unchanged since read (else the next pass redoes it)."""
-    values: dict[str, Any] = {"state": str(_S.DONE), "row_version": events.c.row_version + 1}
-    if thumbnail_image is not None:
-        values.update(thumbnail_image=thumbnail_image, thumbnail_last_written=thumbnail_hash)
-    result = connection.execute(
-        sa.update(events)
-        .where(events.c.id == row.id, events.c.state == str(_S.MODIFIED), events.c.row_version == row.version)
-        .values(**values)
-    )
-    return bool(result.rowcount)
-
-
-def fail_modified(connection: sa.Connection, row: PublishedRow, *, error: str) -> bool:
-    """Set `error` on a MODIFIED row (if unchanged and without one): updaters skip it until cleared."""
-    result = connection.execute(
-        sa.update(events)
-        .where(
-            events.c.id == row.id,
-            events.c.state == str(_S.MODIFIED),
-            events.c.row_version == row.version,
-            events.c.error.is_(None),
-        )
-        .values(error=error)
-    )
-    return bool(result.rowcount)
 
 
 def needs_thumbnail(edit: EditInputs) -> bool:

@@ -91,6 +91,7 @@ class MediaWorker:
         self.monotonic = monotonic
         self.started_at = monotonic()
         self.needs_replacement = False
+        self.polls = 0  # playlist fetches attempted (benchmarks count them)
         self.stopping = asyncio.Event()
         self.notes = Notes(config.channel, quality)
         self.reader = PlaylistReader(
@@ -132,6 +133,7 @@ class MediaWorker:
     async def _poll_loop(self, fetches: asyncio.TaskGroup) -> None:
         failures = 0
         while not self.stopping.is_set():
+            self.polls += 1
             playlist = await self._poll()
             if playlist is None:
                 failures += 1

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 STATIC_ROOT = Path(__file__).parent / "static"
 # Third-party files bin/setup copies from node_modules (exact versions from package-lock.json).
 VENDOR_FILES = ("hls.min.js",)
-PAGES = {"/watch": "watch.html"}
+PAGES = {"/": "index.html", "/edit/{id}": "edit.html", "/watch": "watch.html"}
 # Pages and modules change with each deploy; revalidate (ETag/Last-Modified make that a cheap 304).
 NO_CACHE = {"Cache-Control": "no-cache"}
 

@@ -14,7 +14,9 @@ from urllib.parse import quote
 from wubloader.maintenance.errors import PeerError, UsageError
 from wubloader.runtime.errors import FetchError
 from wubloader.runtime.http_client import fetch_bytes
+from wubloader.store.errors import UnsafePath
 from wubloader.store.listing import split_hour_entries
+from wubloader.store.naming import check_component
 
 if TYPE_CHECKING:
     import aiohttp
@@ -89,4 +91,13 @@ def _parse_names(body: bytes, url: str) -> list[str]:
         raise PeerError(f"peer {url} sent a listing that is not JSON", url) from None
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise PeerError(f"peer {url} sent a listing that is not a list of names", url)
-    return names
+    return [n for n in names if _safe(n)]
+
+
+def _safe(name: str) -> bool:
+    """A peer's name is used as a path component here only if it cannot escape or reveal anything."""
+    try:
+        check_component(name)
+    except UnsafePath:
+        return False
+    return name != ".."

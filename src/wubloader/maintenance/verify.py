@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 from wubloader.maintenance.metrics import SCRUB_BYTES, SCRUB_FILES, SCRUB_LAST_PASS, SCRUB_PASSES
 from wubloader.maintenance.scope import TimeRange, channel_qualities, check_channel
 from wubloader.maintenance.throttle import Throttle
-from wubloader.store.listing import list_channels
+from wubloader.store.listing import list_channels, list_hours, list_qualities
+from wubloader.store.naming import parse_hour
 from wubloader.store.quarantine import check_segment, check_segment_async
-from wubloader.store.walk import visible_segments
+from wubloader.store.walk import ONE_HOUR, visible_segments
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -96,19 +97,35 @@ class Scrubber:
                 pass
 
     async def scrub_pass(self, stop: asyncio.Event) -> None:
-        """One pass over every visible segment (unless stopped midway)."""
+        """One pass over every visible segment (unless stopped midway), listing one hour at a time."""
         throttle = Throttle(self.rate)
-        segments = await asyncio.to_thread(list, segments_to_verify(self.base, None, TimeRange()))
-        for seg in segments:
-            if stop.is_set():
-                return
-            checked = await check_segment_async(self.base, seg, fix=True)
-            if checked is None:
-                continue
-            SCRUB_BYTES.inc(checked.size)
-            SCRUB_FILES.labels("corrupt" if checked.corrupt else "ok").inc()
-            if checked.corrupt:
-                logger.warning("scrub: %s is corrupt; quarantined to %s", checked.path, checked.quarantined)
-            await asyncio.sleep(throttle.delay(checked.size))
+        for channel, quality, hour in await asyncio.to_thread(self._hours):
+            start = parse_hour(hour)
+            segments = await asyncio.to_thread(
+                list, visible_segments(self.base, channel, quality, start, start + ONE_HOUR)
+            )
+            for seg in segments:
+                if stop.is_set():
+                    return
+                await asyncio.sleep(throttle.delay(await self._scrub_one(seg)))
         SCRUB_PASSES.inc()
         SCRUB_LAST_PASS.set(time.time())
+
+    def _hours(self) -> list[tuple[str, str, str]]:
+        return [
+            (channel, quality, hour)
+            for channel in list_channels(self.base)
+            for quality in list_qualities(self.base, channel)
+            for hour in list_hours(self.base, channel, quality)
+        ]
+
+    async def _scrub_one(self, seg: Segment) -> int:
+        """Check one segment (quarantining it if corrupt); the bytes read."""
+        checked = await check_segment_async(self.base, seg, fix=True)
+        if checked is None:
+            return 0
+        SCRUB_BYTES.inc(checked.size)
+        SCRUB_FILES.labels("corrupt" if checked.corrupt else "ok").inc()
+        if checked.corrupt:
+            logger.warning("scrub: %s is corrupt; quarantined to %s", checked.path, checked.quarantined)
+        return checked.size

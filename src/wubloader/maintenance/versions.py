@@ -149,8 +149,8 @@ async def _hours(
 
 
 def _visible(names: set[str]) -> list[str]:
-    """Names a peer listed that are safe to use as path components here."""
-    return sorted(n for n in names if n and not n.startswith(".") and "/" not in n and "\\" not in n)
+    """Sorted names (peers' unsafe names were already dropped by PeerListings)."""
+    return sorted(names)
 
 
 def tombstone_losers(base: Path, moments: Sequence[Moment], note: TombstoneNote) -> list[Path]:

@@ -116,6 +116,18 @@ def _separate_audio_filters(
     return filters
 
 
+def _separate_group(
+    r: int, video: range, inputs: Sequence[RunInput], runs: Sequence[AudioRun], first_audio: int, frame: float
+) -> list[str]:
+    """Range `r`'s video runs joined ([gv{r}]) and its sound from separate inputs ([ga{r}])."""
+    pads = "".join(f"[rv{i}]" for i in video)
+    seconds = sum(run.frames for run in inputs) * frame
+    return [
+        f"{pads}concat=n={len(inputs)}:v=1:a=0[gv{r}]",
+        *_separate_audio_filters(first_audio, runs, seconds, f"[ga{r}]"),
+    ]
+
+
 def _trim_filters(index: int, run: RunInput, frame: float, audio: bool) -> list[str]:
     end_v = f":end_frame={run.end_frame}" if run.end_frame is not None else ""
     filters = [f"[{index}:v]trim=start_frame={run.start_frame}{end_v},setpts=PTS-STARTPTS[rv{index}]"]
@@ -152,13 +164,8 @@ def build_graph(
             index += 1
         first = index - len(inputs)
         if separate_audio is not None:
-            runs = separate_audio[r]
-            graph.append(
-                "".join(f"[rv{i}]" for i in range(first, index)) + f"concat=n={len(inputs)}:v=1:a=0[gv{r}]"
-            )
-            seconds = sum(run.frames for run in inputs) * frame
-            graph += _separate_audio_filters(audio_input, runs, seconds, f"[ga{r}]")
-            audio_input += len(runs)
+            graph += _separate_group(r, range(first, index), inputs, separate_audio[r], audio_input, frame)
+            audio_input += len(separate_audio[r])
         else:
             pads = "".join(f"[rv{i}]" + (f"[ra{i}]" if audio else "") for i in range(first, index))
             out = f"[gv{r}]" + (f"[ga{r}]" if audio else "")

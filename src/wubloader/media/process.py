@@ -27,6 +27,10 @@ FEED_CHUNK = 1 << 20
 # the parent-death signal between fork and exec; preexec_fn could deadlock in a threaded process.
 _SETPRIV = shutil.which("setpriv")
 DIE_WITH_PARENT: tuple[str, ...] = (_SETPRIV, "--pdeathsig", "KILL", "--") if _SETPRIV else ()
+# Media work (cuts, waveforms, frames) must never take CPU from archiving or serving peers in the
+# same node: ffmpeg runs niced, so under load the kernel gives the node's own process priority.
+_NICE = shutil.which("nice")
+BACKGROUND_PRIORITY: tuple[str, ...] = (_NICE, "-n", "10") if _NICE else ()
 
 
 @dataclass(slots=True)
@@ -77,6 +81,7 @@ async def start_media_process(
     """
     process = await asyncio.create_subprocess_exec(
         *DIE_WITH_PARENT,
+        *BACKGROUND_PRIORITY,
         *args,
         stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE if stdout else asyncio.subprocess.DEVNULL,

@@ -96,10 +96,10 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         nodes=node_source_from_args(args) if has_peers else None,
         demo=args.demo,
         self_url=args.self_url,
-        metrics_port=args.metrics_port,
         scrub_rate=args.scrub_rate or None,
         keep_hours=args.keep,
         coverage_interval=args.coverage_interval or None,
+        metrics_port=args.metrics_port,
     )
 
 

@@ -19,8 +19,8 @@ class NodeConfig:
     """A node always serves its store; it downloads when given a source (or `demo`) and backfills
     when it has peers (`nodes`, from which `self_url` is excluded). `scrub_rate` (bytes/s) re-hashes the
     store continuously; `keep_hours` deletes hours older than that; `coverage_interval` (s) redraws the
-    coverage maps of every channel.
-    `/metrics` is always on the restreamer's port; `metrics_port` serves it on a port of its own too."""
+    coverage maps of every channel. `/metrics` is always on the restreamer's port; `metrics_port`
+    serves it on a port of its own too (same host)."""
 
     restreamer: RestreamerConfig
     downloader: DownloaderConfig | None = None
@@ -29,10 +29,10 @@ class NodeConfig:
     demo: bool = False
     progress_interval: float = 10.0
     self_url: str | None = None
-    metrics_port: int | None = None
     scrub_rate: float | None = None
     keep_hours: float | None = None
     coverage_interval: float | None = None
+    metrics_port: int | None = None
 
     def __post_init__(self) -> None:
         if self.demo and self.downloader is None:

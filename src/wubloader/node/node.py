@@ -52,8 +52,9 @@ class Node:
         Start-up errors no restart can fix (the store cannot be created, a port is taken) are
         raised, not retried: the process exits with one line (see `run_component`).
         """
-        await asyncio.to_thread(prepare_store, self.config.restreamer.base_dir)
-        sweeper = TempSweeper(self.config.restreamer.base_dir)
+        base = self.config.restreamer.base_dir
+        await asyncio.to_thread(prepare_store, base)
+        sweeper = TempSweeper(base)
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(self.downloader_pool.shutdown)
             stack.callback(self.replication_pool.shutdown)
@@ -112,7 +113,14 @@ class Node:
             print_summary(self.config, server.url)
 
         await serve_app(
-            app, config.host, config.port, stop, drain_timeout=config.drain_timeout, on_listening=listening
+            app,
+            config.host,
+            config.port,
+            stop,
+            drain_timeout=config.drain_timeout,
+            on_listening=listening,
+            limits=config.connection_limits(),
+            service="restreamer",
         )
 
     async def _backfill(self, stop: asyncio.Event) -> None:

@@ -26,6 +26,7 @@ from wubloader.restreamer import (
 from wubloader.restreamer.config import RestreamerConfig
 from wubloader.restreamer.errors import cors_headers, error_middleware, quiet_malformed_request_logs
 from wubloader.restreamer.listing_cache import HourListingCache
+from wubloader.restreamer.media_slots import MediaSlots
 from wubloader.restreamer.openapi import RouteDoc, document_route
 from wubloader.restreamer.state import STATE, RestreamerState
 from wubloader.runtime.backdoor import start_backdoor
@@ -93,7 +94,10 @@ def create_app(
         resolver=RestreamerState.resolver_for(config),
         replication=replication,
         listings=HourListingCache(pool=replication),
-        media_slots=asyncio.Semaphore(config.max_media_jobs),
+        playback=asyncio.Semaphore(config.max_playlist_jobs),
+        media=MediaSlots(
+            jobs=config.max_media_jobs, queue=config.max_media_queue, wait=config.media_time_limit
+        ),
     )
     app[STATE] = state
     if templates_db is not None:
@@ -127,7 +131,9 @@ def configure_parser(parser: EnvArgumentParser) -> None:
     parser.add_argument(
         "--nodes", type=parse_csv, default=(), metavar="URL,…", help="peers shown on the /coverage page"
     )
-    parser.add_argument("--db", default=None, metavar="URL", help="events database, for thumbnail templates")
+    parser.add_argument(
+        "--db", default=None, metavar="URL", help="database: thumbnail templates, nodes on /coverage"
+    )
     add_common_arguments(parser)
 
 
@@ -158,6 +164,7 @@ def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
         idle_timeout=args.idle_timeout,
         max_connections=args.max_connections,
         nodes=tuple(args.nodes),
+        db_url=args.db,
     )
 
 
@@ -178,7 +185,15 @@ async def serve(
     try:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(
-                serve_app(app, config.host, config.port, stop, drain_timeout=config.drain_timeout)
+                serve_app(
+                    app,
+                    config.host,
+                    config.port,
+                    stop,
+                    drain_timeout=config.drain_timeout,
+                    limits=config.connection_limits(),
+                    service=SERVICE,
+                )
             )
             if metrics_port is not None:
                 tasks.create_task(serve_metrics(config.host, metrics_port, stop))

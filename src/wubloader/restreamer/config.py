@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from wubloader.runtime.config import check_base_dir
+from wubloader.runtime.connections import ConnectionLimits
 from wubloader.runtime.errors import RuntimeConfigError
 
 if TYPE_CHECKING:
@@ -25,13 +26,15 @@ class RestreamerConfig:
     `max_image_range`: longest waveform range; `max_image_side`: largest waveform side in pixels.
     `max_media_jobs`: media requests (cuts, waveforms, frames) running at once; up to
     `max_media_queue` more wait (at most `media_time_limit`) for a slot, and beyond that a request
-    is refused at once with 503 + Retry-After.
+    is refused at once with 503 + Retry-After. `max_playlist_jobs`: media playlists selected and
+    rendered at once (others wait), so a crowd of players cannot monopolise the event loop.
     `idle_timeout`: a connection that has not sent a complete request head this long after it
     opened or after its last response is closed. `max_connections`: open connections at most
     (None: half the process's file descriptor limit); more are answered 503 and closed.
     `replication_threads`: threads of the pool that serves `/files` listings, apart from the
     thread pool every other request shares.
-    `nodes`: peer URLs whose coverage maps the `/coverage` page shows beside this node's.
+    `nodes`: peer URLs whose coverage maps the `/coverage` page shows beside this node's; `db_url`: a
+    database whose `nodes` table (rows with `backfill_from`) adds more.
     """
 
     base_dir: Path
@@ -48,11 +51,13 @@ class RestreamerConfig:
     media_time_limit: float = 60.0
     max_media_jobs: int = 4
     max_media_queue: int = 8
+    max_playlist_jobs: int = 4
     drain_timeout: float = 20.0
     idle_timeout: float = 60.0
     max_connections: int | None = None
     replication_threads: int = 2
     nodes: tuple[str, ...] = ()
+    db_url: str | None = None
 
     def __post_init__(self) -> None:
         check_base_dir(self.base_dir)
@@ -60,12 +65,22 @@ class RestreamerConfig:
             raise RuntimeConfigError(f"port must be in 0..65535, got {self.port}")
         if self.max_image_side < 1 or self.playlist_chunk_bytes < 1024 or self.max_media_jobs < 1:
             raise RuntimeConfigError("max_image_side/max_media_jobs must be ≥ 1, playlist_chunk_bytes ≥ 1024")
-        if self.media_time_limit <= 0 or self.drain_timeout < 0 or self.idle_timeout <= 0:
-            raise RuntimeConfigError("media_time_limit and idle_timeout must be > 0, drain_timeout ≥ 0")
+        if self.media_time_limit <= 0 or self.drain_timeout < 0:
+            raise RuntimeConfigError("media_time_limit must be > 0 and drain_timeout ≥ 0")
         zero = timedelta(0)
         if min(self.max_range, self.max_cut_range, self.max_implicit_range, self.max_image_range) <= zero:
             raise RuntimeConfigError("range limits must be longer than 0")
-        if self.max_cut_ranges < 1 or self.max_media_queue < 0 or self.replication_threads < 1:
-            raise RuntimeConfigError("max_cut_ranges, replication_threads must be ≥ 1; max_media_queue ≥ 0")
-        if self.max_connections is not None and self.max_connections < 1:
-            raise RuntimeConfigError(f"max_connections must be ≥ 1, got {self.max_connections}")
+        if (
+            min(self.max_cut_ranges, self.replication_threads, self.max_playlist_jobs) < 1
+            or self.max_media_queue < 0
+        ):
+            raise RuntimeConfigError(
+                "max_cut_ranges, replication_threads, max_playlist_jobs ≥ 1; max_media_queue ≥ 0"
+            )
+        self.connection_limits()  # validates max_connections and idle_timeout
+
+    def connection_limits(self) -> ConnectionLimits:
+        """The server's connection cap and idle timeout; a handler whose client left is cancelled."""
+        return ConnectionLimits(
+            max_connections=self.max_connections, idle_timeout=self.idle_timeout, cancel_abandoned=True
+        )

@@ -13,7 +13,7 @@ Hierarchy::
         ├── NoContent (406)              the range exists but holds nothing usable (or media ffmpeg
         │                                cannot decode: MediaError is 406 too)
         ├── RangeNotSatisfiable (416)    a byte range starts past the end of a segment
-        └── Busy (503)                   too many ffmpeg jobs already running
+        └── Busy (503)                   no capacity now (media slots, descriptors); Retry-After
 """
 
 from __future__ import annotations
@@ -24,12 +24,17 @@ from typing import TYPE_CHECKING
 
 import pydantic
 from aiohttp import web
-from aiohttp.http_exceptions import BadHttpMessage
 
 from wubloader.errors import WubloaderError
 from wubloader.media.errors import FfmpegTimeout, MediaError
 from wubloader.media.frame import NoFrame
 from wubloader.runtime.errors import BadTimestamp
+from wubloader.runtime.http_errors import (
+    cors_headers,
+    error_response,
+    one_line,
+    quiet_malformed_request_logs,
+)
 from wubloader.store.errors import BadSegmentName, ContainsHoles, NoSegments, UnsafePath
 
 if TYPE_CHECKING:
@@ -39,14 +44,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_REASON_LENGTH = 300
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "GET,POST,HEAD",
-    "Access-Control-Allow-Headers": "*",
-    "Access-Control-Allow-Credentials": "false",
-    "Access-Control-Max-Age": "86400",
-}
+RETRY_AFTER_SECONDS = 5
+
+# Re-exported: the restreamer's app module installs these from here.
+__all__ = ["cors_headers", "error_middleware", "quiet_malformed_request_logs"]
 
 
 class RestreamerError(WubloaderError):
@@ -81,7 +82,18 @@ class RangeNotSatisfiable(RestreamerError):
 
 
 class Busy(RestreamerError):
-    """Every media slot stayed taken for the whole wait (503); retry later."""
+    """The server has no capacity for this request now (503 + `Retry-After`): every media slot and
+    queue place is taken, or the process is out of file descriptors."""
+
+    def __init__(self, reason: str, *, retry_after: int = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(reason, headers={"Retry-After": str(retry_after)})
+
+
+def as_busy(exc: Exception) -> Exception:
+    """Running out of file descriptors is a temporary overload (503), not a server bug (500)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
+        return Busy("server is out of file descriptors; retry later")
+    return exc
 
 
 # The one table. Order matters: the first matching class wins, so subclasses come first.
@@ -120,13 +132,6 @@ def status_for(exc: BaseException) -> int | None:
     return None
 
 
-def one_line(text: str) -> str:
-    """Squash a message to one printable line of bounded length (it may quote client input)."""
-    line = " ".join(text.split())
-    line = "".join(c if c.isprintable() else "?" for c in line)
-    return line[:MAX_REASON_LENGTH] or "error"
-
-
 def reason_for(exc: BaseException) -> str:
     """The client-facing reason: pydantic errors are reduced to `field: message` of the first error."""
     if isinstance(exc, pydantic.ValidationError):
@@ -143,10 +148,6 @@ def reason_for(exc: BaseException) -> str:
     if isinstance(exc, UnicodeError):
         return "request is not valid UTF-8"
     return one_line(str(exc))
-
-
-def error_response(status: int, reason: str) -> web.Response:
-    return web.Response(status=status, text=reason + "\n", content_type="text/plain")
 
 
 @web.middleware
@@ -171,44 +172,23 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         logger.debug("client left during %s %s", request.method, request.path)
         return error_response(400, "client disconnected")
     except Exception as exc:
-        status = status_for(exc)
-        if status is None:
-            logger.exception("unexpected error serving %s %s", request.method, request.path)
-            return error_response(500, "internal error")
-        if status >= 500 or isinstance(exc, MediaError | OSError):
-            level = logging.ERROR if status >= 500 else logging.WARNING
-            logger.log(level, "error serving %s %s: %s", request.method, request.path, exc)
-        response = error_response(status, reason_for(exc))
-        if isinstance(exc, RestreamerError):
-            response.headers.update(exc.headers)
-        return response
+        return exception_response(request, as_busy(exc))
 
 
-async def cors_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """`on_response_prepare` hook: every response, streamed or not, error or not, carries CORS `*`."""
-    response.headers.update(CORS_HEADERS)
+def exception_response(request: web.Request, exc: Exception) -> web.Response:
+    """The one-line response for `exc` per ERROR_STATUS; unexpected ones are logged and 500."""
+    status = status_for(exc)
+    if status is None:
+        logger.error("unexpected error serving %s %s", request.method, request.path, exc_info=exc)
+        return error_response(500, "internal error")
+    if isinstance(exc, Busy):  # an expected overload, answered with Retry-After: no error
+        logger.warning("refused %s %s: %s", request.method, request.path, exc)
+    elif status >= 500:
+        logger.error("error serving %s %s: %s", request.method, request.path, exc)
+    elif isinstance(exc, MediaError | OSError):
+        logger.warning("error serving %s %s: %s", request.method, request.path, exc)
+    response = error_response(status, reason_for(exc))
+    if isinstance(exc, RestreamerError):
+        response.headers.update(exc.headers)
+    return response
 
-
-class MalformedRequestLogFilter(logging.Filter):
-    """Turns aiohttp's ERROR + traceback for an unparseable request into one INFO line.
-
-    Such requests (raw non-UTF-8 bytes in the request line, broken headers) never reach the app:
-    aiohttp answers 400 itself. They are the client's fault, so they must not flood the log with
-    tracebacks. Install with `quiet_malformed_request_logs()`.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, BadHttpMessage):
-            first_line = (exc.message or "malformed request").splitlines()[0]
-            record.levelno, record.levelname = logging.INFO, "INFO"
-            record.msg, record.args = "refused malformed request: %s", (one_line(first_line),)
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
-def quiet_malformed_request_logs() -> None:
-    """Install MalformedRequestLogFilter on aiohttp's server logger once per process (idempotent)."""
-    server_logger = logging.getLogger("aiohttp.server")
-    if not any(isinstance(f, MalformedRequestLogFilter) for f in server_logger.filters):
-        server_logger.addFilter(MalformedRequestLogFilter())

@@ -1,6 +1,7 @@
 """`/coverage-maps/{name}` (the maps the coverage job writes) and `/coverage`, every node's maps side by side.
 
-The page lists this node and every peer from `--nodes`; each image reloads itself every 30 s.
+The page lists this node and every peer from `--nodes` and the database (`--db`); each image reloads
+itself every 30 s.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from wubloader.restreamer.coverage_peers import PEERS, CoveragePeers
 from wubloader.restreamer.errors import NotFound
 from wubloader.restreamer.openapi import RouteDoc, add_documented_route
 from wubloader.restreamer.schemas import BINARY_SCHEMA, path_arg
-from wubloader.restreamer.state import state_of
+from wubloader.restreamer.state import STATE, state_of
 from wubloader.store.extras import coverage_map_path, list_coverage_maps
 
 if TYPE_CHECKING:
@@ -50,7 +52,7 @@ async def get_coverage_map(request: web.Request) -> web.FileResponse:
     return web.FileResponse(path, headers={"Cache-Control": "no-cache", "Content-Type": "image/png"})
 
 
-def render_page(maps: Sequence[str], peers: Sequence[str]) -> str:
+def render_page(maps: Sequence[str], peers: Sequence[str], problem: str | None = None) -> str:
     """The page: a section per map, a figure per node (this one first, with a relative URL)."""
     nodes = [("this node", "")] + [(url, url.rstrip("/")) for url in peers]
     node_list = "".join(f"<li>{html.escape(label)}</li>" for label, _ in nodes)
@@ -64,6 +66,8 @@ def render_page(maps: Sequence[str], peers: Sequence[str]) -> str:
         )
         sections.append(f'<section><h2>{html.escape(name)}</h2><div class="maps">{figures}</div></section>')
     body = "".join(sections) or "<p>No coverage maps yet: run <code>wubloader coverage</code>.</p>"
+    if problem is not None:
+        body = f'<p class="problem">{html.escape(problem)}</p>{body}'
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Segment coverage maps</title>'
         f"<style>{PAGE_STYLE}</style></head><body><h1>Segment coverage maps</h1>{LEGEND}"
@@ -73,14 +77,22 @@ def render_page(maps: Sequence[str], peers: Sequence[str]) -> str:
 
 
 async def get_coverage_page(request: web.Request) -> web.Response:
-    state = state_of(request)
-    maps = await asyncio.to_thread(list_coverage_maps, state.config.base_dir)
-    page = render_page(maps, state.config.nodes)
+    maps = await asyncio.to_thread(list_coverage_maps, state_of(request).config.base_dir)
+    peers, problem = await request.app[PEERS].urls()
+    page = render_page(maps, peers, problem)
     return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-cache"})
 
 
 def add_routes(app: web.Application) -> None:
-    """Add the map and page routes."""
+    """Add the map and page routes (and the page's peer list, closed with the app)."""
+    config = app[STATE].config
+    peers = CoveragePeers(config.nodes, config.db_url)
+    app[PEERS] = peers
+
+    async def close_peers(_app: web.Application) -> None:
+        peers.close()
+
+    app.on_cleanup.append(close_peers)
     add_documented_route(
         app,
         "/coverage-maps/{name}",

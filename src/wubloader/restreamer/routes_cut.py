@@ -22,10 +22,12 @@ from wubloader.restreamer.state import state_of
 from wubloader.restreamer.streaming import stream_body
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import AsyncGenerator, Sequence
+    from pathlib import Path
 
     from multidict import MultiMapping
 
+    from wubloader.store.selection import Chain
 
 TS = "video/mp2t"
 WEBM = "video/webm"
@@ -154,7 +156,10 @@ def _check_total(ranges: Sequence[CutRange], limit: timedelta) -> None:
 
 
 async def cut(request: web.Request) -> web.StreamResponse:
-    """Validate everything (400/404/406), then stream the cut; a failure mid-way aborts the body."""
+    """Validate everything (400/404/406), then stream the cut; a failure mid-way aborts the body.
+
+    The cut holds a media slot while it runs (503 + Retry-After when none can be had).
+    """
     state = state_of(request)
     channel = path_arg(request, "channel")
     quality = path_arg(request, "quality")
@@ -166,13 +171,33 @@ async def cut(request: web.Request) -> web.StreamResponse:
         await asyncio.to_thread(state.resolver.confine, chain, files=True)
     audio_chains = None
     audio = audio_quality(quality)
-    if values.cut_type is CutType.FULL and await quality_hours_async(state.config.base_dir, channel, audio):
+    if values.cut_type is CutType.FULL and await _has_quality(state.config.base_dir, channel, audio):
         # The sound of this quality was archived separately (a variant with an AUDIO rendition).
         audio_chains = [await state.index.best_segments_async(channel, audio, r.start, r.end) for r in ranges]
         for chain in audio_chains:
             await asyncio.to_thread(state.resolver.confine, chain, files=True)
+    async with state.media_slot():  # from the first probe to the last byte: every ffmpeg run
+        stream = await _prepare(values, ranges, chains, audio_chains)
+        extension = "webm" if values.content_type == WEBM else "ts"
+        filename = f"{channel}-{quality}-{ranges[0].start:%Y-%m-%dT%H-%M-%S}.{extension}"
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": values.content_type,
+                "Content-Disposition": f'attachment; filename="{filename}"',
+            }
+        )
+        try:
+            return await stream_body(request, response, stream)
+        finally:
+            await stream.aclose()
+
+
+async def _prepare(
+    values: CutQueryValues, ranges: list[CutRange], chains: list[Chain], audio_chains: list[Chain] | None
+) -> AsyncGenerator[bytes | bytearray, None]:
+    """`prepare_cut`, its refusals mapped to 400 (bad cut) and 406 (media it cannot cut)."""
     try:
-        stream = await prepare_cut(
+        return await prepare_cut(
             values.cut_type,
             ranges,
             values.transitions,
@@ -185,18 +210,13 @@ async def cut(request: web.Request) -> web.StreamResponse:
         raise BadRequest(str(exc)) from exc
     except UnsupportedMedia as exc:
         raise NoContent(f"cannot cut this media with type={values.cut_type}: {exc}") from exc
-    extension = "webm" if values.content_type == WEBM else "ts"
-    filename = f"{channel}-{quality}-{ranges[0].start:%Y-%m-%dT%H-%M-%S}.{extension}"
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": values.content_type,
-            "Content-Disposition": f'attachment; filename="{filename}"',
-        }
-    )
+
+
+async def _has_quality(base: Path, channel: str, quality: str) -> bool:
     try:
-        return await stream_body(request, response, stream)
-    finally:
-        await stream.aclose()
+        return await quality_hours_async(base, channel, quality) is not None
+    except NotFound:
+        return False
 
 
 def add_routes(app: web.Application) -> None:

@@ -49,28 +49,36 @@ DEFAULT_BANDWIDTH = 6_846_146
 
 
 async def media_playlist(request: web.Request) -> web.StreamResponse:
-    """The media playlist for [start, end); streamed in ~100 KB chunks once everything is validated."""
+    """The media playlist for [start, end); streamed in ~100 KB chunks once everything is validated.
+
+    At most `max_playlist_jobs` are selected and rendered at once; more wait their turn.
+    """
     state = state_of(request)
     channel = path_arg(request, "channel")
     quality = path_arg(request, "quality")
     query = parse_query(request, RangeQuery)
     config = state.config
     state.resolver.directory(channel, quality)
-    window = await resolve_request_window(
-        config.base_dir,
-        channel,
-        quality,
-        query.start,
-        query.end,
-        max_implicit=config.max_implicit_range,
-        max_range=config.max_range,
-    )
-    chain = await state.index.best_segments_async(channel, quality, window.start, window.end)
-    await asyncio.to_thread(state.resolver.confine, chain, files=False)
-    plan = plan_media_playlist(
-        chain, end=window.end, now=state.now(), live=window.live, live_edge=config.live_edge
-    )
-    chunks = render_media_playlist(plan, state.entries, config.playlist_chunk_bytes)
+    async with state.playback:  # a few playlists at a time: the loop stays free for peers
+        window = await resolve_request_window(
+            config.base_dir,
+            channel,
+            quality,
+            query.start,
+            query.end,
+            max_implicit=config.max_implicit_range,
+            max_range=config.max_range,
+        )
+        chain = await state.index.best_segments_async(channel, quality, window.start, window.end)
+        await asyncio.to_thread(state.resolver.confine, chain, files=False)
+        plan = plan_media_playlist(
+            chain, end=window.end, now=state.now(), live=window.live, live_edge=config.live_edge
+        )
+        # Rendered inside the slot, sent outside it: a client that reads slowly holds no slot.
+        chunks = []
+        for chunk in render_media_playlist(plan, state.entries, config.playlist_chunk_bytes):
+            chunks.append(chunk)
+            await asyncio.sleep(0)  # rendering is CPU work on the loop: let other requests in
     return await stream_text(request, chunks, cache_control="no-cache")
 
 

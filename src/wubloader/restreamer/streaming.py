@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from wubloader.media.errors import MediaError
-from wubloader.restreamer.errors import one_line
+from wubloader.runtime.http_errors import one_line
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable

@@ -25,6 +25,8 @@ def coverage_maps_dir(base: Path) -> Path:
 
 def list_coverage_maps(base: Path) -> list[str]:
     """Names of the coverage maps present (regular files only, hidden ones excluded), sorted."""
+    if coverage_maps_dir(base).is_symlink():
+        return []
     try:
         with os.scandir(coverage_maps_dir(base)) as entries:
             return sorted(
@@ -45,6 +47,8 @@ def coverage_map_path(base: Path, name: str) -> Path | None:
     """
     check_component(name)
     path = coverage_maps_dir(base) / name
-    if not name.endswith(COVERAGE_MAP_SUFFIX) or path.is_symlink() or not path.is_file():
+    if not name.endswith(COVERAGE_MAP_SUFFIX) or path.parent.is_symlink() or path.is_symlink():
+        return None
+    if not path.is_file():
         return None
     return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import enum
+import functools
 import hashlib
 import math
 import re
@@ -23,11 +24,18 @@ TOMBSTONE_SUFFIX = ".tombstone"
 MAX_NAME_BYTES = 255
 # Selection looks one hour back for a segment covering a range's start, so nothing may be longer.
 MAX_SEGMENT_SECONDS = 3600.0
-# Plain decimals only: no sign, exponent, `inf`/`nan`, underscores or spaces (all of which float() takes).
-_DURATION_RE = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,20})?")
 # A SHA-256 in url-safe base64 without padding is 43 characters; a temp name carries a uuid4.
-_HASH_RE = re.compile(r"[A-Za-z0-9_-]{1,43}")
-_TEMP_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+HASH_LENGTH = 43
+# TIME-DURATION-TYPE-HASH.ts in one match (so at most ~120 ASCII characters). TIME is MM:SS.ffffff
+# (1-6 fraction digits); DURATION a plain decimal (float() would also take `1e308`, `inf`, `nan`,
+# signs, underscores and spaces); HASH url-safe base64, the uuid4 of a temp name included.
+_NAME_RE = re.compile(
+    r"([0-5][0-9]):([0-5][0-9])\.([0-9]{1,6})"
+    r"-([0-9]{1,4}(?:\.[0-9]{1,20})?)"
+    r"-(full|suspect|partial|temp)"
+    r"-([A-Za-z0-9_-]{1,64})\.ts"
+)
+_HOUR_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}")
 _LAST_TIME = datetime(9999, 12, 31, 23, 59, 59, 999999)  # naive UTC, like every store time
 
 
@@ -124,14 +132,7 @@ def parse_hour(hour: str) -> datetime:
     Only the canonical form `hour_name` writes is accepted (ASCII digits, zero-padded): int() would
     also take signs, spaces, underscores and other scripts' digits, naming directories nothing lists.
     """
-    if (
-        len(hour) != 13
-        or hour[4] != "-"
-        or hour[7] != "-"
-        or hour[10] != "T"
-        or not hour.isascii()
-        or not (hour[0:4] + hour[5:7] + hour[8:10] + hour[11:13]).isdigit()
-    ):
+    if _HOUR_RE.fullmatch(hour) is None:
         raise BadSegmentName(f"bad hour {hour[:64]!r}")
     try:
         return datetime(int(hour[0:4]), int(hour[5:7]), int(hour[8:10]), int(hour[11:13]))
@@ -144,26 +145,23 @@ def parse_segment_name(
 ) -> Segment:
     """Parse `TIME-DURATION-TYPE-HASH.ts` inside the hour starting at `hour_start`.
 
-    Raises BadSegmentName for anything else, including implausible names: over MAX_NAME_BYTES, not
-    ASCII, a duration that is not a plain decimal up to MAX_SEGMENT_SECONDS, a hash that is not
-    url-safe base64 of at most 43 characters, or an end past the last representable time.
+    Raises BadSegmentName for anything else, including implausible names: not ASCII, too long (no
+    valid name reaches MAX_NAME_BYTES), a duration that is not a plain decimal up to
+    MAX_SEGMENT_SECONDS, a hash that is not url-safe base64 of at most HASH_LENGTH characters, or
+    an end past the last representable time.
     """
-    if len(name) > MAX_NAME_BYTES or not name.isascii():
-        raise BadSegmentName(f"not a segment name: {name[:64]!r}")
-    if not name.endswith(SEGMENT_SUFFIX) or name.startswith("."):
-        raise BadSegmentName(f"not a segment name: {name!r}")
-    parts = name[: -len(SEGMENT_SUFFIX)].split("-", 3)
-    if len(parts) != 4:
-        raise BadSegmentName(f"not a segment name: {name!r}")
-    time_text, duration_text, type_text, hash_text = parts
-    seg_type = _TYPES.get(type_text)
-    if seg_type is None:
-        raise BadSegmentName(f"bad segment type in {name!r}")
-    start = hour_start + _parse_minute_second(time_text, name)
-    duration = _parse_duration(duration_text, name)
-    hash_re = _TEMP_ID_RE if seg_type is SegmentType.TEMP else _HASH_RE
-    if hash_re.fullmatch(hash_text) is None:
+    match = _NAME_RE.fullmatch(name)
+    if match is None:
+        raise BadSegmentName(f"not a segment name: {name[:80]!r}")
+    minute, second, fraction, duration_text, type_text, hash_text = match.groups()
+    seg_type = _TYPES[type_text]
+    if seg_type is not SegmentType.TEMP and len(hash_text) > HASH_LENGTH:
         raise BadSegmentName(f"bad hash in {name!r}")
+    # Integer fields, not float(): a float start once caused 1 µs errors and false overlaps.
+    start = hour_start + timedelta(
+        minutes=int(minute), seconds=int(second), microseconds=int(fraction.ljust(6, "0"))
+    )
+    duration = _parse_duration(duration_text)
     if start.year == 9999 and start > _LAST_TIME - duration:  # `Segment.end` would overflow
         raise BadSegmentName(f"segment {name!r} ends after the year 9999")
     return Segment(
@@ -177,26 +175,13 @@ def parse_segment_name(
     )
 
 
-def _parse_duration(text: str, name: str) -> timedelta:
-    if _DURATION_RE.fullmatch(text) is None:
-        raise BadSegmentName(f"bad duration in {name!r}")
+@functools.lru_cache(maxsize=1024)
+def _parse_duration(text: str) -> timedelta:
+    # A stream repeats a handful of durations: the cache makes this a lookup on hot listing paths.
     seconds = float(text)
     if seconds > MAX_SEGMENT_SECONDS:
-        raise BadSegmentName(f"implausible duration in {name!r}")
+        raise BadSegmentName(f"implausible segment duration {text!r}")
     return timedelta(seconds=seconds)
-
-
-def _parse_minute_second(text: str, name: str) -> timedelta:
-    # MM:SS.ffffff by fixed offsets; float() here once caused 1 µs errors and false overlaps.
-    if len(text) < 7 or len(text) > 12 or not text.isascii() or text[2] != ":" or text[5] != ".":
-        raise BadSegmentName(f"bad time in {name!r}")
-    minute, second, fraction = text[0:2], text[3:5], text[6:]
-    if not (minute.isdigit() and second.isdigit() and fraction.isdigit()):
-        raise BadSegmentName(f"bad time in {name!r}")
-    m, s = int(minute), int(second)
-    if m > 59 or s > 59:
-        raise BadSegmentName(f"bad time in {name!r}")
-    return timedelta(minutes=m, seconds=s, microseconds=int(fraction.ljust(6, "0")))
 
 
 def parse_segment_path(path: str | Path) -> Segment:

@@ -14,7 +14,9 @@ from aiohttp import web
 
 from wubloader.db import migrations
 from wubloader.db.database import Database
+from wubloader.editor.routes import EditorConfig, add_editor_routes
 from wubloader.runtime.config import HttpConfig, add_common_arguments, cli_type, parse_csv, parse_port
+from wubloader.runtime.http_errors import cors_headers, quiet_malformed_request_logs
 from wubloader.runtime.logsetup import setup_logging
 from wubloader.runtime.metrics import add_metrics_route, request_metrics_middleware
 from wubloader.runtime.serve import run_component, serve_app
@@ -22,7 +24,7 @@ from wubloader.runtime.timeparse import now_utc, parse_utc_only
 from wubloader.thrimshim import openapi, routes_rows, routes_templates
 from wubloader.thrimshim.auth import Authenticator
 from wubloader.thrimshim.config import OidcConfig, ThrimshimConfig
-from wubloader.thrimshim.errors import cors_headers, error_middleware
+from wubloader.thrimshim.errors import error_middleware
 from wubloader.thrimshim.oidc import OidcVerifier
 from wubloader.thrimshim.state import STATE, ThrimshimState
 
@@ -43,9 +45,16 @@ ROUTE_GROUPS = (routes_templates, routes_rows, openapi)
 
 
 def create_app(
-    config: ThrimshimConfig, database: Database, *, now: Callable[[], datetime] = now_utc
+    config: ThrimshimConfig,
+    database: Database,
+    *,
+    now: Callable[[], datetime] = now_utc,
+    editor: EditorConfig | None = None,
 ) -> web.Application:
-    """The API over `database` (which must be migrated; see `Database.require_current`)."""
+    """The API over `database` (which must be migrated; see `Database.require_current`).
+
+    With `editor`, the browser editor is served too (at `/`, `/edit/{id}`, `/watch`).
+    """
     app = web.Application(
         middlewares=[request_metrics_middleware(SERVICE), error_middleware], client_max_size=MAX_BODY_BYTES
     )
@@ -60,7 +69,19 @@ def create_app(
     for group in ROUTE_GROUPS:
         group.add_routes(app)
     add_metrics_route(app)
+    if editor is not None:
+        add_editor_routes(app, editor)
     return app
+
+
+def editor_config(config: ThrimshimConfig, restreamer_url: str) -> EditorConfig:
+    """The editor's page settings for this thrimshim: its auth mode and OIDC client."""
+    return EditorConfig(
+        restreamer_url=restreamer_url,
+        authentication=config.authentication,
+        oidc_issuer=config.oidc.issuer if config.oidc is not None else None,
+        oidc_client_id=config.oidc.audience if config.oidc is not None else None,
+    )
 
 
 def configure_parser(parser: EnvArgumentParser) -> None:
@@ -89,6 +110,13 @@ def configure_parser(parser: EnvArgumentParser) -> None:
         help="UTC instant bus time counts from",
     )
     add("--drain-timeout", type=float, default=20.0, help="seconds to finish requests after SIGTERM")
+    add(
+        "--restreamer-url",
+        default="",
+        metavar="URL",
+        help="restreamer the served editor plays from (default: the same origin, e.g. behind nginx)",
+    )
+    add("--no-editor", action="store_true", help="serve only the API, not the browser editor")
     add_common_arguments(parser)
 
 
@@ -110,14 +138,14 @@ def config_from_args(args: argparse.Namespace) -> ThrimshimConfig:
     )
 
 
-async def serve(config: ThrimshimConfig, stop: asyncio.Event) -> None:
+async def serve(config: ThrimshimConfig, stop: asyncio.Event, editor: EditorConfig | None = None) -> None:
     """Refuse an outdated schema, then serve until `stop` and drain."""
     database = Database(config.db_url)
     try:
         await database.run(migrations.require_current)
         if not config.authentication:
             logger.warning("authentication is DISABLED (--no-authentication): anyone can edit, as NOT_AUTH")
-        app = create_app(config, database)
+        app = create_app(config, database, editor=editor)
         await serve_app(app, config.http.host, config.http.port, stop, drain_timeout=config.drain_timeout)
     finally:
         database.close()
@@ -126,8 +154,11 @@ async def serve(config: ThrimshimConfig, stop: asyncio.Event) -> None:
 def run(args: argparse.Namespace) -> int:
     """CLI entry point: 0 after a graceful stop, 2 for bad configuration or an outdated schema."""
     setup_logging(args.log_level)
+    quiet_malformed_request_logs()
 
     async def main(stop: asyncio.Event) -> None:
-        await serve(config_from_args(args), stop)
+        config = config_from_args(args)
+        editor = None if args.no_editor else editor_config(config, args.restreamer_url)
+        await serve(config, stop, editor)
 
     return run_component(main)

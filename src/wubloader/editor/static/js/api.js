@@ -59,11 +59,11 @@ export async function requestJson(url, options = {}) {
   return text ? JSON.parse(text) : null;
 }
 
-/** POST a JSON body; resolves to the parsed answer (or null). */
-export function postJson(url, body) {
+/** POST a JSON body (with extra headers, e.g. the bearer token); resolves to the parsed answer or null. */
+export function postJson(url, body, headers = {}) {
   return requestJson(url, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
 }

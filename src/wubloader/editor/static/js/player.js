@@ -139,6 +139,18 @@ export class Player extends EventTarget {
     return this.hls?.levels?.map((level) => level.name || `${level.height}p`) ?? [];
   }
 
+  /** Name of the playing quality (the first one while on auto), or null before the manifest. */
+  qualityName() {
+    return this.levels[Math.max(0, this.level)] ?? null;
+  }
+
+  /** Wall-clock end of the content in the loaded playlist, or null. */
+  contentEnd() {
+    const frags = this.details?.fragments ?? [];
+    const last = frags[frags.length - 1];
+    return last && last.programDateTime !== null ? new Date(last.programDateTime + last.duration * 1000) : null;
+  }
+
   get level() {
     return this.hls ? this.hls.currentLevel : -1;
   }
@@ -152,7 +164,7 @@ export class Player extends EventTarget {
     const frag = this.details?.fragments.find((f) => f.start <= seconds && seconds < f.start + f.duration)
       ?? this.lastFragmentEndingAt(seconds);
     if (!frag || frag.programDateTime === null) return null;
-    return new Date(frag.programDateTime + (seconds - frag.start) * 1000);
+    return new Date(Math.round(frag.programDateTime + (seconds - frag.start) * 1000));
   }
 
   lastFragmentEndingAt(seconds) {

@@ -6,9 +6,8 @@ import { KEY_HELP, bindKeys } from './keys.js';
 import { clearNotices, showError } from './notices.js';
 import { Player } from './player.js';
 import { formatBusTime, parseBusTime, parseClock, parseIso, toIso } from './time.js';
-import { Waveform } from './waveform.js';
+import { Waveform, waveformUrl } from './waveform.js';
 
-const WAVEFORM_SIZE = '1920x100';
 const $ = (id) => document.getElementById(id);
 
 /** Read a field as a Date in the chosen frame of reference; null for an empty (live) end. */
@@ -95,20 +94,14 @@ class WatchPage {
     this.refreshCutLink();
     const params = { start: toIso(start), end: end ? toIso(end) : null };
     const playing = this.player.load(restreamerUrl(this.config, `/playlist/${encodeURIComponent(channel)}.m3u8`, params));
-    // The waveform is drawn while the player loads: it needs only the quality names.
-    let drawing = null;
-    this.player.addEventListener('levels', () => {
-      drawing = this.waveform.show(restreamerUrl(this.config, `/waveform/${encodeURIComponent(channel)}/${this.quality()}.png`,
-        { start: toIso(start), end: toIso(end ?? new Date()), size: WAVEFORM_SIZE }));
-    }, { once: true });
+    this.waveform.drawWindow(start, end, (quality, from, until) => waveformUrl(this.config, channel, quality, from, until));
     const ok = await playing;
-    await drawing;
+    await this.waveform.drawing;
     document.body.dataset.loaded = ok ? 'yes' : 'failed';
   }
 
   quality() {
-    const levels = this.player.levels;
-    return encodeURIComponent(levels[Math.max(0, this.player.level)] ?? 'source');
+    return encodeURIComponent(this.player.qualityName() ?? 'source');
   }
 
   refreshCutLink() {

@@ -1,5 +1,13 @@
 // The waveform strip under the player (a restreamer PNG) with a marker following the playhead.
-import { request } from './api.js';
+import { request, restreamerUrl } from './api.js';
+import { toIso } from './time.js';
+
+const SIZE = '1920x100';
+
+export function waveformUrl(config, channel, quality, start, end) {
+  return restreamerUrl(config, `/waveform/${encodeURIComponent(channel)}/${encodeURIComponent(quality ?? 'source')}.png`,
+    { start: toIso(start), end: toIso(end), size: SIZE });
+}
 
 export class Waveform {
   constructor(container, player, { onError }) {
@@ -17,6 +25,19 @@ export class Waveform {
     const video = player.video;
     for (const name of ['timeupdate', 'seeked', 'durationchange']) video.addEventListener(name, () => this.update());
     video.addEventListener('play', () => this.follow());
+  }
+
+  /**
+   * Draw the window [start, end) as soon as the player knows its qualities: `urlFor(quality, start,
+   * end)` builds the image URL. An open window (no end) is drawn up to the content loaded so far.
+   * `this.drawing` is the drawing's promise (null until it starts).
+   */
+  drawWindow(start, end, urlFor) {
+    this.drawing = null;
+    this.player.addEventListener(end ? 'levels' : 'levelloaded', () => {
+      const until = end ?? this.player.contentEnd() ?? new Date();
+      this.drawing = this.show(urlFor(this.player.qualityName(), start, until));
+    }, { once: true });
   }
 
   /** Fetch and show the waveform PNG at `url`; errors are reported with the server's reason. */
