@@ -25,6 +25,9 @@ def test_help_lists_every_subcommand():
         "thrimshim",
         "coverage",
         "tombstone",
+        "versions",
+        "verify",
+        "prune",
         "db",
     ):
         assert name in result.stdout
