@@ -26,7 +26,7 @@ class PeerServer:
         self.fail_segments: dict[str, int] = {}
         # how many more `/files` requests answer 503
         self.fail_listings = 0
-        # "C/Q/HOUR" -> names listed there besides the real files (a hostile or broken peer)
+        # "C/Q" or "C/Q/HOUR" -> names listed there besides the real ones (a hostile or broken peer)
         self.extra_names: dict[str, list[str]] = {}
         # segment name -> handler answering its `/segments` request instead of the file
         self.bodies: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = {}
@@ -47,7 +47,9 @@ class PeerServer:
         if len(parts) == 1:
             return self._json(list_qualities(self.base, parts[0]))
         if len(parts) == 2:
-            return self._json(list_hours(self.base, parts[0], parts[1]))
+            return self._json(
+                list_hours(self.base, parts[0], parts[1]) + self.extra_names.get("/".join(parts), [])
+            )
         tombstones = request.query.get("tombstones", "false") == "true"
         extra = self.extra_names.get("/".join(parts), [])
         return self._json(list_segment_files(self.base.joinpath(*parts), tombstones) + extra)

@@ -1,12 +1,12 @@
 """End to end: the real `wubloader backfiller --once` process against hostile peers on 127.0.0.1."""
 
 import asyncio
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 from tests.backfiller.peer_server import PeerServer
 from tests.backfiller.snapshots import all_files, temp_files, visible
+from tests.backfiller.test_e2e import backfill_args
 from tests.backfiller.test_hostile_peers import HASH, HOUR, endless
 from tests.conftest import STORE_START
 from tests.harness.store_builder import build_store
@@ -15,16 +15,7 @@ from tests.harness.store_builder import build_store
 async def run_once(base: Path, *servers: PeerServer, extra: tuple[str, ...] = ()) -> tuple[int, str]:
     """Run the command to its end; returns (exit code, stderr)."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "wubloader",
-        "backfiller",
-        "--base-dir",
-        str(base),
-        "--nodes",
-        ",".join(s.url for s in servers),
-        "--once",
-        *extra,
+        *backfill_args(base, *servers, extra=("--once", *extra)),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -3,7 +3,7 @@ never the pass; bodies, listings, tombstones and transfer times are bounded."""
 
 import asyncio
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from aiohttp import web
 from prometheus_client import REGISTRY
@@ -145,3 +145,22 @@ async def test_rate_limit_waits_do_not_count_against_the_transfer_timeout(tmp_pa
     cfg = config(local, max_rate=500_000, segment_timeout=1.0, concurrency=1, retry_attempts=1)
     result = await backfiller(cfg, session, await peers(remote)).run_once()
     assert result.complete and result.copied == 2 and visible(local) == visible(remote)
+
+
+async def test_odd_hour_names_are_refused_and_years_before_1000_replicate(tmp_path, session, peers):
+    remote, local = tmp_path / "remote", tmp_path / "local"
+    early = build_store(remote, datetime(999, 5, 1, 10), 2)
+    build_store(remote, STORE_START, 2)
+    server = await peers(remote)
+    odd = ["2_24-05-01T10", "+024-05-01T10", "\uff12\uff10\uff12\uff14-05-01T10", "999-05-01T10"]
+    server.extra_names["chan/source"] = odd
+    for hour in odd:  # each lists a valid-looking segment
+        server.extra_names[f"chan/source/{hour}"] = [early[0].name]
+    node = backfiller(config(local), session, server)
+    first = await node.run_once()
+    assert first.complete and first.copied == 4 and visible(local) == visible(remote)
+    assert sorted(p.name for p in (local / "chan/source").iterdir()) == ["0999-05-01T10", "2024-05-01T10"]
+    server.requests.clear()
+    again = await node.run_once()
+    assert again.complete and again.copied == 0
+    assert not any(r.startswith("/segments/") for r in server.requests)

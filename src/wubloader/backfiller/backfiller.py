@@ -21,6 +21,7 @@ from wubloader.backfiller import metrics
 from wubloader.backfiller.discovery import discover
 from wubloader.backfiller.errors import BadPeerListing, NodeListError
 from wubloader.backfiller.health import MismatchMemory, PeerBreaker, RetryMemory, backoff_delay
+from wubloader.backfiller.hour_local import copy_tombstones, readable_hours, report_tombstone_limit
 from wubloader.backfiller.local_store import LocalHours
 from wubloader.backfiller.nodes import select_peers
 from wubloader.backfiller.peer_client import ListingCache, PeerClient
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     import aiohttp
 
     from wubloader.backfiller.config import BackfillerConfig
-    from wubloader.backfiller.local_store import LocalHour
     from wubloader.backfiller.nodes import NodeSource, Peer
     from wubloader.backfiller.peer_client import CachedListing
 
@@ -325,7 +325,7 @@ class Backfiller:
         group = list(listings)
         if not group:
             return [], 0
-        local = self._readable(await self.local.read_many(group), stats)
+        local = readable_hours(await self.local.read_many(group), self.local, stats)
         cutoff = now - timedelta(seconds=self.config.recent_cutoff)
         plans: list[tuple[HourPlan, dict[str, CachedListing]]] = []
         for key in local:
@@ -346,66 +346,18 @@ class Backfiller:
                 max_tombstones=self.config.max_tombstones_per_hour,
             )
             if plan.skipped.tombstone_limit:
-                self._tombstone_limit(plan, entries)
+                report_tombstone_limit(plan, entries, self.config.max_tombstones_per_hour)
             if plan.in_sync and version is not None and complete_listing:
                 self.in_sync.remember(key, signature)
             plans.append((plan, entries))
         for plan, entries in plans:
             if plan.tombstones:
-                await self._copy_tombstones(plan, entries, stats)
+                await copy_tombstones(self.local, plan, entries, stats)
         jobs = sorted((job for plan, _ in plans for job in plan.fetches), key=lambda j: j.start, reverse=True)
         left = await self._fetch_all(jobs, stats) if jobs else []
         if jobs:
             await self.local.sync_directories([plan.key for plan, _ in plans if plan.fetches])
         return left, sum(plan.skipped.recent for plan, _ in plans)
-
-    def _readable(
-        self, local: dict[HourKey, LocalHour | OSError], stats: PassStats
-    ) -> dict[HourKey, LocalHour]:
-        """The hours that could be read; each unreadable one is logged, counted and skipped."""
-        readable: dict[HourKey, LocalHour] = {}
-        for key, hour in local.items():
-            if isinstance(hour, OSError):
-                logger.error("cannot read %s (skipping it this pass): %s", self.local.hour_dir(key), hour)
-                metrics.UNREADABLE_HOURS.inc()
-                stats.local_errors += 1
-            else:
-                readable[key] = hour
-        return readable
-
-    def _tombstone_limit(self, plan: HourPlan, entries: dict[str, CachedListing]) -> None:
-        logger.warning(
-            "%s/%s/%s: not creating %d more tombstones (at most %d per hour)",
-            plan.key.channel,
-            plan.key.quality,
-            plan.key.hour,
-            plan.skipped.tombstone_limit,
-            self.config.max_tombstones_per_hour,
-        )
-        for peer in entries:
-            metrics.SKIPPED.labels(peer, "tombstone_limit").inc(plan.skipped.tombstone_limit)
-
-    async def _copy_tombstones(
-        self, plan: HourPlan, entries: dict[str, CachedListing], stats: PassStats
-    ) -> None:
-        """Create the plan's tombstones (before any fetch), crediting each to a peer that had it.
-
-        On a local error (disk full, permissions) the pass is incomplete; the segments those
-        tombstones hide are still not fetched (the plan already left them out).
-        """
-        try:
-            await self.local.create_tombstones(plan.key, plan.tombstones)
-        except OSError as exc:
-            logger.error("cannot create tombstones in %s: %s", self.local.hour_dir(plan.key), exc)
-            stats.local_errors += 1
-            for holder in entries:
-                metrics.ERRORS.labels(holder, "local_io").inc()
-            return
-        stats.tombstones += len(plan.tombstones)
-        for name in plan.tombstones:
-            source = next((p for p in sorted(entries) if name in entries[p].listing.tombstones), None)
-            if source is not None:
-                metrics.TOMBSTONES.labels(source).inc()
 
     async def _fetch_all(self, jobs: Sequence[FetchJob], stats: PassStats) -> list[FetchJob]:
         """Run the due jobs in order, at most `concurrency` per peer; returns those not done."""
