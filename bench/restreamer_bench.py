@@ -1,6 +1,7 @@
 """Restreamer benchmark: playlist and listing latency, and segment throughput vs nginx serving the same store.
 
 Usage: .venv/bin/python bench/restreamer_bench.py [--quick] [--duration SECONDS] [--rounds N] [--segments-only]
+       .venv/bin/python bench/restreamer_bench.py --load [--quick]   (c) alone, see bench/restreamer_load.py
 
 Builds a 25 h store of 2 s segments (hard links of a few 0.8 MB blobs), starts `wubloader restreamer`
 and a non-daemon nginx (generated config, temp dir, one worker, sendfile + tcp_nopush on, access log
@@ -133,7 +134,15 @@ def main() -> int:
     parser.add_argument(
         "--segments-only", action="store_true", help="only (b), over a 2 h store (quicker to build)"
     )
+    parser.add_argument(
+        "--load", action="store_true", help="only (c): a node archiving under 50 cuts + 200 players"
+    )
     args = parser.parse_args()
+    if args.load:
+        from bench.restreamer_load import run_load
+
+        run_load(args.quick)
+        return 0
     hours = 2 if args.quick or args.segments_only else 25
     tmp = Path(tempfile.mkdtemp(prefix="restreamer-bench-"))
     tmp.chmod(0o755)  # nginx workers may run as another user when started by root

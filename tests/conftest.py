@@ -33,6 +33,12 @@ def clip_fmp4(tmp_path_factory) -> Clip:
     return encode_clip(tmp_path_factory.mktemp("clip_fmp4"), 20, fmp4=True)
 
 
+@pytest.fixture(scope="session")
+def clip_hevc(tmp_path_factory) -> Clip:
+    """12 s, 2 s segments, HEVC + AAC (an enhanced-broadcast source rendition)."""
+    return encode_clip(tmp_path_factory.mktemp("clip_hevc"), 12, video_codec="libx265")
+
+
 @pytest.fixture
 def components():
     """Collects started components and SIGKILLs any left running at the end of the test."""
@@ -56,9 +62,9 @@ def db_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'wubloader.sqlite'}"
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    url = server.create_database()
+    url = server.create_schema()
     yield url
-    server.drop_database(url)
+    server.drop_schema(url)
 
 
 @pytest.fixture

@@ -13,9 +13,10 @@ def test_db_url_is_fresh_and_writable(db_url):
         conn.close()
         return
     with psycopg.connect(db_url, autocommit=True) as conn:
-        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()
+        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()").fetchone()
         assert tables == (0,)
         conn.execute("CREATE TABLE probe (x INTEGER)")
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()").fetchone() == (1,)
         assert conn.execute("SELECT current_user, inet_server_addr()::text").fetchone() == (
             "postgres",
             "127.0.0.1/32",

@@ -15,6 +15,7 @@ from wubloader.downloader.config import DownloaderConfig
 from wubloader.downloader.segment_fetch import SegmentAbandoned, SegmentFetcher, SegmentGone, SegmentJob
 from wubloader.hls.parse_records import ByteRange, InitSection
 from wubloader.runtime.http_client import create_session
+from wubloader.runtime.workers import WorkerPool
 from wubloader.store import SegmentType, hash_bytes
 
 START = datetime(2024, 5, 1, 10, 0, 2, 500000)
@@ -116,7 +117,7 @@ async def store(tmp_path, origin, path, **kw):
         init_section=kw.pop("init_section", None),
     )
     async with create_session() as session:
-        fetcher = SegmentFetcher(session, config, "source")
+        fetcher = SegmentFetcher(session, config, "source", pool=WorkerPool("test-downloader", 1))
         return await fetcher.store(job, asyncio.Event())
 
 
@@ -177,7 +178,7 @@ async def test_init_section_prepended_and_fetched_once(tmp_path, origin):
     section = InitSection(uri=origin.url + "/init.mp4")
     config = DownloaderConfig(channel="chan", source="http://unused/", base_dir=tmp_path)
     async with create_session() as session:
-        fetcher = SegmentFetcher(session, config, "source")
+        fetcher = SegmentFetcher(session, config, "source", pool=WorkerPool("test-downloader", 1))
         for second in (0, 2, 4):
             job = SegmentJob(
                 uri=origin.url + "/full.ts",

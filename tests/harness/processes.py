@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -37,6 +39,15 @@ class Component:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def wait_exit(self, timeout: float = 20.0) -> int:
+        """Wait for an exit already under way (e.g. caused by an earlier signal) without signalling again."""
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"{self.args} did not exit within {timeout}s:\n{self.log()}") from None
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
         """Signal the process and wait; returns its exit code (kills it if it overstays)."""
         if self.process.poll() is None:
@@ -57,19 +68,32 @@ def start_component(
     ready_path: str | None = "/metrics",
     env: dict[str, str] | None = None,
     timeout: float = 30.0,
+    file_limit: int | None = None,
 ) -> Component:
-    """Start `python -m wubloader ARGS`; if `ready_path` is given, wait until it answers on `port`."""
+    """Start `python -m wubloader ARGS`; if `ready_path` is given, wait until it answers on `port`.
+
+    `file_limit` lowers the child's open-file limit (RLIMIT_NOFILE), e.g. to run it out of descriptors.
+    """
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{args[0]}-{time.monotonic_ns()}.log"
     log = open(log_path, "wb")
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    limit = None if file_limit is None else functools.partial(_limit_files, file_limit)
     process = subprocess.Popen(
-        [sys.executable, "-m", "wubloader", *args], stdout=log, stderr=subprocess.STDOUT, env=full_env
+        [sys.executable, "-m", "wubloader", *args],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=full_env,
+        preexec_fn=limit,  # only setrlimit: safe between fork and exec
     )
     component = Component(args=args, log_path=log_path, process=process, port=port, _log=log)
     if port is not None and ready_path is not None:
         wait_for_http(component, ready_path, timeout)
     return component
+
+
+def _limit_files(count: int) -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
 
 
 def wait_for_http(component: Component, path: str, timeout: float) -> None:

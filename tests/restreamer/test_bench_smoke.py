@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "restreamer_bench.py"
 
 
@@ -16,3 +18,19 @@ def test_bench_quick_mode_runs():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "hour listing" in result.stdout
     assert result.stdout.count("ratio") == 2
+
+
+@pytest.mark.ffmpeg
+@pytest.mark.timeout(300)
+def test_bench_load_quick_mode_runs():
+    """The load mode (a node archiving while cuts and players run) prints its figures from one run."""
+    result = subprocess.run(
+        [sys.executable, str(BENCH), "--load", "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("ratio") == 2
+    assert "holes: 0" in result.stdout

@@ -73,4 +73,5 @@ async def test_media_jobs_are_bounded(tmp_path, clip, make_client):
         response = await client.get("/frame/chan/source.png", params=params)
         assert response.status == 503
         assert await response.text() == "too many media requests in progress; retry later\n"
-    assert not state.media_slots.locked()  # a refused request took no slot with it
+        assert response.headers["Retry-After"] == "5"
+    assert (state.media.running, state.media.waiting) == (0, 0)  # a refused request took no slot with it

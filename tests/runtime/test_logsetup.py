@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from wubloader.runtime.errors import RuntimeConfigError
-from wubloader.runtime.logsetup import ConsoleHandler, parse_log_level, setup_logging
+from wubloader.runtime.logsetup import ConsoleHandler, RepeatFilter, parse_log_level, setup_logging
 
 LINE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (\w+) +([\w.]+): (.*)")
 
@@ -59,3 +59,25 @@ def test_bad_level() -> None:
     assert parse_log_level("warn") == "WARNING"
     with pytest.raises(RuntimeConfigError, match="LOUD"):
         setup_logging("LOUD")
+
+
+def _record(msg: str, level: int = logging.ERROR, exc: BaseException | None = None) -> logging.LogRecord:
+    exc_info = (type(exc), exc, None) if exc is not None else None
+    return logging.LogRecord("some.logger", level, __file__, 1, msg, ("x",), exc_info)
+
+
+def test_repeated_errors_are_rate_limited_and_the_next_one_counts_the_dropped() -> None:
+    now = [0.0]
+    repeat = RepeatFilter(burst=3, interval=10.0, clock=lambda: now[0])
+    passed = [
+        repeat.filter(_record("accept failed: %s", exc=OSError(24, "Too many open files")))
+        for _ in range(1000)
+    ]
+    assert passed.count(True) == 3
+    assert repeat.filter(_record("another kind: %s"))  # other messages have their own budget
+    assert repeat.filter(_record("accept failed: %s", exc=ValueError()))  # so do other exception types
+    assert all(repeat.filter(_record("chatty: %s", level=logging.INFO)) for _ in range(100))
+    now[0] = 10.0
+    record = _record("accept failed: %s", exc=OSError(24, "Too many open files"))
+    assert repeat.filter(record)
+    assert record.getMessage() == "accept failed: x [997 more like this suppressed]"

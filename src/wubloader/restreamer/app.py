@@ -7,6 +7,7 @@ Route groups are added in ROUTE_GROUPS order; each routes module exposes `add_ro
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,22 +15,34 @@ from aiohttp import web
 
 from wubloader.restreamer import (
     openapi,
+    routes_coverage,
     routes_cut,
     routes_files,
     routes_images,
     routes_playlist,
     routes_segments,
+    routes_thumbnail,
 )
 from wubloader.restreamer.config import RestreamerConfig
 from wubloader.restreamer.errors import cors_headers, error_middleware, quiet_malformed_request_logs
+from wubloader.restreamer.listing_cache import HourListingCache
+from wubloader.restreamer.media_slots import MediaSlots, OutputPace
 from wubloader.restreamer.openapi import RouteDoc, document_route
 from wubloader.restreamer.state import STATE, RestreamerState
 from wubloader.runtime.backdoor import start_backdoor
-from wubloader.runtime.config import add_common_arguments, cli_type, parse_port
+from wubloader.runtime.config import (
+    add_common_arguments,
+    backdoor_config,
+    cli_type,
+    parse_csv,
+    parse_duration_seconds,
+    parse_port,
+)
 from wubloader.runtime.logsetup import setup_logging
 from wubloader.runtime.metrics import add_metrics_route, request_metrics_middleware, serve_metrics
 from wubloader.runtime.serve import run_component, serve_app
 from wubloader.runtime.timeparse import now_utc
+from wubloader.runtime.workers import WorkerPool
 from wubloader.store.selection import SegmentIndex
 
 if TYPE_CHECKING:
@@ -37,12 +50,22 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
+    from wubloader.db.database import Database
     from wubloader.runtime.config import BackdoorConfig, EnvArgumentParser
 
 __all__ = ["RestreamerConfig", "configure_parser", "create_app", "run"]
 
 SERVICE = "restreamer"
-ROUTE_GROUPS = (routes_files, routes_segments, routes_playlist, routes_images, routes_cut, openapi)
+ROUTE_GROUPS = (
+    routes_files,
+    routes_segments,
+    routes_playlist,
+    routes_images,
+    routes_thumbnail,
+    routes_cut,
+    routes_coverage,
+    openapi,
+)
 
 
 def create_app(
@@ -50,21 +73,36 @@ def create_app(
     index: SegmentIndex | None = None,
     *,
     now: Callable[[], datetime] = now_utc,
+    replication: WorkerPool | None = None,
+    templates_db: Database | None = None,
 ) -> web.Application:
     """The restreamer app over `config.base_dir`.
 
     `index` may be shared with other components of the same process (one per store); `now` returns
-    naive UTC and decides whether a range lies in the past (ENDLIST).
+    naive UTC and decides whether a range lies in the past (ENDLIST). `replication` is the pool for
+    the `/files` routes' directory reads; without one the app makes its own and shuts it on cleanup.
+    `templates_db` (the events database) lets `/thumbnail` compose templates.
     """
     app = web.Application(middlewares=[request_metrics_middleware(SERVICE), error_middleware])
+    if replication is None:
+        replication = WorkerPool("replication", config.replication_threads)
+        app.on_cleanup.append(lambda _app: _shutdown(replication))
     state = RestreamerState(
         config=config,
         index=index if index is not None else SegmentIndex(config.base_dir),
         now=now,
         resolver=RestreamerState.resolver_for(config),
-        media_slots=asyncio.Semaphore(config.max_media_jobs),
+        replication=replication,
+        listings=HourListingCache(pool=replication),
+        playback=asyncio.Semaphore(config.max_playlist_jobs),
+        pace=OutputPace(config.max_media_rate),
+        media=MediaSlots(
+            jobs=config.max_media_jobs, queue=config.max_media_queue, wait=config.media_time_limit
+        ),
     )
     app[STATE] = state
+    if templates_db is not None:
+        app[routes_thumbnail.TEMPLATE_DB] = templates_db
     app.on_response_prepare.append(cors_headers)
     for group in ROUTE_GROUPS:
         group.add_routes(app)
@@ -73,6 +111,10 @@ def create_app(
         app, "/metrics", RouteDoc(summary="Prometheus metrics", content_type="text/plain", errors=())
     )
     return app
+
+
+async def _shutdown(pool: WorkerPool) -> None:
+    pool.shutdown()
 
 
 def configure_parser(parser: EnvArgumentParser) -> None:
@@ -86,12 +128,48 @@ def configure_parser(parser: EnvArgumentParser) -> None:
         default=20.0,
         help="seconds in-flight requests may take to finish after SIGTERM (default 20)",
     )
+    add_limit_arguments(parser)
+    parser.add_argument(
+        "--nodes", type=parse_csv, default=(), metavar="URL,…", help="peers shown on the /coverage page"
+    )
+    parser.add_argument(
+        "--db", default=None, metavar="URL", help="database: thumbnail templates, nodes on /coverage"
+    )
     add_common_arguments(parser)
 
 
+def add_limit_arguments(parser: EnvArgumentParser) -> None:
+    """The restreamer's load limits (shared with `wubloader node`); see docs/restreamer.md."""
+    add = parser.add_argument
+    duration = cli_type(parse_duration_seconds)
+    day = 24 * 3600.0
+    add("--max-range", type=duration, default=day, metavar="DURATION", help="longest playlist range (24h)")
+    add("--max-cut", type=duration, default=day, metavar="DURATION", help="longest cut, all ranges (24h)")
+    add("--max-media-jobs", type=int, default=4, metavar="N", help="cuts/waveforms/frames at once (4)")
+    add("--max-media-queue", type=int, default=8, metavar="N", help="media requests that may wait (8)")
+    add("--max-playlist-jobs", type=int, default=4, metavar="N", help="playlists rendered at once (4)")
+    add("--max-media-rate", type=float, default=50.0, metavar="MB/s", help="cut output, all cuts (50; 0=off)")
+    add("--idle-timeout", type=duration, default=60.0, metavar="DURATION", help="idle connection limit (60s)")
+    add("--max-connections", type=int, default=None, metavar="N", help="open connections (fd limit / 2)")
+
+
 def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
+    """The restreamer config from `configure_parser`'s flags (or the node's, which include them)."""
     return RestreamerConfig(
-        base_dir=args.base_dir, host=args.host, port=args.port, drain_timeout=args.drain_timeout
+        base_dir=args.base_dir,
+        host=args.host,
+        port=args.port,
+        drain_timeout=args.drain_timeout,
+        max_range=timedelta(seconds=args.max_range),
+        max_cut_range=timedelta(seconds=args.max_cut),
+        max_media_jobs=args.max_media_jobs,
+        max_media_queue=args.max_media_queue,
+        max_playlist_jobs=args.max_playlist_jobs,
+        max_media_rate=args.max_media_rate * 1e6 or None,
+        idle_timeout=args.idle_timeout,
+        max_connections=args.max_connections,
+        nodes=tuple(args.nodes),
+        db_url=args.db,
     )
 
 
@@ -101,23 +179,40 @@ async def serve(
     *,
     metrics_port: int | None = None,
     backdoor: BackdoorConfig | None = None,
+    templates_db: Database | None = None,
 ) -> None:
     """Serve until `stop` is set, then drain in-flight requests (and stop the metrics server, if any).
 
     With `backdoor`, a debug console sees `config` and `app`.
     """
-    app = create_app(config)
+    app = create_app(config, templates_db=templates_db)
     console = await start_backdoor(backdoor, {"config": config, "app": app}) if backdoor else None
     try:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(
-                serve_app(app, config.host, config.port, stop, drain_timeout=config.drain_timeout)
+                serve_app(
+                    app,
+                    config.host,
+                    config.port,
+                    stop,
+                    drain_timeout=config.drain_timeout,
+                    limits=config.connection_limits(),
+                    service=SERVICE,
+                )
             )
             if metrics_port is not None:
                 tasks.create_task(serve_metrics(config.host, metrics_port, stop))
     finally:
         if console is not None:
             await console.close()
+
+
+def _templates_db(url: str | None) -> Database | None:
+    if url is None:
+        return None
+    from wubloader.db.database import Database  # only nodes with a database pay for SQLAlchemy
+
+    return Database(url)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,6 +222,17 @@ def run(args: argparse.Namespace) -> int:
 
     async def main(stop: asyncio.Event) -> None:
         config = config_from_args(args)
-        await serve(config, stop, metrics_port=args.metrics_port, backdoor=args.backdoor)
+        database = _templates_db(args.db)
+        try:
+            await serve(
+                config,
+                stop,
+                metrics_port=args.metrics_port,
+                backdoor=backdoor_config(args),
+                templates_db=database,
+            )
+        finally:
+            if database is not None:
+                database.close()
 
     return run_component(main)

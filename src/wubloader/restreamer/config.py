@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from wubloader.runtime.config import check_base_dir
+from wubloader.runtime.connections import ConnectionLimits
 from wubloader.runtime.errors import RuntimeConfigError
 
 if TYPE_CHECKING:
@@ -17,16 +18,32 @@ if TYPE_CHECKING:
 class RestreamerConfig:
     """Where the store is, where to listen, and the limits requests are held to.
 
+    `max_range`: longest explicit playlist range; `max_cut_range`: longest cut (all its ranges
+    together), `max_cut_ranges`: most ranges in one cut. Every range is checked before any work.
     `max_implicit_range`: a playlist whose start or end was not given may span at most this.
     `live_edge`: holes this close to the newest segment are trimmed from open-ended playlists, so
     a late segment filling them never rewrites lines a client already saw.
     `max_image_range`: longest waveform range; `max_image_side`: largest waveform side in pixels.
-    `max_media_jobs`: ffmpeg runs (waveforms, frames) at once; more requests wait for a slot.
+    `max_media_jobs`: media requests (cuts, waveforms, frames) running at once; up to
+    `max_media_queue` more wait (at most `media_time_limit`) for a slot, and beyond that a request
+    is refused at once with 503 + Retry-After. `max_playlist_jobs`: media playlists selected and
+    rendered at once (others wait), so a crowd of players cannot monopolise the event loop.
+    `max_media_rate`: bytes per second all cuts together may send (None: no cap).
+    `idle_timeout`: a connection that has not sent a complete request head this long after it
+    opened or after its last response is closed. `max_connections`: open connections at most
+    (None: half the process's file descriptor limit); more are answered 503 and closed.
+    `replication_threads`: threads of the pool that serves `/files` listings, apart from the
+    thread pool every other request shares.
+    `nodes`: peer URLs whose coverage maps the `/coverage` page shows beside this node's; `db_url`: a
+    database whose `nodes` table (rows with `backfill_from`) adds more.
     """
 
     base_dir: Path
     host: str = "127.0.0.1"
     port: int = 8000
+    max_range: timedelta = timedelta(hours=24)
+    max_cut_range: timedelta = timedelta(hours=24)
+    max_cut_ranges: int = 100
     max_implicit_range: timedelta = timedelta(hours=12)
     live_edge: timedelta = timedelta(seconds=15)
     max_image_range: timedelta = timedelta(hours=6)
@@ -34,7 +51,15 @@ class RestreamerConfig:
     playlist_chunk_bytes: int = 100_000
     media_time_limit: float = 60.0
     max_media_jobs: int = 4
+    max_media_queue: int = 8
+    max_playlist_jobs: int = 4
+    max_media_rate: float | None = 50e6
     drain_timeout: float = 20.0
+    idle_timeout: float = 60.0
+    max_connections: int | None = None
+    replication_threads: int = 2
+    nodes: tuple[str, ...] = ()
+    db_url: str | None = None
 
     def __post_init__(self) -> None:
         check_base_dir(self.base_dir)
@@ -44,3 +69,22 @@ class RestreamerConfig:
             raise RuntimeConfigError("max_image_side/max_media_jobs must be ≥ 1, playlist_chunk_bytes ≥ 1024")
         if self.media_time_limit <= 0 or self.drain_timeout < 0:
             raise RuntimeConfigError("media_time_limit must be > 0 and drain_timeout ≥ 0")
+        zero = timedelta(0)
+        if min(self.max_range, self.max_cut_range, self.max_implicit_range, self.max_image_range) <= zero:
+            raise RuntimeConfigError("range limits must be longer than 0")
+        if (
+            min(self.max_cut_ranges, self.replication_threads, self.max_playlist_jobs) < 1
+            or self.max_media_queue < 0
+        ):
+            raise RuntimeConfigError(
+                "max_cut_ranges, replication_threads, max_playlist_jobs ≥ 1; max_media_queue ≥ 0"
+            )
+        if self.max_media_rate is not None and not self.max_media_rate > 0:
+            raise RuntimeConfigError(f"max_media_rate must be > 0 bytes/s, got {self.max_media_rate}")
+        self.connection_limits()  # validates max_connections and idle_timeout
+
+    def connection_limits(self) -> ConnectionLimits:
+        """The server's connection cap and idle timeout; a handler whose client left is cancelled."""
+        return ConnectionLimits(
+            max_connections=self.max_connections, idle_timeout=self.idle_timeout, cancel_abandoned=True
+        )

@@ -2,36 +2,38 @@
 
 from __future__ import annotations
 
-import logging
+import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 from pydantic import Field
 
+from wubloader.hls.playlist import audio_quality
 from wubloader.media.cut_engine import MPEGTS_ARGS, WEBM_ARGS, CutOptions, prepare_cut
 from wubloader.media.cut_plan import CutRange, CutType, Transition
-from wubloader.media.errors import BadCut, MediaError, UnsupportedMedia
+from wubloader.media.errors import BadCut, UnsupportedMedia
 from wubloader.restreamer.errors import BadRequest, NoContent, NotFound
 from wubloader.restreamer.openapi import RouteDoc, add_documented_route
-from wubloader.restreamer.ranges import quality_hours_async
-from wubloader.restreamer.schemas import BINARY_SCHEMA, QueryModel, path_arg
+from wubloader.restreamer.ranges import hours_text, quality_hours_async
+from wubloader.restreamer.schemas import BINARY_SCHEMA, QueryModel, parse_request_time, path_arg
 from wubloader.restreamer.state import state_of
-from wubloader.runtime.timeparse import parse_utc_only
+from wubloader.restreamer.streaming import stream_body
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Sequence
+    from pathlib import Path
 
     from multidict import MultiMapping
 
-logger = logging.getLogger(__name__)
+    from wubloader.restreamer.media_slots import OutputPace
+    from wubloader.store.selection import Chain
 
 TS = "video/mp2t"
 WEBM = "video/webm"
 SINGLE = ("type", "allow_holes", "start", "end")
-# A bound on the work one request can ask for (selection walks every hour of every range).
-MAX_CUT = timedelta(hours=24)
+MAX_CUT_SETTING = "--max-cut"
 
 
 class CutQuery(QueryModel):
@@ -85,13 +87,16 @@ def _transition(text: str) -> Transition | None:
     return Transition(name=name, duration=duration)
 
 
-def parse_cut_query(query: MultiMapping[str]) -> CutQueryValues:
-    """Parse the cut query; BadRequest (400) on anything malformed."""
+def parse_cut_query(query: MultiMapping[str], max_ranges: int) -> CutQueryValues:
+    """Parse the cut query; BadRequest (400) on anything malformed or more than `max_ranges` ranges."""
     for key in SINGLE:
         if len(query.getall(key, [])) > 1:
             raise BadRequest(f"parameter {key!r} given more than once")
     bounds: list[tuple[str | None, str | None]] = []
-    for text in query.getall("range", []):
+    texts = query.getall("range", [])
+    if len(texts) > max_ranges:
+        raise BadRequest(f"a cut may have at most {max_ranges} ranges")
+    for text in texts:
         start, sep, end = text.partition(",")
         if not sep or not start or not end:
             raise BadRequest("range must be START,END")
@@ -119,77 +124,111 @@ def parse_cut_query(query: MultiMapping[str]) -> CutQueryValues:
 async def _ranges(
     request: web.Request, channel: str, quality: str, bounds: Sequence[tuple[str | None, str | None]]
 ) -> list[CutRange]:
+    """The cut's ranges, their total checked against the limit before anything is selected.
+
+    Explicit ranges are checked before the quality's hours are even listed.
+    """
+    limit = state_of(request).config.max_cut_range
+    parsed = [(_utc(start), _utc(end)) for start, end in bounds]
+    explicit = [CutRange(start=s, end=e) for s, e in parsed if s is not None and e is not None]
+    if len(explicit) == len(parsed):
+        _check_total(explicit, limit)
     span = await quality_hours_async(state_of(request).config.base_dir, channel, quality)
     ranges = []
-    for start, end in bounds:
+    for start, end in parsed:
         if (start is None or end is None) and span is None:
             raise NotFound("no segments for this channel/quality")
-        first = parse_utc_only(start) if start is not None else span.first  # type: ignore[union-attr]
-        last = parse_utc_only(end) if end is not None else span.end  # type: ignore[union-attr]
+        first = start if start is not None else span.first  # type: ignore[union-attr]
+        last = end if end is not None else span.end  # type: ignore[union-attr]
         ranges.append(CutRange(start=first, end=last))
+    _check_total(ranges, limit)
     return ranges
 
 
+def _utc(text: str | None) -> datetime | None:
+    return parse_request_time(text) if text is not None else None
+
+
+def _check_total(ranges: Sequence[CutRange], limit: timedelta) -> None:
+    if any(r.end <= r.start for r in ranges):
+        raise BadRequest("Ends must be after starts")
+    if sum((r.end - r.start for r in ranges), timedelta()) > limit:
+        raise BadRequest(f"a cut may not be longer than {hours_text(limit)} in total ({MAX_CUT_SETTING})")
+
+
 async def cut(request: web.Request) -> web.StreamResponse:
-    """Validate everything (400/404/406), then stream the cut; a failure mid-way truncates the body."""
+    """Validate everything (400/404/406), then stream the cut; a failure mid-way aborts the body.
+
+    The cut holds a media slot while it runs (503 + Retry-After when none can be had).
+    """
     state = state_of(request)
     channel = path_arg(request, "channel")
     quality = path_arg(request, "quality")
-    values = parse_cut_query(request.query)
+    values = parse_cut_query(request.query, state.config.max_cut_ranges)
+    state.resolver.directory(channel, quality)
     ranges = await _ranges(request, channel, quality, values.bounds)
-    if any(r.end <= r.start for r in ranges):
-        raise BadRequest("Ends must be after starts")
-    if sum((r.end - r.start for r in ranges), timedelta()) > MAX_CUT:
-        raise BadRequest(f"a cut may not be longer than {MAX_CUT.total_seconds() / 3600:g} hours in total")
     chains = [await state.index.best_segments_async(channel, quality, r.start, r.end) for r in ranges]
+    for chain in chains:
+        await asyncio.to_thread(state.resolver.confine, chain, files=True)
+    audio_chains = None
+    audio = audio_quality(quality)
+    if values.cut_type is CutType.FULL and await _has_quality(state.config.base_dir, channel, audio):
+        # The sound of this quality was archived separately (a variant with an AUDIO rendition).
+        audio_chains = [await state.index.best_segments_async(channel, audio, r.start, r.end) for r in ranges]
+        for chain in audio_chains:
+            await asyncio.to_thread(state.resolver.confine, chain, files=True)
+    async with state.media_slot():  # from the first probe to the last byte: every ffmpeg run
+        stream = await _prepare(values, ranges, chains, audio_chains)
+        extension = "webm" if values.content_type == WEBM else "ts"
+        filename = f"{channel}-{quality}-{ranges[0].start:%Y-%m-%dT%H-%M-%S}.{extension}"
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": values.content_type,
+                "Content-Disposition": f'attachment; filename="{filename}"',
+            }
+        )
+        paced = _paced(stream, state.pace)
+        try:
+            return await stream_body(request, response, paced)
+        finally:
+            await paced.aclose()
+            await stream.aclose()
+
+
+async def _prepare(
+    values: CutQueryValues, ranges: list[CutRange], chains: list[Chain], audio_chains: list[Chain] | None
+) -> AsyncGenerator[bytes | bytearray, None]:
+    """`prepare_cut`, its refusals mapped to 400 (bad cut) and 406 (media it cannot cut)."""
     try:
-        stream = await prepare_cut(
+        return await prepare_cut(
             values.cut_type,
             ranges,
             values.transitions,
             chains,
             allow_holes=values.allow_holes,
             options=values.options,
+            audio_chains=audio_chains,
         )
     except BadCut as exc:
         raise BadRequest(str(exc)) from exc
     except UnsupportedMedia as exc:
         raise NoContent(f"cannot cut this media with type={values.cut_type}: {exc}") from exc
-    extension = "webm" if values.content_type == WEBM else "ts"
-    filename = f"{channel}-{quality}-{ranges[0].start:%Y-%m-%dT%H-%M-%S}.{extension}"
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": values.content_type,
-            "Content-Disposition": f'attachment; filename="{filename}"',
-        }
-    )
-    await response.prepare(request)
-    await _send(request, response, stream, f"{channel}/{quality}")
-    return response
 
 
-async def _send(
-    request: web.Request,
-    response: web.StreamResponse,
-    stream: AsyncGenerator[bytes | bytearray, None],
-    label: str,
-) -> None:
-    """Copy the cut to the client; a failure of the cut itself truncates the body (STYLE rule 19)."""
+async def _has_quality(base: Path, channel: str, quality: str) -> bool:
     try:
-        async for chunk in stream:
-            await response.write(chunk)
-    except ConnectionResetError:
-        raise  # the client went away: nothing to tell it
-    except (MediaError, OSError) as exc:
-        # Too late for an error status (ffmpeg failed, a segment vanished): log, and cut the
-        # connection so the client sees a truncated body rather than a short "complete" file.
-        logger.error("cut %s failed after streaming started: %s", label, exc)
-        if request.transport is not None:
-            request.transport.close()
-        return
-    finally:
-        await stream.aclose()
-    await response.write_eof()
+        return await quality_hours_async(base, channel, quality) is not None
+    except NotFound:
+        return False
+
+
+async def _paced(
+    stream: AsyncGenerator[bytes | bytearray, None], pace: OutputPace
+) -> AsyncGenerator[bytes | bytearray, None]:
+    """The cut's chunks no faster than `pace` allows (all cuts of the restreamer share it)."""
+    async for chunk in stream:
+        await pace.take(len(chunk))
+        yield chunk
 
 
 def add_routes(app: web.Application) -> None:

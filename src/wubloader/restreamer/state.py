@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -11,16 +9,19 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from wubloader.hls.playlist import EntryCache
-from wubloader.restreamer.errors import Busy
 from wubloader.restreamer.frame_rates import FrameRateCache
-from wubloader.restreamer.listing_cache import HourListingCache
 from wubloader.restreamer.segment_file import SegmentResolver
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    import asyncio
+    from collections.abc import Callable
+    from contextlib import AbstractAsyncContextManager
     from datetime import datetime
 
     from wubloader.restreamer.config import RestreamerConfig
+    from wubloader.restreamer.listing_cache import HourListingCache
+    from wubloader.restreamer.media_slots import MediaSlots, OutputPace
+    from wubloader.runtime.workers import WorkerPool
     from wubloader.store.selection import SegmentIndex
 
 
@@ -30,29 +31,27 @@ class RestreamerState:
 
     `resolver` maps /segments path components to files, never outside the store.
     `now` returns naive UTC (injected so tests can control "the past").
+    `replication` is the thread pool of the replication routes' directory reads (`listings` uses it).
+    `media` bounds the ffmpeg work of cuts, waveforms and frames, `pace` the bytes per second cuts
+    send; `playback` the playlists rendered
+    at once (CPU work on the event loop that peers' requests would otherwise queue behind).
     """
 
     config: RestreamerConfig
     index: SegmentIndex
     now: Callable[[], datetime]
     resolver: SegmentResolver
+    replication: WorkerPool
+    listings: HourListingCache
+    media: MediaSlots
+    pace: OutputPace
+    playback: asyncio.Semaphore
     entries: EntryCache = field(default_factory=EntryCache)
-    listings: HourListingCache = field(default_factory=HourListingCache)
     frame_rates: FrameRateCache = field(default_factory=FrameRateCache)
-    media_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
 
-    @contextlib.asynccontextmanager
-    async def media_slot(self) -> AsyncIterator[None]:
-        """Hold one of the bounded ffmpeg slots; Busy if none frees up within the media time limit."""
-        try:
-            async with asyncio.timeout(self.config.media_time_limit):
-                await self.media_slots.acquire()
-        except TimeoutError:
-            raise Busy("too many media requests in progress; retry later") from None
-        try:
-            yield
-        finally:
-            self.media_slots.release()
+    def media_slot(self) -> AbstractAsyncContextManager[None]:
+        """Hold one of the bounded media slots (raises Busy → 503 when none can be had)."""
+        return self.media.hold()
 
     @staticmethod
     def resolver_for(config: RestreamerConfig) -> SegmentResolver:

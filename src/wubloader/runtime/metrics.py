@@ -16,12 +16,12 @@ from prometheus_client import (
     generate_latest,
 )
 
-from wubloader.runtime.serve import RunningServer, serve_app, start_app
-
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from aiohttp.typedefs import Handler, Middleware
+
+    from wubloader.runtime.serve import RunningServer
 
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 # Methods outside this set are counted as "other": the method is client-controlled text.
@@ -52,6 +52,11 @@ HTTP_CLIENT_DURATION = Histogram(
     "Outbound HTTP request time, including reading the body.",
     ["name"],
     buckets=LATENCY_BUCKETS,
+)
+REFUSED_CONNECTIONS = Counter(
+    "wubloader_http_refused_connections_total",
+    "Connections answered 503 and closed at once because the server had its maximum open.",
+    ["service"],
 )
 TASK_RESTARTS = Counter(
     "wubloader_task_restarts_total",
@@ -130,6 +135,8 @@ async def start_metrics_server(
     Returns the running server (`.port` is the real port when 0 was asked); `await server.close()`
     when stopping. Raises ListenError if the address cannot be bound.
     """
+    from wubloader.runtime.serve import start_app  # serve uses these metrics: import it late
+
     return await start_app(_metrics_app(registry), host, port, drain_timeout=5.0)
 
 
@@ -142,4 +149,6 @@ async def serve_metrics(
     on_listening: Callable[[RunningServer], None] | None = None,
 ) -> None:
     """Serve `/metrics` on host:port until `stop` is set (a task to put in the component's TaskGroup)."""
+    from wubloader.runtime.serve import serve_app  # serve uses these metrics: import it late
+
     await serve_app(_metrics_app(registry), host, port, stop, drain_timeout=5.0, on_listening=on_listening)

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from wubloader.runtime.connections import CappedSite, ConnectionLimits
 from wubloader.runtime.errors import ListenError, RuntimeConfigError
 from wubloader.runtime.signals import STOP_SIGNALS, SignalLatch
+from wubloader.runtime.workers import use_as_default_pool
 
 if TYPE_CHECKING:
     import signal
@@ -26,6 +28,7 @@ FORCED_CLOSE_GRACE = 1.0
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CONFIG_ERROR = 2
+DEFAULT_LIMITS = ConnectionLimits(cancel_abandoned=False)
 
 
 class _Stopper:
@@ -54,8 +57,11 @@ async def run_until_stopped(main: Main, *, latch: SignalLatch | None = None) -> 
     requested during start-up is honoured: `main` must check `stop` once it is ready (`serve_app`
     does). A second signal cancels `main`. Returns `main`'s int result, 0 when it returns None, or
     128+signal after a forced stop. Exceptions from `main` propagate. Must run in the main thread.
+    The loop's default executor becomes a WorkerPool: the exit never waits for running blocking jobs.
     """
     loop = asyncio.get_running_loop()
+    # Blocking work abandoned by clients that left must not hold up the exit (see workers.py).
+    use_as_default_pool(loop)
     latch = latch or SignalLatch.current()
     stop = asyncio.Event()
     task = asyncio.ensure_future(main(stop))
@@ -142,17 +148,24 @@ async def start_app(
     port: int,
     *,
     drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
-    handler_cancellation: bool = False,
+    limits: ConnectionLimits = DEFAULT_LIMITS,
+    service: str = "http",
 ) -> RunningServer:
     """Start serving `app` on host:port (0 = any free port) and log `listening on http://HOST:PORT`.
 
     `drain_timeout` bounds how long `close()` waits for in-flight requests, including long streamed
-    responses. `handler_cancellation` cancels a handler when its client disconnects (aiohttp's option).
+    responses. `limits` caps open connections and idle time (see ConnectionLimits; the default
+    caps both but never cancels a handler whose client left); `service` labels refusal metrics.
     Raises ListenError if the address cannot be bound.
     """
-    runner = web.AppRunner(app, shutdown_timeout=drain_timeout, handler_cancellation=handler_cancellation)
+    runner = web.AppRunner(
+        app,
+        shutdown_timeout=drain_timeout,
+        handler_cancellation=limits.cancel_abandoned,
+        keepalive_timeout=limits.idle_timeout,
+    )
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = CappedSite(runner, host, port, cap=limits.connection_cap(), service=service)
     try:
         await site.start()
     except OSError as exc:
@@ -172,6 +185,8 @@ async def serve_app(
     *,
     drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
     on_listening: Callable[[RunningServer], None] | None = None,
+    limits: ConnectionLimits = DEFAULT_LIMITS,
+    service: str = "http",
 ) -> None:
     """Serve `app` on host:port until `stop` is set, then drain gracefully and return.
 
@@ -180,12 +195,12 @@ async def serve_app(
     close, and in-flight requests get up to `drain_timeout` seconds to finish before being
     cancelled. `on_listening` receives the running server (e.g. to learn the port when 0 was
     asked). If this coroutine is cancelled, the server closes within FORCED_CLOSE_GRACE seconds.
-    Raises ListenError if the address cannot be bound.
+    `limits` and `service` are as for `start_app`. Raises ListenError if the address cannot be bound.
     """
     if stop.is_set():
         logger.info("stop requested during start-up; not listening on %s", _http_url(host, port))
         return
-    server = await start_app(app, host, port, drain_timeout=drain_timeout)
+    server = await start_app(app, host, port, drain_timeout=drain_timeout, limits=limits, service=service)
     try:
         if on_listening is not None:
             on_listening(server)

@@ -16,6 +16,7 @@ from wubloader.db import migrations
 from wubloader.db.database import Database
 from wubloader.editor.routes import EditorConfig, add_editor_routes
 from wubloader.runtime.config import HttpConfig, add_common_arguments, cli_type, parse_csv, parse_port
+from wubloader.runtime.http_errors import cors_headers, quiet_malformed_request_logs
 from wubloader.runtime.logsetup import setup_logging
 from wubloader.runtime.metrics import add_metrics_route, request_metrics_middleware
 from wubloader.runtime.serve import run_component, serve_app
@@ -23,7 +24,7 @@ from wubloader.runtime.timeparse import now_utc, parse_utc_only
 from wubloader.thrimshim import openapi, routes_rows, routes_templates
 from wubloader.thrimshim.auth import Authenticator
 from wubloader.thrimshim.config import OidcConfig, ThrimshimConfig
-from wubloader.thrimshim.errors import cors_headers, error_middleware
+from wubloader.thrimshim.errors import error_middleware
 from wubloader.thrimshim.oidc import OidcVerifier
 from wubloader.thrimshim.state import STATE, ThrimshimState
 
@@ -153,6 +154,7 @@ async def serve(config: ThrimshimConfig, stop: asyncio.Event, editor: EditorConf
 def run(args: argparse.Namespace) -> int:
     """CLI entry point: 0 after a graceful stop, 2 for bad configuration or an outdated schema."""
     setup_logging(args.log_level)
+    quiet_malformed_request_logs()
 
     async def main(stop: asyncio.Event) -> None:
         config = config_from_args(args)

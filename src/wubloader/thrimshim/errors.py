@@ -26,20 +26,15 @@ from aiohttp import web
 from wubloader.db.errors import ConstraintViolation, DatabaseUnavailable, SchemaOutdated
 from wubloader.errors import WubloaderError
 from wubloader.runtime.errors import BadTimestamp
+from wubloader.runtime.http_errors import error_response, one_line
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
 
 logger = logging.getLogger(__name__)
 
+# Conflict reasons list fields and sheet changes: allow longer lines than the default.
 MAX_REASON_LENGTH = 600
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "GET,POST,HEAD",
-    "Access-Control-Allow-Headers": "*",
-    "Access-Control-Allow-Credentials": "false",
-    "Access-Control-Max-Age": "86400",
-}
 
 
 class ThrimshimError(WubloaderError):
@@ -96,27 +91,16 @@ def status_for(exc: BaseException) -> int | None:
     return None
 
 
-def one_line(text: str) -> str:
-    """Squash a message to one printable line of bounded length (it may quote client input)."""
-    line = " ".join(text.split())
-    line = "".join(c if c.isprintable() else "?" for c in line)
-    return line[:MAX_REASON_LENGTH] or "error"
-
-
 def reason_for(exc: BaseException) -> str:
     if isinstance(exc, pydantic.ValidationError):
         first = exc.errors(include_url=False, include_input=False)[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
-        return one_line(f"bad {where}: {first['msg'].removeprefix('Value error, ')}")
+        return one_line(f"bad {where}: {first['msg'].removeprefix('Value error, ')}", MAX_REASON_LENGTH)
     if isinstance(exc, UnicodeError):
         return "request is not valid UTF-8"
     if isinstance(exc, DatabaseUnavailable | TimeoutError):
         return "database unavailable, try again"
-    return one_line(str(exc))
-
-
-def error_response(status: int, reason: str) -> web.Response:
-    return web.Response(status=status, text=reason + "\n", content_type="text/plain")
+    return one_line(str(exc), MAX_REASON_LENGTH)
 
 
 @web.middleware
@@ -127,7 +111,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        response = error_response(exc.status, one_line(exc.reason))
+        response = error_response(exc.status, one_line(exc.reason, MAX_REASON_LENGTH))
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
@@ -141,8 +125,3 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if status >= 500:
             logger.error("error serving %s %s: %s", request.method, request.path, exc)
         return error_response(status, reason_for(exc))
-
-
-async def cors_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """`on_response_prepare` hook: CORS `*` on every response."""
-    response.headers.update(CORS_HEADERS)

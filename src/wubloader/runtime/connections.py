@@ -1,0 +1,141 @@
+"""Bounding an HTTP server's connections: how many may be open, and how long one may sit idle.
+
+Without these, 500 slow or idle clients held their sockets forever and ~1,000 of them used up a
+1024-descriptor limit, locking everyone out. Holds no domain logic; `serve.start_app` applies it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from wubloader.runtime.errors import RuntimeConfigError
+from wubloader.runtime.metrics import REFUSED_CONNECTIONS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_IDLE_TIMEOUT = 60.0
+# Seconds a refused client is told to wait before trying again.
+REFUSED_RETRY_AFTER = 5
+REFUSAL_LOG_INTERVAL = 10.0
+MIN_CONNECTIONS = 16
+
+
+def default_max_connections() -> int:
+    """Half the process's file-descriptor limit: the rest stays for segment files, pipes and peers."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 4096
+    return max(MIN_CONNECTIONS, soft // 2)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionLimits:
+    """`max_connections` open at once (None: `default_max_connections()`); beyond that a new
+    connection is answered `503` + `Retry-After` and closed. `idle_timeout`: a connection that has
+    not sent a complete request head within this many seconds of opening or of its last response
+    is closed (this is both the header timeout and the keep-alive idle timeout). With
+    `cancel_abandoned`, a handler whose client disconnected is cancelled instead of running on.
+    """
+
+    max_connections: int | None = None
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    cancel_abandoned: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_connections is not None and self.max_connections < 1:
+            raise RuntimeConfigError(f"max_connections must be ≥ 1, got {self.max_connections}")
+        if not self.idle_timeout > 0:
+            raise RuntimeConfigError(f"idle_timeout must be > 0, got {self.idle_timeout}")
+
+    def connection_cap(self) -> int:
+        return self.max_connections if self.max_connections is not None else default_max_connections()
+
+
+class _Refusal(asyncio.Protocol):
+    """Answers one fixed 503 and closes: a connection over the cap costs no parsing and no handler."""
+
+    RESPONSE = (
+        b"HTTP/1.1 503 Service Unavailable\r\n"
+        b"Content-Type: text/plain\r\n"
+        b"Retry-After: " + str(REFUSED_RETRY_AFTER).encode() + b"\r\n"
+        b"Content-Length: 21\r\n"
+        b"Connection: close\r\n\r\n"
+        b"too many connections\n"
+    )
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(self.RESPONSE)
+        transport.close()
+
+
+class ConnectionCap:
+    """Protocol factory: the aiohttp server's handler while under the cap, a `_Refusal` above it.
+
+    Refusals are counted in a metric and logged at most once per REFUSAL_LOG_INTERVAL.
+    """
+
+    def __init__(
+        self, server: web.Server, cap: int, service: str, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.server = server
+        self.cap = cap
+        self.service = service
+        self._clock = clock
+        self._refused_since_log = 0
+        self._last_log = -REFUSAL_LOG_INTERVAL
+
+    def __call__(self) -> asyncio.BaseProtocol:
+        if len(self.server.connections) < self.cap:
+            return self.server()
+        REFUSED_CONNECTIONS.labels(self.service).inc()
+        self._refused_since_log += 1
+        now = self._clock()
+        if now - self._last_log >= REFUSAL_LOG_INTERVAL:
+            logger.warning(
+                "%s: %d connection(s) refused: %d open is the limit",
+                self.service,
+                self._refused_since_log,
+                self.cap,
+            )
+            self._refused_since_log = 0
+            self._last_log = now
+        return _Refusal()
+
+
+class CappedSite(web.BaseSite):
+    """A TCP site whose connections go through a ConnectionCap (aiohttp's TCPSite has no cap)."""
+
+    def __init__(self, runner: web.BaseRunner, host: str, port: int, *, cap: int, service: str) -> None:
+        super().__init__(runner)
+        self._host = host
+        self._port = port
+        self._cap = cap
+        self._service = service
+
+    @property
+    def name(self) -> str:
+        return f"http://{self._host}:{self._port}"
+
+    async def start(self) -> None:
+        await super().start()
+        server = self._runner.server
+        assert server is not None  # BaseSite checked that setup() ran
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            ConnectionCap(server, self._cap, self._service),
+            self._host,
+            self._port,
+            backlog=self._backlog,
+            reuse_address=True,
+        )
