@@ -65,9 +65,12 @@ def interactive_ms(page, url: str) -> float:
     page.wait_for_selector("body[data-ready=yes]", timeout=120_000)
     if page.get_attribute("body", "data-loaded") != "yes":
         raise SystemExit(f"page failed to load: {page.inner_text('#notices')}")
-    return page.evaluate(
-        "Math.max(...['player-ready', 'waveform-drawn'].map((n) => performance.getEntriesByName(n)[0].startTime))"
+    marks = page.evaluate(
+        "['player-ready', 'waveform-drawn'].map((n) => performance.getEntriesByName(n)[0]?.startTime ?? null)"
     )
+    if None in marks:
+        raise SystemExit(f"{url}: not interactive (marks {marks}): {page.inner_text('#notices')}")
+    return max(marks)
 
 
 def main() -> int:
