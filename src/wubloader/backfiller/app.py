@@ -12,12 +12,14 @@ from wubloader.backfiller.backfiller import Backfiller
 from wubloader.backfiller.config import MEBIBYTE, BackfillerConfig, parse_amount, parse_rate, parse_start
 from wubloader.backfiller.nodes import (
     CombinedNodeSource,
+    DatabaseNodeSource,
     FileNodeSource,
     NodeSource,
     StaticNodeSource,
     normalize_url,
     peer_from_url,
 )
+from wubloader.db.database import Database
 from wubloader.runtime.backdoor import start_backdoor
 from wubloader.runtime.config import (
     add_common_arguments,
@@ -52,7 +54,7 @@ def configure_parser(parser: EnvArgumentParser) -> None:
     add("--qualities", type=parse_csv, default=(), help="qualities to copy, comma-separated (default: all)")
     add("--nodes", type=parse_csv, default=(), metavar="URL,…", help="peer restreamer URLs")
     add("--node-file", type=Path, default=None, help="file of 'NAME URL' or 'URL' lines, re-read every ~30 s")
-    add("--db", default=None, help="database URL for the nodes table (not supported yet; use --nodes)")
+    add("--db", default=None, metavar="URL", help="read peers from this database's nodes table (refreshed)")
     add("--start", type=cli_type(parse_start), default=None, metavar="HOURS|TIMESTAMP", help="how far back")
     add("--recent-cutoff", type=float, default=120.0, metavar="S", help="skip segments younger than this")
     add("--once", action="store_true", help="one pass; exit 0 only if nothing is left missing")
@@ -102,22 +104,16 @@ def config_from_args(args: argparse.Namespace) -> BackfillerConfig:
 
 
 def node_source_from_args(args: argparse.Namespace) -> NodeSource:
-    """Static `--nodes` then `--node-file` (file entries override by name). The DB source comes later."""
+    """Static `--nodes`, then `--node-file`, then the `--db` nodes table (later ones override by name)."""
     sources: list[NodeSource] = []
     if args.nodes:
         sources.append(StaticNodeSource(peers=tuple(peer_from_url(url) for url in args.nodes)))
     if args.node_file is not None:
         sources.append(FileNodeSource(path=args.node_file))
     if args.db:
-        if not sources:
-            raise RuntimeConfigError(
-                "reading nodes from --db is not supported yet: give --nodes or --node-file"
-            )
-        logger.warning(
-            "--db given but the database node list is not supported yet; using --nodes/--node-file"
-        )
+        sources.append(DatabaseNodeSource(Database(args.db)))
     if not sources:
-        raise RuntimeConfigError("no peers: give --nodes URL,… or --node-file FILE")
+        raise RuntimeConfigError("no peers: give --nodes URL,…, --node-file FILE or --db URL")
     if args.self_url:
         normalize_url(args.self_url)  # fail at start-up, not on every refresh
     return sources[0] if len(sources) == 1 else CombinedNodeSource(sources=tuple(sources))

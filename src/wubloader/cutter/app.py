@@ -23,7 +23,7 @@ from wubloader.db.database import Database
 from wubloader.db.errors import DatabaseUnavailable
 from wubloader.db.listen import listen_for_edits
 from wubloader.runtime.backdoor import start_backdoor
-from wubloader.runtime.config import add_common_arguments, parse_csv
+from wubloader.runtime.config import add_common_arguments, backdoor_config, parse_csv
 from wubloader.runtime.logsetup import setup_logging
 from wubloader.runtime.metrics import start_metrics_server
 from wubloader.runtime.serve import run_component
@@ -143,7 +143,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         if args.metrics_port is not None:
             server = await start_metrics_server("127.0.0.1", args.metrics_port)
             stack.push_async_callback(server.close)
-        backdoor = await start_backdoor(args.backdoor, {"runner": runner, "config": config})
+        backdoor = await start_backdoor(backdoor_config(args), {"runner": runner, "config": config})
         if backdoor is not None:
             stack.push_async_callback(backdoor.close)
         ok = await run_all(runner, services, backends, args.db)

@@ -10,11 +10,15 @@ from wubloader.db.schema import ThumbnailMode
 from wubloader.media.cut_plan import CutRange, Transition
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from wubloader.db.cutter_jobs import CutJob
     from wubloader.store.naming import Segment
     from wubloader.store.selection import SegmentIndex
 
 THUMBNAIL_MARGIN = timedelta(seconds=1)
+# Video missing from this close to now is most likely still being downloaded or backfilled.
+RECENT = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -22,13 +26,17 @@ class MissingData:
     """What this node lacks for a job: a range (1-based) with a hole, or the thumbnail's instant."""
 
     what: str
+    recent: bool = False
 
     def note(self, node: str) -> str:
         """The informational, non-terminal `error` text set on the EDITED row."""
+        if self.recent:
+            why = "It ends less than 5 minutes ago, so it is probably not downloaded or backfilled yet"
+        else:
+            why = "It may be a real hole, or not yet backfilled from a peer"
         return (
-            f"Node {node} does not have all the video needed: {self.what}. It may be too recent (not "
-            f"downloaded or backfilled yet) or a real hole; other nodes keep trying. Check Allow Holes "
-            f"to publish what exists."
+            f"Node {node} does not have all the video needed: {self.what}. {why}; other nodes keep "
+            f"trying. Check Allow Holes to publish what exists."
         )
 
 
@@ -41,7 +49,7 @@ class CutInputs:
     chains: tuple[tuple[Segment | None, ...], ...]
 
 
-def cut_inputs(job: CutJob, index: SegmentIndex) -> CutInputs | MissingData:
+def cut_inputs(job: CutJob, index: SegmentIndex, now: datetime) -> CutInputs | MissingData:
     """The job's ranges/transitions and local chains, or what is missing. Raises ValueError on bad rows
     (open ranges, missing channel) and store errors on unsafe channel/quality names."""
     edit = job.edit
@@ -64,16 +72,17 @@ def cut_inputs(job: CutJob, index: SegmentIndex) -> CutInputs | MissingData:
         if not has_video or (not edit.allow_holes and None in chain):
             return MissingData(
                 what=f"range {number} ({cut_range.start.isoformat()} to "
-                f"{cut_range.end.isoformat()}) of {edit.video_channel}/{edit.video_quality}"
+                f"{cut_range.end.isoformat()}) of {edit.video_channel}/{edit.video_quality}",
+                recent=cut_range.end > now - RECENT,
             )
         chains.append(chain)
-    missing = _thumbnail_missing(job, index)
+    missing = _thumbnail_missing(job, index, now)
     if missing is not None:
         return missing
     return CutInputs(ranges=tuple(ranges), transitions=transitions, chains=tuple(chains))
 
 
-def _thumbnail_missing(job: CutJob, index: SegmentIndex) -> MissingData | None:
+def _thumbnail_missing(job: CutJob, index: SegmentIndex, now: datetime) -> MissingData | None:
     edit = job.edit
     if edit.thumbnail_mode not in (ThumbnailMode.BARE, ThumbnailMode.TEMPLATE) or job.has_thumbnail_image:
         return None
@@ -86,4 +95,4 @@ def _thumbnail_missing(job: CutJob, index: SegmentIndex) -> MissingData | None:
     )
     if any(seg is not None and seg.start <= when < seg.end for seg in chain):
         return None
-    return MissingData(what=f"the thumbnail frame at {when.isoformat()}")
+    return MissingData(what=f"the thumbnail frame at {when.isoformat()}", recent=when > now - RECENT)

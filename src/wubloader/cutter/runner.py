@@ -141,7 +141,7 @@ class JobRunner:
 
     async def _try_start(self, job: CutJob, group: asyncio.TaskGroup) -> bool:
         try:
-            inputs = await asyncio.to_thread(cut_inputs, job, self.services.index)
+            inputs = await asyncio.to_thread(cut_inputs, job, self.services.index, self.services.now())
         except (ValueError, StoreError, OSError) as exc:
             await self._note(job, f"{self.config.name}: Error while checking candidate: {exc}")
             return False

@@ -102,6 +102,39 @@ def install_notify_trigger(connection: sa.Connection) -> None:
         connection.exec_driver_sql(_NOTIFY_TRIGGER)
 
 
+def json_object(
+    connection: sa.Connection, pairs: list[tuple[str, sa.ColumnElement[Any]]]
+) -> sa.ColumnElement[str]:
+    """SQL building one JSON object text per row, so big listings never pass through Python objects.
+
+    Values come out as the API writes them: timestamps `YYYY-MM-DDTHH:MM:SS.ffffff`, booleans as
+    true/false, JSON columns embedded as JSON.
+    """
+    postgres = is_postgresql(connection)
+    args: list[Any] = []
+    for key, column in pairs:
+        # Keys are our column names: inline them (PostgreSQL cannot type a bare parameter here).
+        assert key.isidentifier(), key
+        args += [sa.literal_column(f"'{key}'"), _json_value(column, postgres=postgres)]
+    if postgres:
+        return sa.cast(sa.func.json_build_object(*args), sa.Text)
+    return sa.func.json_object(*args)
+
+
+def _json_value(column: sa.ColumnElement[Any], *, postgres: bool) -> sa.ColumnElement[Any]:
+    kind = column.type
+    if isinstance(kind, sa.DateTime):
+        if postgres:
+            return sa.func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS.US')
+        # SQLAlchemy stores SQLite timestamps as "YYYY-MM-DD HH:MM:SS.ffffff".
+        return sa.func.replace(column, " ", "T")
+    if isinstance(kind, sa.Boolean) and not postgres:
+        return sa.func.json(sa.case((column, "true"), else_="false"))
+    if isinstance(kind, sa.JSON) and not postgres:
+        return sa.func.json(column)
+    return column
+
+
 def table_names(connection: sa.Connection) -> set[str]:
     return set(sa.inspect(connection).get_table_names())
 

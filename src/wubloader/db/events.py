@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from wubloader.db import dialect
 from wubloader.db.event_records import (
     EDIT_FIELDS,
     SHEET_FIELDS,
@@ -60,6 +61,7 @@ _RESET_CLEARS = (
 )
 _HAS_IMAGE = events.c.thumbnail_image.is_not(None).label("has_thumbnail_image")
 _ALL_BUT_IMAGE = [c for c in events.c if c.name != "thumbnail_image"]
+_LISTED = [c for c in _ALL_BUT_IMAGE if c.name != "thumbnail_last_written"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,17 +96,29 @@ def get_event(connection: sa.Connection, event_id: str, *, lock: bool = False) -
     return None if row is None else event_from_row(dict(row))
 
 
-def list_events(connection: sa.Connection, filters: EventFilter = EventFilter()) -> list[Event]:
-    """Rows ordered by start (NULL last) then id, without thumbnail bytes."""
-    query = sa.select(*_ALL_BUT_IMAGE, _HAS_IMAGE)
+def _filtered(query: sa.Select[Any], filters: EventFilter) -> sa.Select[Any]:
     if filters.state is not None:
         query = query.where(events.c.state == str(filters.state))
     if filters.category is not None:
         query = query.where(events.c.category == filters.category)
     if filters.since is not None:
         query = query.where(sa.or_(events.c.event_start >= filters.since, events.c.event_start.is_(None)))
-    query = query.order_by(events.c.event_start.asc().nulls_last(), events.c.id)
+    return query.order_by(events.c.event_start.asc().nulls_last(), events.c.id)
+
+
+def list_events(connection: sa.Connection, filters: EventFilter = EventFilter()) -> list[Event]:
+    """Rows ordered by start (NULL last) then id, without thumbnail bytes."""
+    query = _filtered(sa.select(*_ALL_BUT_IMAGE, _HAS_IMAGE), filters)
     return [event_from_row(dict(row)) for row in connection.execute(query).mappings()]
+
+
+def list_events_json(connection: sa.Connection, filters: EventFilter = EventFilter()) -> str:
+    """The same rows as `list_events` as one JSON array text, built by the database (the listing's
+    hot path: 20,000 rows never become Python objects). Keys are the column names plus
+    `has_thumbnail_image`; `thumbnail_image` and `thumbnail_last_written` are left out."""
+    pairs = [(c.name, c) for c in _LISTED] + [("has_thumbnail_image", _HAS_IMAGE.element)]
+    query = _filtered(sa.select(dialect.json_object(connection, pairs)), filters)
+    return "[" + ",".join(connection.execute(query).scalars()) + "]"
 
 
 def thumbnail_image(connection: sa.Connection, event_id: str) -> bytes | None:

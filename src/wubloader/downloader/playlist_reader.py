@@ -35,6 +35,8 @@ PLAYLIST_BYTES_PER_SEGMENT = 2048
 MAX_PLAYLIST_BYTES = 256 * 1024 * 1024
 # Parsing more than this on the loop could stall it for more than a few milliseconds.
 OFF_LOOP_BYTES = 256 * 1024
+# A long window takes longer to transfer: the fetch timeout grows by 1 s per MiB last received.
+SECONDS_PER_MIB = 1.0
 REMEMBERED_NOTES = 512
 
 
@@ -86,6 +88,8 @@ class PlaylistReader:
         self.executor = executor
         self.monotonic = monotonic
         self.max_bytes = BASE_PLAYLIST_BYTES
+        self.last_size = 0
+        self.listed = 0  # segments in the last parsed playlist
         self.parser: MediaPlaylistParser | None = None
 
     async def read(self) -> MediaPlaylist:
@@ -102,6 +106,7 @@ class PlaylistReader:
         except FetchTooLarge:
             # Joining a day-long window (a restart mid-stream): allow more on the next poll, up to the limit.
             self.max_bytes = min(self.max_bytes * 4, MAX_PLAYLIST_BYTES)
+            self.last_size = self.max_bytes
             raise
         FETCH_LATENCY.labels(self.notes.quality, FetchWhat.PLAYLIST).observe(self.monotonic() - started)
         if self.parser is None or self.parser.base_url != fetched.url:
@@ -112,6 +117,7 @@ class PlaylistReader:
         else:
             playlist = _parse(self.parser, fetched.body)
         self.max_bytes = playlist_limit(len(playlist.segments))
+        self.last_size, self.listed = len(fetched.body), len(playlist.segments)
         for warning in playlist.warnings:
             implausible = warning.kind is WarningKind.IMPLAUSIBLE
             kind = ErrorKind.IMPLAUSIBLE if implausible else ErrorKind.PLAYLIST_LINE

@@ -75,7 +75,9 @@ class SegmentSink:
         self.pending.append(data)
         self.pending_size += len(data)
         self.received += len(data)
-        if self.pending_size >= FLUSH_BYTES:
+        # The temp file exists from the first bytes on (a crash leaves it for the start-up clean-up);
+        # after that, bytes are written in batches.
+        if self.writer is None or self.pending_size >= FLUSH_BYTES:
             await self._in_thread(self._write, self._take())
 
     async def commit(self, seg_type: SegmentType) -> None:

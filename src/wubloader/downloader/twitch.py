@@ -21,7 +21,7 @@ from wubloader.downloader.metrics import FETCH_LATENCY, FetchWhat
 from wubloader.downloader.providers import pick_variants
 from wubloader.hls.parser import parse_master_playlist
 from wubloader.runtime.errors import FetchHTTPError
-from wubloader.runtime.http_client import fetch_bytes, fetch_errors, redact_url
+from wubloader.runtime.http_client import fetch_errors, fetch_resource, redact_url
 
 if TYPE_CHECKING:
     from wubloader.downloader.config import TwitchConfig
@@ -66,7 +66,7 @@ class TwitchProvider:
         }
         query_url = _with_query(url, params)
         try:
-            body = await fetch_bytes(
+            fetched = await fetch_resource(
                 session,
                 query_url,
                 timeout=self.timeout,
@@ -79,7 +79,8 @@ class TwitchProvider:
                 raise StreamOffline(f"twitch channel {self.channel} is not live") from exc
             raise
         FETCH_LATENCY.labels("all", FetchWhat.MASTER).observe(time.perf_counter() - started)
-        master = parse_master_playlist(body.decode("utf-8", errors="replace"), url)
+        # Relative variant URIs (none so far) would resolve against where usher finally answered from.
+        master = parse_master_playlist(fetched.body.decode("utf-8", errors="replace"), fetched.url)
         return pick_variants(master, qualities)
 
     async def _access_token(self, session: aiohttp.ClientSession) -> tuple[str, str]:

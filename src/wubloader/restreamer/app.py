@@ -26,7 +26,7 @@ from wubloader.restreamer import (
 from wubloader.restreamer.config import RestreamerConfig
 from wubloader.restreamer.errors import cors_headers, error_middleware, quiet_malformed_request_logs
 from wubloader.restreamer.listing_cache import HourListingCache
-from wubloader.restreamer.media_slots import MediaSlots
+from wubloader.restreamer.media_slots import MediaSlots, OutputPace
 from wubloader.restreamer.openapi import RouteDoc, document_route
 from wubloader.restreamer.state import STATE, RestreamerState
 from wubloader.runtime.backdoor import start_backdoor
@@ -95,6 +95,7 @@ def create_app(
         replication=replication,
         listings=HourListingCache(pool=replication),
         playback=asyncio.Semaphore(config.max_playlist_jobs),
+        pace=OutputPace(config.max_media_rate),
         media=MediaSlots(
             jobs=config.max_media_jobs, queue=config.max_media_queue, wait=config.media_time_limit
         ),
@@ -146,6 +147,8 @@ def add_limit_arguments(parser: EnvArgumentParser) -> None:
     add("--max-cut", type=duration, default=day, metavar="DURATION", help="longest cut, all ranges (24h)")
     add("--max-media-jobs", type=int, default=4, metavar="N", help="cuts/waveforms/frames at once (4)")
     add("--max-media-queue", type=int, default=8, metavar="N", help="media requests that may wait (8)")
+    add("--max-playlist-jobs", type=int, default=4, metavar="N", help="playlists rendered at once (4)")
+    add("--max-media-rate", type=float, default=50.0, metavar="MB/s", help="cut output, all cuts (50; 0=off)")
     add("--idle-timeout", type=duration, default=60.0, metavar="DURATION", help="idle connection limit (60s)")
     add("--max-connections", type=int, default=None, metavar="N", help="open connections (fd limit / 2)")
 
@@ -161,6 +164,8 @@ def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
         max_cut_range=timedelta(seconds=args.max_cut),
         max_media_jobs=args.max_media_jobs,
         max_media_queue=args.max_media_queue,
+        max_playlist_jobs=args.max_playlist_jobs,
+        max_media_rate=args.max_media_rate * 1e6 or None,
         idle_timeout=args.idle_timeout,
         max_connections=args.max_connections,
         nodes=tuple(args.nodes),

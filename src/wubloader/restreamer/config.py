@@ -28,6 +28,7 @@ class RestreamerConfig:
     `max_media_queue` more wait (at most `media_time_limit`) for a slot, and beyond that a request
     is refused at once with 503 + Retry-After. `max_playlist_jobs`: media playlists selected and
     rendered at once (others wait), so a crowd of players cannot monopolise the event loop.
+    `max_media_rate`: bytes per second all cuts together may send (None: no cap).
     `idle_timeout`: a connection that has not sent a complete request head this long after it
     opened or after its last response is closed. `max_connections`: open connections at most
     (None: half the process's file descriptor limit); more are answered 503 and closed.
@@ -52,6 +53,7 @@ class RestreamerConfig:
     max_media_jobs: int = 4
     max_media_queue: int = 8
     max_playlist_jobs: int = 4
+    max_media_rate: float | None = 50e6
     drain_timeout: float = 20.0
     idle_timeout: float = 60.0
     max_connections: int | None = None
@@ -77,6 +79,8 @@ class RestreamerConfig:
             raise RuntimeConfigError(
                 "max_cut_ranges, replication_threads, max_playlist_jobs ≥ 1; max_media_queue ≥ 0"
             )
+        if self.max_media_rate is not None and not self.max_media_rate > 0:
+            raise RuntimeConfigError(f"max_media_rate must be > 0 bytes/s, got {self.max_media_rate}")
         self.connection_limits()  # validates max_connections and idle_timeout
 
     def connection_limits(self) -> ConnectionLimits:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import TYPE_CHECKING
 
 from wubloader.restreamer.errors import Busy
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
 
 class MediaSlots:
@@ -56,3 +57,34 @@ class MediaSlots:
         finally:
             self._running -= 1
             self._free.release()
+
+
+class OutputPace:
+    """Caps the bytes per second all media responses together send (None: no cap).
+
+    Streaming cuts is work on the event loop (and the kernel's copies are charged to this process):
+    four clients reading hour-long cuts as fast as loopback allows took 200 MB/s worth of CPU, and
+    peers' listings queued behind it. A shared budget keeps that work bounded. Event-loop only.
+    """
+
+    def __init__(
+        self,
+        bytes_per_second: float | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.rate = bytes_per_second
+        self._clock = clock
+        self._sleep = sleep
+        self._next_free = 0.0
+
+    async def take(self, size: int) -> None:
+        """Wait until `size` more bytes fit in the budget (callers are served in turn)."""
+        if self.rate is None:
+            return
+        now = self._clock()
+        start = max(self._next_free, now)
+        self._next_free = start + size / self.rate
+        if start > now:
+            await self._sleep(start - now)

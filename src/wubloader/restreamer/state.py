@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from wubloader.restreamer.config import RestreamerConfig
     from wubloader.restreamer.listing_cache import HourListingCache
-    from wubloader.restreamer.media_slots import MediaSlots
+    from wubloader.restreamer.media_slots import MediaSlots, OutputPace
     from wubloader.runtime.workers import WorkerPool
     from wubloader.store.selection import SegmentIndex
 
@@ -32,7 +32,8 @@ class RestreamerState:
     `resolver` maps /segments path components to files, never outside the store.
     `now` returns naive UTC (injected so tests can control "the past").
     `replication` is the thread pool of the replication routes' directory reads (`listings` uses it).
-    `media` bounds the ffmpeg work of cuts, waveforms and frames; `playback` the playlists rendered
+    `media` bounds the ffmpeg work of cuts, waveforms and frames, `pace` the bytes per second cuts
+    send; `playback` the playlists rendered
     at once (CPU work on the event loop that peers' requests would otherwise queue behind).
     """
 
@@ -43,6 +44,7 @@ class RestreamerState:
     replication: WorkerPool
     listings: HourListingCache
     media: MediaSlots
+    pace: OutputPace
     playback: asyncio.Semaphore
     entries: EntryCache = field(default_factory=EntryCache)
     frame_rates: FrameRateCache = field(default_factory=FrameRateCache)

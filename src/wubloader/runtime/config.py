@@ -325,16 +325,16 @@ class BackdoorConfig:
         return self.tcp is not None or self.unix_path is not None
 
 
-def parse_backdoor_path(text: str) -> Path | None:
+def parse_backdoor_path(text: str) -> BackdoorConfig:
     """CLI type for `--backdoor PATH`: a Unix socket path (must contain `/`); empty or `0` is off."""
     if text.strip() in ("", "0"):
-        return None
+        return BackdoorConfig()
     if "/" not in text:
         raise RuntimeConfigError(
             f"--backdoor takes a Unix socket path containing '/', got {_show(text)} "
             "(TCP needs --backdoor-tcp and --backdoor-secret-file)"
         )
-    return Path(text)
+    return BackdoorConfig(unix_path=Path(text))
 
 
 def parse_backdoor_tcp(text: str) -> HostPort:
@@ -354,10 +354,16 @@ def read_backdoor_secret(path: Path) -> str:
 
 
 def backdoor_config(args: argparse.Namespace) -> BackdoorConfig:
-    """The BackdoorConfig of the common flags (`add_common_arguments`); RuntimeConfigError if bad."""
+    """The BackdoorConfig of the common flags (`add_common_arguments`); RuntimeConfigError if bad.
+
+    `args.backdoor` alone is the Unix socket's config; only this adds the TCP flags and the secret.
+    """
+    unix: BackdoorConfig = args.backdoor
+    if args.backdoor_tcp is None:
+        return unix
     secret_file: Path | None = args.backdoor_secret_file
     return BackdoorConfig(
-        unix_path=args.backdoor,
+        unix_path=unix.unix_path,
         tcp=args.backdoor_tcp,
         secret=read_backdoor_secret(secret_file) if secret_file is not None else None,
     )
@@ -381,7 +387,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backdoor",
         type=cli_type(parse_backdoor_path),
-        default=None,
+        default=BackdoorConfig(),
         metavar="PATH",
         help="open a Python debug console on this Unix socket, owner-only (default off)",
     )

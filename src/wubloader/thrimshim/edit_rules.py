@@ -16,6 +16,7 @@ from wubloader.db.schema import EventState, ThumbnailMode
 from wubloader.media.transitions import TRANSITIONS
 from wubloader.thrimshim.config import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 from wubloader.thrimshim.errors import BadRequest
+from wubloader.thrimshim.schemas import EDIT_NON_NULL
 
 if TYPE_CHECKING:
     from wubloader.thrimshim.schemas import EditBody
@@ -23,18 +24,6 @@ if TYPE_CHECKING:
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # YouTube refuses thumbnails over 2 MB.
 MAX_THUMBNAIL_BYTES = 2 * 1024 * 1024
-EDIT_NON_NULL = (
-    "upload_location",
-    "video_ranges",
-    "video_transitions",
-    "video_channel",
-    "video_quality",
-    "video_title",
-    "video_description",
-    "video_tags",
-    "thumbnail_mode",
-    "public",
-)
 MODIFY_NON_NULL = ("video_title", "video_description", "video_tags", "public", "thumbnail_mode")
 
 

@@ -15,6 +15,7 @@ from wubloader.db.event_records import EDIT_FIELDS, EditInputs, Event, to_column
 from wubloader.db.schema import EventState, ThumbnailMode
 from wubloader.thrimshim import description, edit_rules
 from wubloader.thrimshim.errors import BadRequest, Conflict, Forbidden, NotFound
+from wubloader.thrimshim.schemas import SHEET_KEYS
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
 
     from wubloader.thrimshim.config import ThrimshimConfig
     from wubloader.thrimshim.schemas import EditBody
-
-SHEET_KEYS = ("sheet_name", "event_start", "event_end", "category", "description", "notes", "tags")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

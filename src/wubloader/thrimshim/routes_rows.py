@@ -17,7 +17,7 @@ from wubloader.media.transitions import TRANSITIONS
 from wubloader.thrimshim.edits import EditRequest, apply_edit
 from wubloader.thrimshim.errors import BadRequest, Conflict, Forbidden, NotFound
 from wubloader.thrimshim.openapi import RouteDoc, add_route
-from wubloader.thrimshim.rows_json import decorated_event_json, defaults_json, event_json
+from wubloader.thrimshim.rows_json import decorated_event_json, defaults_json
 from wubloader.thrimshim.schemas import (
     EDIT_REQUIRED_KEYS,
     EditBody,
@@ -46,10 +46,10 @@ ARRAY = {"type": "array", "items": OBJECT}
 
 async def list_rows(request: web.Request) -> web.Response:
     query = query_model(request, ListQuery)
-    rows = await state_of(request).database.run(
-        events.list_events, EventFilter(state=query.state, category=query.category, since=query.since)
+    body = await state_of(request).database.run(
+        events.list_events_json, EventFilter(state=query.state, category=query.category, since=query.since)
     )
-    return web.json_response([event_json(row) for row in rows])
+    return web.Response(text=body, content_type="application/json")
 
 
 async def get_row(request: web.Request) -> web.Response:

@@ -30,7 +30,6 @@ _OUTPUT_FIELDS = (
     "edit_time",
     "upload_time",
     "last_modified",
-    "thumbnail_last_written",
     "claimed_until",
     "row_version",
     "has_thumbnail_image",
@@ -52,8 +51,9 @@ def _json_value(value: Any) -> Any:
 
 
 def event_json(event: Event) -> dict[str, Any]:
-    """Every column by its original name (`event_end` as a plain timestamp), without thumbnail bytes."""
-    values: dict[str, Any] = {name: getattr(event.sheet, name) for name in SHEET_FIELDS}
+    """Every column by its original name (`event_end` as a plain timestamp), without thumbnail bytes:
+    what `events.list_events_json` builds in SQL for listings."""
+    values: dict[str, Any] = to_columns({name: getattr(event.sheet, name) for name in SHEET_FIELDS})
     values.update(to_columns({name: getattr(event.edit, name) for name in EDIT_FIELDS}))
     values.update({name: getattr(event, name) for name in _OUTPUT_FIELDS})
     del values["thumbnail_image"]
@@ -67,6 +67,7 @@ def decorated_event_json(event: Event, config: ThrimshimConfig, playlists: list[
     edit = event.edit
     image = edit.thumbnail_image if edit.thumbnail_mode is ThumbnailMode.CUSTOM else None
     values["thumbnail_image"] = _json_value(image)
+    values["thumbnail_last_written"] = _json_value(event.thumbnail_last_written)
     values["video_channel"] = edit.video_channel or config.default_channel
     if edit.video_title is not None:
         values["video_title"] = description.strip_title(config.title_prefix, edit.video_title)

@@ -83,8 +83,8 @@ class EditBody(Body):
     row_version: StrictInt | None = None
 
 
-# Step 1 of the original's validation: these keys must be present (their values may be null).
-EDIT_REQUIRED_KEYS = (
+# Edit inputs a submitted video must have (step 1 also requires their keys in every POST).
+EDIT_NON_NULL = (
     "upload_location",
     "video_ranges",
     "video_transitions",
@@ -95,15 +95,11 @@ EDIT_REQUIRED_KEYS = (
     "video_tags",
     "thumbnail_mode",
     "public",
-    "state",
-    "sheet_name",
-    "event_start",
-    "event_end",
-    "category",
-    "description",
-    "notes",
-    "tags",
 )
+# The sheet columns as the editor saw them, compared with the row to detect sheet changes.
+SHEET_KEYS = ("sheet_name", "event_start", "event_end", "category", "description", "notes", "tags")
+# Step 1 of the original's validation: these keys must be present (their values may be null).
+EDIT_REQUIRED_KEYS = (*EDIT_NON_NULL, "state", *SHEET_KEYS)
 
 
 class NewEventBody(Body):

@@ -2,6 +2,7 @@
 // description, thumbnail, advanced options, and the actions the row's state allows.
 import { ApiError, loadConfig, postJson, requestJson, restreamerUrl, thrimshimUrl } from './api.js';
 import { authHeaders, buildSignIn } from './auth.js';
+import { ChapterList, DELIMITER, chapterBlock, splitChapters } from './chapters.js';
 import { buildControls } from './controls.js';
 import { bindKeys } from './keys.js';
 import { clearNotices, showError, showInfo } from './notices.js';
@@ -58,6 +59,8 @@ class EditPage {
     $('thumbnail-set').addEventListener('click', () => { const t = this.player.wallTime(); if (t) { $('thumbnail-time').value = toIso(t); this.markDirty(); } });
     $('thumbnail-preview-button').addEventListener('click', () => this.previewThumbnail());
     $('preview-close').addEventListener('click', () => this.closePreview());
+    this.chapters = new ChapterList($('chapter-list'), { player: this.player, formatTime: formatUtc, onChange: () => this.markDirty() });
+    $('add-chapter').addEventListener('click', () => { $('chapters-on').checked = true; this.chapters.addAtPlayhead(); });
     $('title-count').setAttribute('aria-live', 'polite');
     $('video-title').addEventListener('input', () => this.countTitle());
   }
@@ -78,8 +81,8 @@ class EditPage {
     };
   }
 
-  async load(transitions, templates) {
-    const row = await requestJson(thrimshimUrl(this.config, `/${encodeURIComponent(this.id)}`));
+  async load(rowRequest, transitions, templates) {
+    const row = await rowRequest;
     this.row = row;
     this.ranges = new Ranges($('ranges'), $('clip-bar'), {
       player: this.player, format: () => this.timeFormat(), transitions, onChange: () => this.markDirty(), onPreview: (i) => this.previewJoin(i),
@@ -126,6 +129,10 @@ class EditPage {
     const saved = row.video_ranges?.length ? row.video_ranges.map(([a, b]) => [parseIso(a), parseIso(b)])
       : [[parseIso(row.event_start), parseIso(row.event_end)]];
     this.ranges.set(saved, row.video_transitions ?? []);
+    const split = splitChapters($('video-description').value, saved, row.video_transitions ?? []);
+    $('video-description').value = split.text;
+    this.chapters.set(split.chapters);
+    $('chapters-on').checked = split.chapters.length > 0;
     this.countTitle();
   }
 
@@ -145,7 +152,7 @@ class EditPage {
     $('manual-link').disabled = $('manual-youtube').disabled = !allows('manualLink', row.state);
     const meta = metadataEditable(row.state);
     const cut = rangesEditable(row.state);
-    for (const id of ['video-title', 'video-description', 'video-tags', 'thumbnail-mode', 'thumbnail-template', 'thumbnail-time', 'thumbnail-set', 'unlisted']) $(id).disabled = !meta;
+    for (const id of ['video-title', 'video-description', 'video-tags', 'chapters-on', 'add-chapter', 'thumbnail-mode', 'thumbnail-template', 'thumbnail-time', 'thumbnail-set', 'unlisted']) $(id).disabled = !meta;
     for (const id of ['allow-holes', 'upload-location', 'uploader-whitelist']) $(id).disabled = !cut;
     if (this.ranges.editable !== cut) this.ranges.setEditable(cut);
     document.body.dataset.state = row.state;
@@ -190,6 +197,10 @@ class EditPage {
     const { ranges, transitions } = this.ranges.value();
     const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
     const allowlist = list($('uploader-whitelist').value);
+    const text = $('video-description').value;
+    if (text.includes(DELIMITER)) throw new Error(`The description may not contain the chapter delimiter ${DELIMITER.trim()}.`);
+    const chapters = $('chapters-on').checked && this.chapters.chapters.length
+      ? chapterBlock(this.chapters.chapters, ranges, transitions, { strict: state === 'EDITED' }) : '';
     const thumbTime = $('thumbnail-time').value.trim();
     if (thumbTime && !parseIso(thumbTime)) throw new Error('The thumbnail time must be a UTC timestamp.');
     return {
@@ -199,7 +210,7 @@ class EditPage {
       video_ranges: ranges.map(([a, b]) => [toIso(a), toIso(b)]),
       video_transitions: transitions,
       video_channel: this.row.video_channel, video_quality: this.row.video_quality ?? 'source',
-      video_title: $('video-title').value, video_description: $('video-description').value,
+      video_title: $('video-title').value, video_description: text + chapters,
       video_tags: list($('video-tags').value),
       thumbnail_mode: $('thumbnail-mode').value, thumbnail_template: $('thumbnail-template').value || null,
       thumbnail_time: thumbTime ? toIso(parseIso(thumbTime)) : null,
@@ -303,6 +314,9 @@ async function main() {
   const config = await loadConfig();
   buildSignIn($('signin'), config, showError);
   const id = decodeURIComponent(location.pathname.split('/').pop());
+  // All three at once: the row's own failure is reported by load() below.
+  const rowRequest = requestJson(thrimshimUrl(config, `/${encodeURIComponent(id)}`));
+  rowRequest.catch(() => {});
   const [transitions, templates] = await Promise.all([
     requestJson(thrimshimUrl(config, '/transitions')).catch((error) => { showError(error); return []; }),
     requestJson(thrimshimUrl(config, '/templates')).catch((error) => { showError(error); return []; }),
@@ -310,7 +324,7 @@ async function main() {
   const page = new EditPage(config, id);
   window.wubloaderPage = page;
   try {
-    await page.load(transitions, templates);
+    await page.load(rowRequest, transitions, templates);
   } catch (error) {
     showError(`Could not load event ${id}: ${error.message}`);
     document.body.dataset.ready = 'failed';
