@@ -7,9 +7,14 @@ import os
 import time
 from datetime import timedelta
 
+import pytest
+
 from tests.conftest import STORE_START
 from tests.harness.store_builder import build_store
+from wubloader.cli import build_parser
+from wubloader.restreamer.app import config_from_args, create_app
 from wubloader.restreamer.listing_cache import HourListingCache
+from wubloader.restreamer.state import STATE
 from wubloader.store import create_tombstone
 
 
@@ -43,3 +48,22 @@ async def test_bounded_in_bytes_and_missing_dirs(tmp_path):
     assert len(cache) == 2 and cache._entries.bytes <= 60_000
     assert (str(hour_dirs[-1]), False) in cache._entries and (str(hour_dirs[0]), False) not in cache._entries
     assert (await cache.listing(tmp_path / "missing", False)).body == b"[]"
+
+
+@pytest.mark.parametrize("command", ["restreamer", "node"])
+def test_cache_budgets_come_from_the_command_line(tmp_path, command):
+    args = build_parser(command).parse_args(
+        [command, "--base-dir", str(tmp_path), "--index-cache-mb", "1.5", "--files-cache-mb", "2"]
+    )
+    config = config_from_args(args)
+    assert config.index_cache_bytes == 1536 * 1024 and config.files_cache_bytes == 2 * 1024 * 1024
+    app = create_app(config)
+    assert app[STATE].index._cache.max_bytes == 1536 * 1024
+
+
+def test_a_negative_cache_budget_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser("restreamer").parse_args(
+            ["restreamer", "--base-dir", str(tmp_path), "--index-cache-mb", "-1"]
+        )
+    assert exit_info.value.code == 2 and "non-negative" in capsys.readouterr().err

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wubloader.backfiller.backfiller import Backfiller
-from wubloader.backfiller.config import MEBIBYTE, BackfillerConfig, parse_amount, parse_rate, parse_start
+from wubloader.backfiller.config import MEBIBYTE, BackfillerConfig, parse_rate, parse_start
 from wubloader.backfiller.nodes import (
     CombinedNodeSource,
     DatabaseNodeSource,
@@ -25,6 +25,7 @@ from wubloader.runtime.config import (
     add_common_arguments,
     backdoor_config,
     cli_type,
+    parse_amount,
     parse_csv,
     parse_duration_seconds,
 )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from wubloader.runtime.config import check_base_dir
+from wubloader.runtime.config import check_base_dir, parse_amount
 from wubloader.runtime.errors import RuntimeConfigError
 from wubloader.runtime.timeparse import parse as parse_timestamp
 from wubloader.store.naming import MAX_NAME_BYTES
@@ -52,17 +52,6 @@ def parse_start(text: str) -> StartBound:
     except ValueError:
         return StartBound(at=parse_timestamp(stripped))
     return StartBound(hours=hours)
-
-
-def parse_amount(text: str) -> float:
-    """A non-negative, finite number (a size, a rate); raises RuntimeConfigError otherwise."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise RuntimeConfigError(f"expected a number, got {text[:64]!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise RuntimeConfigError(f"expected a non-negative number, got {text[:64]!r}")
-    return value
 
 
 def parse_rate(text: str) -> float:

@@ -23,7 +23,7 @@ from wubloader.restreamer import (
     routes_segments,
     routes_thumbnail,
 )
-from wubloader.restreamer.config import RestreamerConfig
+from wubloader.restreamer.config import MEBIBYTE, RestreamerConfig
 from wubloader.restreamer.errors import cors_headers, error_middleware, quiet_malformed_request_logs
 from wubloader.restreamer.listing_cache import HourListingCache
 from wubloader.restreamer.media_slots import MediaSlots, OutputPace
@@ -34,6 +34,7 @@ from wubloader.runtime.config import (
     add_common_arguments,
     backdoor_config,
     cli_type,
+    parse_amount,
     parse_csv,
     parse_duration_seconds,
     parse_port,
@@ -89,11 +90,13 @@ def create_app(
         app.on_cleanup.append(lambda _app: _shutdown(replication))
     state = RestreamerState(
         config=config,
-        index=index if index is not None else SegmentIndex(config.base_dir),
+        index=index
+        if index is not None
+        else SegmentIndex(config.base_dir, max_bytes=config.index_cache_bytes),
         now=now,
         resolver=RestreamerState.resolver_for(config),
         replication=replication,
-        listings=HourListingCache(pool=replication),
+        listings=HourListingCache(pool=replication, max_bytes=config.files_cache_bytes),
         playback=asyncio.Semaphore(config.max_playlist_jobs),
         pace=OutputPace(config.max_media_rate),
         media=MediaSlots(
@@ -151,6 +154,9 @@ def add_limit_arguments(parser: EnvArgumentParser) -> None:
     add("--max-media-rate", type=float, default=50.0, metavar="MB/s", help="cut output, all cuts (50; 0=off)")
     add("--idle-timeout", type=duration, default=60.0, metavar="DURATION", help="idle connection limit (60s)")
     add("--max-connections", type=int, default=None, metavar="N", help="open connections (fd limit / 2)")
+    mib = cli_type(parse_amount)
+    add("--index-cache-mb", type=mib, default=256.0, metavar="MIB", help="memory for indexed hours (256)")
+    add("--files-cache-mb", type=mib, default=64.0, metavar="MIB", help="memory for /files listings (64)")
 
 
 def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
@@ -168,6 +174,8 @@ def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
         max_media_rate=args.max_media_rate * 1e6 or None,
         idle_timeout=args.idle_timeout,
         max_connections=args.max_connections,
+        index_cache_bytes=int(args.index_cache_mb * MEBIBYTE),
+        files_cache_bytes=int(args.files_cache_mb * MEBIBYTE),
         nodes=tuple(args.nodes),
         db_url=args.db,
     )

@@ -247,6 +247,17 @@ def parse_duration_seconds(text: str) -> float:
     return seconds
 
 
+def parse_amount(text: str) -> float:
+    """A non-negative, finite number (a size, a rate): `64`, `0.5`; RuntimeConfigError otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise RuntimeConfigError(f"expected a number, got {_show(text)}") from None
+    if not math.isfinite(value) or value < 0:
+        raise RuntimeConfigError(f"expected a non-negative number, got {_show(text)}")
+    return value
+
+
 def parse_csv(text: str) -> tuple[str, ...]:
     """Split `a, b,,c` into `("a", "b", "c")`: items stripped, empty ones and repeats dropped."""
     items = (item.strip() for item in text.split(","))
