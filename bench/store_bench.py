@@ -59,7 +59,9 @@ def playlist_iteration(chain) -> int:  # type: ignore[no-untyped-def]
 def measure(base: Path, hours: int, repeat: int) -> tuple[str, float, float, float, float]:
     end = START + timedelta(hours=hours)
     floor = timed(lambda: scandir_floor(base, hours), repeat)
-    cold_s = timed(lambda: SegmentIndex(base).best_segments("chan", "source", START, end), max(1, repeat // 3))
+    cold_s = timed(
+        lambda: SegmentIndex(base).best_segments("chan", "source", START, end), max(1, repeat // 3)
+    )
     index = SegmentIndex(base)
     index.best_segments("chan", "source", START, end)
     warm_s = timed(lambda: index.best_segments("chan", "source", START, end), repeat)

@@ -1,4 +1,4 @@
-"""Session-wide fixtures: real encoded media (cached per session) and stores built from it."""
+"""Session-wide fixtures: real encoded media (cached per session), stores built from it, real databases."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from datetime import datetime
 import pytest
 
 from tests.harness.media import Clip, encode_clip
+from tests.harness.postgres import PostgresServer, start_postgres
 from tests.harness.processes import Component, stop_all
+from wubloader.db.database import Database
 
 # A fixed, hour-aligned start for stores, so hour-boundary cases are deliberate.
 STORE_START = datetime(2024, 5, 1, 10, 0, 0)
@@ -31,9 +33,44 @@ def clip_fmp4(tmp_path_factory) -> Clip:
     return encode_clip(tmp_path_factory.mktemp("clip_fmp4"), 20, fmp4=True)
 
 
+@pytest.fixture(scope="session")
+def clip_hevc(tmp_path_factory) -> Clip:
+    """12 s, 2 s segments, HEVC + AAC (an enhanced-broadcast source rendition)."""
+    return encode_clip(tmp_path_factory.mktemp("clip_hevc"), 12, video_codec="libx265")
+
+
 @pytest.fixture
 def components():
     """Collects started components and SIGKILLs any left running at the end of the test."""
     started: list[Component] = []
     yield started
     stop_all(started)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One real PostgreSQL server for the session (see tests/harness/postgres.py)."""
+    server: PostgresServer = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """URL of a fresh, empty database for this test, once per engine."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'wubloader.sqlite'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = server.create_schema()
+    yield url
+    server.drop_schema(url)
+
+
+@pytest.fixture
+def database(db_url):
+    """A `Database` over `db_url`, migrated to the current schema (once per engine)."""
+    db = Database(db_url)
+    db.upgrade()
+    yield db
+    db.close()

@@ -1,12 +1,16 @@
 """A local HTTP server speaking twitch's live protocol, for downloader tests (twitch is unreachable here).
 
-GQL `PlaybackAccessToken` → usher master playlist (variant names in EXT-X-MEDIA, signed media URLs
-that expire) → live media playlists advancing faster than real time, with stitched-ad DATERANGE
-segments, `Amazon`-titled ad segments, prefetch tags, and an fMP4 rendition with EXT-X-MAP.
+GQL `PlaybackAccessToken` → usher master playlist in both shapes twitch has served (v1 at
+`/api/channel/hls/`: names in EXT-X-MEDIA, "(source)"; v2 at `/api/v2/channel/hls/`: IVS-NAME and
+IVS-VARIANT-SOURCE, no EXT-X-MEDIA), signed media URLs that expire → live media playlists advancing
+faster than real time, with stitched-ad pods under one DATERANGE whose DURATION twitch rounds up to
+the millisecond (PDTs are truncated), `Amazon`-titled ad segments, prefetch tags, and an fMP4
+rendition with EXT-X-MAP. The token answer arrives in several packets, as a real API's may.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import json
 import time
@@ -30,6 +34,35 @@ class Rendition:
     durations: list[float]
     init: bytes | None = None
     ext: str = "ts"
+    codecs: str = "avc1.4D401F,mp4a.40.2"
+    resolution: str | None = "320x180"
+    bandwidth: int = 500000
+    source: bool = False  # twitch marks it as the broadcast's own rendition
+
+    @property
+    def is_source(self) -> bool:
+        return self.source or self.group == "chunked" or "(source)" in self.name
+
+    def v1_lines(self, url: str) -> list[str]:
+        """EXT-X-MEDIA + STREAM-INF as usher v1 writes them."""
+        resolution = f",RESOLUTION={self.resolution},FRAME-RATE=25.000" if self.resolution else ""
+        name = f"{self.name} (source)" if self.is_source and "(source)" not in self.name else self.name
+        return [
+            f'#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID="{self.group}",NAME="{name}",AUTOSELECT=YES,DEFAULT=YES',
+            f'#EXT-X-STREAM-INF:BANDWIDTH={self.bandwidth}{resolution},CODECS="{self.codecs}",VIDEO="{self.group}"',
+            url,
+        ]
+
+    def v2_lines(self, url: str) -> list[str]:
+        """One STREAM-INF with IVS-NAME / IVS-VARIANT-SOURCE as usher v2 writes it (no EXT-X-MEDIA)."""
+        resolution = f",RESOLUTION={self.resolution},FRAME-RATE=25.000" if self.resolution else ""
+        name = self.name.replace(" (source)", "")
+        kind = "source" if self.is_source else "transcode"
+        return [
+            f'#EXT-X-STREAM-INF:BANDWIDTH={self.bandwidth},CODECS="{self.codecs}"{resolution},'
+            f'STABLE-VARIANT-ID="{self.group}",IVS-NAME="{name}",IVS-VARIANT-SOURCE="{kind}"',
+            url,
+        ]
 
 
 @dataclass
@@ -68,6 +101,7 @@ class FakeTwitch:
         app = web.Application()
         app.router.add_post("/gql", self._gql)
         app.router.add_get("/api/channel/hls/{channel}.m3u8", self._usher)
+        app.router.add_get("/api/v2/channel/hls/{channel}.m3u8", self._usher)
         app.router.add_get("/v1/playlist/{rendition}/{expiry}.m3u8", self._media)
         app.router.add_get("/seg/{rendition}/{expiry}/{index}.{ext}", self._segment)
         app.router.add_get("/init/{rendition}.mp4", self._init)
@@ -110,7 +144,14 @@ class FakeTwitch:
         login = body["variables"]["login"]
         value = json.dumps({"channel": login, "expires": int(time.time()) + 86400})
         token = {"value": value, "signature": f"sig-{len(value)}"}
-        return web.json_response({"data": {"streamPlaybackAccessToken": token}})
+        payload = json.dumps({"data": {"streamPlaybackAccessToken": token}}).encode()
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        for part in (payload[:10], payload[10:40], payload[40:]):  # several packets, with pauses
+            await response.write(part)
+            await asyncio.sleep(0.05)
+        await response.write_eof()
+        return response
 
     async def _usher(self, request: web.Request) -> web.Response:
         self.counts["usher"] += 1
@@ -123,16 +164,33 @@ class FakeTwitch:
         ):
             return web.Response(status=403, text="bad token")
         expiry = time.monotonic() + self.url_lifetime
-        lines = ["#EXTM3U", '#EXT-X-TWITCH-INFO:NODE="fake",SERVER-TIME="0"']
-        for r in self.renditions:
-            lines.append(
-                f'#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID="{r.group}",NAME="{r.name}",AUTOSELECT=YES,DEFAULT=YES'
-            )
-            lines.append(
-                f'#EXT-X-STREAM-INF:BANDWIDTH=500000,RESOLUTION=320x180,VIDEO="{r.group}",FRAME-RATE=25.000'
-            )
-            lines.append(f"{self.url}/v1/playlist/{r.group}/{expiry:.3f}.m3u8")
+        self.counts["usher_v2" if "/v2/" in request.path else "usher_v1"] += 1
+        if "/v2/" in request.path:
+            lines = ["#EXTM3U", '#EXT-X-SESSION-DATA:DATA-ID="com.amazon.ivs.manifest-node",VALUE="fake"']
+            for r in self.renditions:
+                lines += r.v2_lines(f"{self.url}/v1/playlist/{r.group}/{expiry:.3f}.m3u8")
+        else:
+            lines = ["#EXTM3U", '#EXT-X-TWITCH-INFO:NODE="fake",SERVER-TIME="0"']
+            for r in self.renditions:
+                lines += r.v1_lines(f"{self.url}/v1/playlist/{r.group}/{expiry:.3f}.m3u8")
         return web.Response(text="\n".join(lines) + "\n")
+
+    def _pod_daterange(self, index: int, r: Rendition) -> str | None:
+        """The DATERANGE opening an ad pod at `index`: DURATION rounded up to the ms like twitch's."""
+        if index not in self.daterange_ads or index - 1 in self.daterange_ads:
+            return None
+        end = index
+        while end in self.daterange_ads:
+            end += 1
+        start, after = self.start_of(index, r), self.start_of(end, r)
+        # Twitch writes PDTs truncated to the ms and the pod's DURATION rounded *up*: the first live
+        # segment then starts 1 ms before START-DATE + DURATION (its ad id holds the exact ns).
+        millis = (_ms(after) - _ms(start)) // timedelta(milliseconds=1) + 1
+        return (
+            f'#EXT-X-DATERANGE:ID="stitched-ad-{index}-{millis * 1_000_000 - 7}",CLASS="twitch-stitched-ad",'
+            f'START-DATE="{_pdt(start)}",DURATION={millis / 1000:.3f},X-TV-TWITCH-AD-ROLL-TYPE="MIDROLL",'
+            f'X-TV-TWITCH-AD-POD-LENGTH="{end - index}"'
+        )
 
     async def _media(self, request: web.Request) -> web.Response:
         self.counts["media"] += 1
@@ -148,13 +206,10 @@ class FakeTwitch:
             lines.append(f'#EXT-X-MAP:URI="{self.url}/init/{r.group}.mp4"')
         for i in range(first, count):
             start = self.start_of(i, r)
-            if i in self.daterange_ads:
-                lines.append(
-                    f'#EXT-X-DATERANGE:ID="stitched-ad-{i}",CLASS="twitch-stitched-ad",'
-                    f'START-DATE="{start.isoformat()}Z",DURATION={r.durations[i % len(r.durations)]:.3f},'
-                    'X-TV-TWITCH-AD-ROLL-TYPE="MIDROLL"'
-                )
-            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{start.isoformat(timespec='milliseconds')}Z")
+            daterange = self._pod_daterange(i, r)
+            if daterange is not None:
+                lines.append(daterange)
+            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_pdt(start)}")
             title = "Amazon|ad" if i in self.amazon_ads else "live"
             lines.append(f"#EXTINF:{r.durations[i % len(r.durations)]:.3f},{title}")
             lines.append(f"{self.url}/seg/{r.group}/{expiry:.3f}/{i}.{r.ext}")
@@ -181,3 +236,12 @@ class FakeTwitch:
     async def _prefetch(self, request: web.Request) -> web.Response:
         self.counts["prefetch"] += 1
         return web.Response(status=404)
+
+
+def _ms(when: datetime) -> datetime:
+    """Truncated to the millisecond, as twitch writes PROGRAM-DATE-TIME."""
+    return when.replace(microsecond=when.microsecond // 1000 * 1000)
+
+
+def _pdt(when: datetime) -> str:
+    return _ms(when).isoformat(timespec="milliseconds") + "Z"

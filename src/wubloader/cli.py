@@ -26,7 +26,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "thrimshim": ("wubloader.thrimshim.app", "the editing API and the browser editor"),
     "coverage": ("wubloader.coverage.app", "per-hour coverage metrics and maps"),
     "tombstone": ("wubloader.maintenance.tombstone_app", "hide segments cluster-wide and purge them"),
+    "versions": ("wubloader.maintenance.versions_app", "find and fix bad versions of segments across nodes"),
+    "verify": ("wubloader.maintenance.verify_app", "re-hash segments; quarantine corrupt ones"),
+    "prune": ("wubloader.maintenance.prune_app", "delete hours older than --keep HOURS"),
     "db": ("wubloader.db.app", "database migrations and maintenance"),
+    "events": ("wubloader.db.app_events", "import events (CSV or JSON lines) into the database"),
+    "token": ("wubloader.db.app_tokens", "issue, list and revoke editor tokens"),
 }
 
 

@@ -7,10 +7,12 @@ restreamer processes instead.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 
+from wubloader.backfiller import Backfiller, BackfillerConfig, StaticNodeSource, peer_from_url
 from wubloader.store.listing import list_channels, list_hours, list_qualities, list_segment_files
 
 
@@ -24,6 +26,10 @@ class PeerServer:
         self.fail_segments: dict[str, int] = {}
         # how many more `/files` requests answer 503
         self.fail_listings = 0
+        # "C/Q" or "C/Q/HOUR" -> names listed there besides the real ones (a hostile or broken peer)
+        self.extra_names: dict[str, list[str]] = {}
+        # segment name -> handler answering its `/segments` request instead of the file
+        self.bodies: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = {}
         self.runner: web.AppRunner | None = None
         self.url = ""
 
@@ -41,13 +47,18 @@ class PeerServer:
         if len(parts) == 1:
             return self._json(list_qualities(self.base, parts[0]))
         if len(parts) == 2:
-            return self._json(list_hours(self.base, parts[0], parts[1]))
+            return self._json(
+                list_hours(self.base, parts[0], parts[1]) + self.extra_names.get("/".join(parts), [])
+            )
         tombstones = request.query.get("tombstones", "false") == "true"
-        return self._json(list_segment_files(self.base.joinpath(*parts), tombstones))
+        extra = self.extra_names.get("/".join(parts), [])
+        return self._json(list_segment_files(self.base.joinpath(*parts), tombstones) + extra)
 
     async def _segment(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(request.path)
         name = request.match_info["name"]
+        if name in self.bodies:
+            return await self.bodies[name](request)
         if self.fail_segments.get(name, 0) > 0:
             self.fail_segments[name] -= 1
             raise web.HTTPInternalServerError(text="injected failure")
@@ -74,3 +85,21 @@ class PeerServer:
 
     def segment_requests(self, name: str) -> int:
         return sum(1 for r in self.requests if r.startswith("/segments/") and r.endswith("/" + name))
+
+
+def backfill_config(base: Path, **overrides: object) -> BackfillerConfig:
+    """A config with short retry and breaker delays, so tests of failures run fast."""
+    values: dict[str, object] = {
+        "base_dir": base,
+        "retry_initial": 0.05,
+        "retry_maximum": 0.2,
+        "breaker_initial": 0.05,
+    }
+    return BackfillerConfig(**{**values, **overrides})  # type: ignore[arg-type]
+
+
+def make_backfiller(
+    cfg: BackfillerConfig, session: ClientSession, *servers: PeerServer, **kwargs: object
+) -> Backfiller:
+    nodes = StaticNodeSource(peers=tuple(peer_from_url(s.url) for s in servers))
+    return Backfiller(cfg, session=session, nodes=nodes, **kwargs)  # type: ignore[arg-type]

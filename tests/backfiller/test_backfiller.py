@@ -5,46 +5,14 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from tests.backfiller.peer_server import PeerServer
+from tests.backfiller.peer_server import backfill_config as config
+from tests.backfiller.peer_server import make_backfiller as backfiller
 from tests.backfiller.snapshots import all_files, temp_files, tombstones, visible
 from tests.conftest import STORE_START
 from tests.harness.store_builder import build_store, write_segment
-from wubloader.backfiller import Backfiller, BackfillerConfig, StartBound, StaticNodeSource, peer_from_url
-from wubloader.runtime.http_client import create_session
+from wubloader.backfiller import StartBound, peer_from_url
 from wubloader.store import create_tombstone
-
-
-def config(base: Path, **overrides) -> BackfillerConfig:
-    values = {"base_dir": base, "retry_initial": 0.05, "retry_maximum": 0.2, "breaker_initial": 0.05}
-    return BackfillerConfig(**{**values, **overrides})
-
-
-@pytest.fixture
-async def session():
-    async with create_session() as client:
-        yield client
-
-
-@pytest.fixture
-async def peers():
-    started: list[PeerServer] = []
-
-    async def start(base: Path) -> PeerServer:
-        server = PeerServer(base)
-        await server.start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        await server.close()
-
-
-def backfiller(cfg, session, *servers, **kwargs) -> Backfiller:
-    nodes = StaticNodeSource(peers=tuple(peer_from_url(s.url) for s in servers))
-    return Backfiller(cfg, session=session, nodes=nodes, **kwargs)
 
 
 def age(base: Path, seconds: float = 3600) -> None:

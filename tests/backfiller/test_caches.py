@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from tests.harness.store_builder import write_segment
 from wubloader.backfiller.local_store import LocalHours
 from wubloader.backfiller.peer_client import CachedListing, ListingCache
-from wubloader.backfiller.plan import HourKey, HourListing
+from wubloader.backfiller.plan import HourKey, HourListing, listing_bytes
 from wubloader.backfiller.sync_memory import SyncMemory
 
 KEY = HourKey(channel="chan", quality="source", hour="2024-05-01T10")
@@ -17,7 +17,7 @@ def entry(digest: str) -> CachedListing:
 
 
 def test_listing_cache_keeps_digests_longer_than_parsed_listings():
-    cache = ListingCache(max_entries=3, max_listings=1)
+    cache = ListingCache(max_entries=3, max_bytes=listing_bytes(entry("0").listing))  # room for one
     for n in range(4):
         cache.put(("p", "c", "q", str(n)), entry(str(n)))
     assert len(cache) == 3 and cache.get(("p", "c", "q", "0")) is None  # evicted entirely
@@ -26,9 +26,34 @@ def test_listing_cache_keeps_digests_longer_than_parsed_listings():
     assert digest == "3" and listing == HourListing.from_names(["3.ts"])
 
 
+def test_listing_cache_holds_at_most_its_byte_budget_of_huge_listings():
+    cache = ListingCache(max_bytes=20 * 1024 * 1024)
+    for n in range(40):  # a hostile peer: 40 hours of 20,000 long names each (~4 MB apiece)
+        names = [f"{i:02d}:00.000000-2.0-full-{n:03d}{'A' * 40}{i:06d}.ts" for i in range(20_000)]
+        cache.put(
+            ("p", "c", "q", str(n)),
+            CachedListing(digest=str(n), etag=None, listing=HourListing.from_names(names)),
+        )
+    assert cache.listing_bytes <= 20 * 1024 * 1024
+    assert cache.get(("p", "c", "q", "39"))[2] is not None and cache.get(("p", "c", "q", "0"))[2] is None
+
+
+def test_local_hours_cache_is_bounded_in_bytes(tmp_path):
+    keys = [HourKey(channel="chan", quality="source", hour=f"2024-05-01T{h:02d}") for h in range(10, 16)]
+    for h in range(6):
+        for i in range(50):
+            write_segment(tmp_path, datetime(2024, 5, 1, 10 + h, i, 0))
+    one = LocalHours(tmp_path, settle_seconds=0)
+    one.read(keys[0])
+    hours = LocalHours(tmp_path, settle_seconds=0, max_bytes=int(one._cache.bytes * 2.5))
+    for key in keys:
+        hours.read(key)
+    assert len(hours._cache) == 2 and hours._cache.bytes <= int(one._cache.bytes * 2.5)
+
+
 def test_local_hours_reread_only_when_changed_and_settled(tmp_path):
     now = [0.0]
-    hours = LocalHours(tmp_path, settle_seconds=2.0, max_entries=1, now=lambda: now[0])
+    hours = LocalHours(tmp_path, settle_seconds=2.0, now=lambda: now[0])
     assert hours.read(KEY).listing.segments == frozenset() and hours.read(KEY).version == 0
     path = write_segment(tmp_path, datetime(2024, 5, 1, 10))
     mtime = os.stat(path.parent).st_mtime

@@ -107,7 +107,7 @@ def test_parse_rate_and_bad_values():
     ("args", "message"),
     [
         ([], "no peers"),
-        (["--db", "sqlite:///x.db"], "not supported yet"),
+        (["--db", "mysql://x/y"], "unsupported database"),
         (["--nodes", "ftp://x"], "node URL"),
         (["--nodes", "http://a:1", "--self-url", "nope"], "node URL"),
     ],

@@ -9,6 +9,7 @@ from wubloader.backfiller.plan import (
     HourListing,
     hour_in_range,
     order_hours,
+    peer_listing,
     plan_hour,
 )
 from wubloader.store import SegmentType, hash_bytes, segment_filename
@@ -191,3 +192,22 @@ def test_hours_are_ordered_newest_first_across_channels_and_qualities():
 )
 def test_hour_in_range(hour, not_before, expected):
     assert hour_in_range(hour, not_before) is expected
+
+
+def test_peer_listing_keeps_only_names_this_node_could_store():
+    bad = [
+        A[:13] + "1e308" + A[16:],  # same name with an absurd duration
+        A[:-3] + "X" * 250 + ".ts",  # over 255 bytes
+        tomb(A)[:-10] + "Y" * 250 + ".tombstone",
+        ".hidden-2.0-full-abc.ts",
+        "00:00.000000-2.0-full-a/b.ts",
+    ]
+    result, refused = peer_listing([A, B, tomb(C), "notes.txt", *bad], KEY.hour)
+    assert result == listing(A, B, tomb(C)) and refused == len(bad)
+
+
+def test_new_tombstones_stop_at_the_per_hour_bound_but_still_hide_segments():
+    peers = {"p": listing(*(tomb(name(s)) for s in range(0, 20, 2))), "q": listing(name(18))}
+    plan = plan_hour(KEY, listing(tomb(name(0))), peers, recent_limit=None, max_tombstones=4)
+    assert plan.tombstones == tuple(sorted(tomb(name(s)) for s in range(2, 8, 2)))
+    assert plan.skipped.tombstone_limit == 6 and plan.fetches == () and plan.skipped.tombstoned == 1

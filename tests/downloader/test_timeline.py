@@ -70,7 +70,7 @@ CASES = [
     ("name", "segments", "known", "starts", "estimated"), CASES, ids=[c[0] for c in CASES]
 )
 def test_assign_starts(name, segments, known, starts, estimated):
-    timed = assign_starts(tuple(segments), known, NOW)
+    timed = assign_starts(tuple(segments), known, NOW).timed
     assert [t.start for t in timed] == starts
     assert all(t.estimated is estimated for t in timed)
 

@@ -15,6 +15,8 @@ from tests.downloader.test_live_archive import wait_async
 from tests.fakes_twitch import FakeTwitch, Rendition
 from wubloader.downloader.config import DownloaderConfig, TwitchConfig
 from wubloader.downloader.manager import Downloader
+from wubloader.downloader.twitch import TwitchProvider
+from wubloader.runtime.http_client import create_session
 from wubloader.store import SegmentType, format_duration, hash_bytes
 
 pytestmark = pytest.mark.ffmpeg
@@ -28,13 +30,16 @@ def source_rendition(clip) -> Rendition:
     return Rendition(name="180p25 (source)", group="chunked", bodies=clip.segments, durations=clip.durations)
 
 
-def twitch_config(fake: FakeTwitch, base: Path, **timing: float) -> DownloaderConfig:
+def twitch_config(
+    fake: FakeTwitch, base: Path, *, usher_api: str = "v2", qualities=("source",), **timing: float
+) -> DownloaderConfig:
     """A downloader of `fake`'s channel through its token and usher endpoints."""
     return DownloaderConfig(
         channel=fake.channel,
         source="twitch",
         base_dir=base,
-        twitch=TwitchConfig(api_url=f"{fake.url}/gql", usher_url=fake.url),
+        qualities=qualities,
+        twitch=TwitchConfig(api_url=f"{fake.url}/gql", usher_url=fake.url, usher_api=usher_api),
         **timing,
     )
 
@@ -193,3 +198,63 @@ async def test_twitch_timestamp_skew_stores_later_segments_as_suspect(tmp_path, 
         )
         >= 1
     )
+
+
+@pytest.mark.parametrize("usher_api", ["v2", "v1"])
+async def test_enhanced_broadcast_hevc_source_in_both_usher_shapes(tmp_path, clip, clip_hevc, usher_api):
+    """Source = the rendition twitch marks (HEVC here), never the H.264 480p transcode; every name works."""
+    hevc = Rendition(
+        name="1440p60", group="chunked", bodies=clip_hevc.segments, durations=clip_hevc.durations,
+        codecs="hvc1.2.4.L150.B0,mp4a.40.2", bandwidth=9_500_000,
+    )  # fmt: skip
+    h264 = Rendition(name="480p30", group="480p30", bodies=clip.segments, durations=clip.durations)
+    audio = Rendition(
+        name="audio_only", group="audio_only", bodies=clip.segments[::-1], durations=clip.durations,
+        codecs="mp4a.40.2", resolution=None, bandwidth=160_000,
+    )  # fmt: skip
+    fake = FakeTwitch(renditions=[hevc, h264, audio], channel=f"enhanced{usher_api}", interval=0.3, total=6)
+    base = tmp_path / "store"
+    qualities = ("source", "480p30", "audio_only")
+    with fake:
+        config = twitch_config(fake, base, usher_api=usher_api, qualities=qualities, poll_interval=0.2)
+        stop = asyncio.Event()
+        task = asyncio.create_task(Downloader(config).run(stop))
+        want = {
+            "source": expected(fake, hevc),
+            "480p30": expected(fake, h264),
+            "audio_only": expected(fake, audio),
+        }
+
+        def done() -> bool:
+            return all(len(stored_segments(base, fake.channel, q)) >= len(want[q]) for q in qualities)
+
+        await wait_async(done, 40, "all three qualities")
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    for quality in qualities:
+        got = {s.start: s.hash for s in stored_segments(base, fake.channel, quality)}
+        assert got == {start: h for start, (_, h) in want[quality].items()}, quality
+    source = stored_segments(base, fake.channel, "source")[0]
+    codec = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name",
+         "-of", "default=nw=1:nk=1", source.path],
+        check=True, capture_output=True, text=True, timeout=30,
+    ).stdout.strip()  # fmt: skip
+    assert set(codec.split()) == {"hevc"}
+    assert (
+        fake.counts[f"usher_{usher_api}"] >= 1
+        and sum(fake.counts[f"usher_{v}"] for v in ("v1", "v2")) == fake.counts[f"usher_{usher_api}"]
+    )
+
+
+async def test_token_answer_split_into_packets_is_read_whole(clip):
+    """The fake sends the GQL answer in three packets with pauses; one read() would see only the first."""
+    fake = FakeTwitch(renditions=[source_rendition(clip)], channel="packets")
+    with fake:
+        provider = TwitchProvider(
+            fake.channel, TwitchConfig(api_url=f"{fake.url}/gql", usher_url=fake.url), timeout=5
+        )
+        async with create_session() as session:
+            urls = await provider.media_urls(session, ("source",))
+    assert urls["source"].startswith(f"{fake.url}/v1/playlist/chunked/")
+    assert fake.counts["gql"] == 1

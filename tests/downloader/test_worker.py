@@ -39,7 +39,7 @@ def metric(name: str, **labels) -> float:
 
 async def test_hostile_playlists(tmp_path):
     hits: collections.Counter[str] = collections.Counter()
-    state = {"playlist": "#EXTM3U\n#EXTINF:oops,\na.ts\n"}
+    state = {"playlist": "<html>502 Bad Gateway</html>"}
 
     async def playlist(request):
         hits["playlist"] += 1

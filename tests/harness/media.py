@@ -31,20 +31,32 @@ class Clip:
 
 
 def encode_clip(
-    directory: Path, seconds: int, *, bframes: bool = False, fmp4: bool = False, size: str = "320x180"
+    directory: Path,
+    seconds: int,
+    *,
+    bframes: bool = False,
+    fmp4: bool = False,
+    size: str = "320x180",
+    rate: int = FPS,
+    audio: bool = True,
+    video_codec: str = "libx264",
 ) -> Clip:
-    """Encode a numbered test pattern + tone into 2 s HLS segments with a keyframe at every segment start."""
+    """Encode a numbered test pattern + tone into 2 s HLS segments with a keyframe at every segment start.
+
+    A low `rate`, a tiny `size` and no `audio` make hours of media cheap to encode and to cut;
+    `video_codec` libx265 gives an HEVC clip (twitch's enhanced-broadcast sources).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     playlist = directory / "index.m3u8"
     ext = "m4s" if fmp4 else "ts"
+    tone = f"sine=frequency=440:beep_factor=4:sample_rate=48000:duration={seconds}"
     cmd = [
         "ffmpeg", "-nostdin", "-v", "error", "-y",
-        "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={FPS}:duration={seconds}",
-        "-f", "lavfi", "-i", f"sine=frequency=440:beep_factor=4:sample_rate=48000:duration={seconds}",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-        "-g", str(FPS * SEGMENT_SECONDS), "-keyint_min", str(FPS * SEGMENT_SECONDS), "-sc_threshold", "0",
+        "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}",
+        *(("-f", "lavfi", "-i", tone, "-c:a", "aac", "-b:a", "64k", "-ac", "2") if audio else ()),
+        "-c:v", video_codec, "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        "-g", str(rate * SEGMENT_SECONDS), "-keyint_min", str(rate * SEGMENT_SECONDS), "-sc_threshold", "0",
         "-bf", "2" if bframes else "0",
-        "-c:a", "aac", "-b:a", "64k", "-ac", "2",
         "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_list_size", "0",
         "-hls_segment_type", "fmp4" if fmp4 else "mpegts",
         "-hls_segment_filename", str(directory / f"seg%05d.{ext}"),
@@ -52,6 +64,22 @@ def encode_clip(
     ]  # fmt: skip
     subprocess.run(cmd, check=True, timeout=300)
     return read_clip(directory, bframes=bframes, fmp4=fmp4)
+
+
+def loop_clip(directory: Path, clip: Clip, times: int) -> Clip:
+    """`clip` played `times` times in a row with continuous timestamps, as a long live stream would be
+    (stored copies of one clip would jump back in time). Copies, never re-encodes: fast for hours."""
+    directory.mkdir(parents=True, exist_ok=True)
+    once = directory / "once.ts"
+    once.write_bytes(b"".join(clip.segments))
+    cmd = [
+        "ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", str(times - 1), "-i", str(once),
+        "-c", "copy", "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_list_size", "0",
+        "-hls_segment_filename", str(directory / "seg%05d.ts"), str(directory / "index.m3u8"),
+    ]  # fmt: skip
+    subprocess.run(cmd, check=True, timeout=600)
+    once.unlink()
+    return read_clip(directory, bframes=clip.bframes, fmp4=False)
 
 
 def read_clip(directory: Path, *, bframes: bool, fmp4: bool) -> Clip:

@@ -119,14 +119,14 @@ MEDIA_CASES = [
         lambda pl: [s.ad_reason for s in pl.segments] == [AdReason.AMAZON_TITLE, None],
     ),
     (
-        "stitched-ad daterange covers segments by start (carried by EXTINF, back-filled)",
+        "stitched-ad daterange is collected (segments are classified by their times, see the timeline)",
         '#EXT-X-DATERANGE:ID="stitched-ad-1-1",CLASS="twitch-stitched-ad",START-DATE="2024-05-01T10:00:02.000Z",'
         'DURATION=4.0,X-TV-TWITCH-AD-ROLL-TYPE="MIDROLL"\n'
-        "#EXTINF:2,\na.ts\n#EXT-X-PROGRAM-DATE-TIME:2024-05-01T10:00:02Z\n#EXTINF:2,\nb.ts\n#EXTINF:2,\nc.ts\n"
-        "#EXTINF:2,\nd.ts\n",
+        "#EXTINF:2,\na.ts\n#EXT-X-PROGRAM-DATE-TIME:2024-05-01T10:00:02Z\n#EXTINF:2,\nb.ts\n",
         lambda pl: (
-            [s.ad_reason for s in pl.segments] == [None, AdReason.DATERANGE, AdReason.DATERANGE, None]
-            and len(pl.ad_ranges) == 1
+            pl.ad_ranges[0].start == datetime(2024, 5, 1, 10, 0, 2)
+            and pl.ad_ranges[0].end == datetime(2024, 5, 1, 10, 0, 6)
+            and [s.ad_reason for s in pl.segments] == [None, None]
         ),
     ),
     (
@@ -160,35 +160,58 @@ def test_media_playlist_cases(name, body, check):
     assert check(parse_media_playlist("#EXTM3U\n" + body, BASE))
 
 
-BAD_MEDIA_CASES = [
+NOT_MEDIA_CASES = [
     ("empty body", "", 0),
     ("whitespace only", "  \n\n", 0),
     ("no EXTM3U", "#EXTINF:2,\na.ts\n", 1),
     ("html error page", "<html>oops</html>", 1),
-    ("bad EXTINF", "#EXTM3U\n#EXTINF:two,\na.ts\n", 2),
-    ("negative EXTINF", "#EXTM3U\n#EXTINF:-2,\na.ts\n", 2),
-    ("exponent EXTINF", "#EXTM3U\n#EXTINF:2e0,\na.ts\n", 2),
-    ("nan EXTINF", "#EXTM3U\n#EXTINF:nan,\na.ts\n", 2),
-    ("bad media sequence", "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:x1\n", 2),
-    ("bad discontinuity sequence", "#EXTM3U\n#EXT-X-DISCONTINUITY-SEQUENCE:-1\n", 2),
-    ("URI without EXTINF", "#EXTM3U\na.ts\n", 2),
-    ("trailing EXTINF without URI", "#EXTM3U\n#EXTINF:2,\na.ts\n#EXTINF:2,\n", 0),
-    ("bad PDT", "#EXTM3U\n#EXT-X-PROGRAM-DATE-TIME:yesterday\n#EXTINF:2,\na.ts\n", 2),
-    ("bad byterange", "#EXTM3U\n#EXTINF:2,\n#EXT-X-BYTERANGE:1@x\na.ts\n", 3),
-    ("byterange without offset first", "#EXTM3U\n#EXTINF:2,\n#EXT-X-BYTERANGE:100\na.ts\n", 4),
-    ("map without uri", '#EXTM3U\n#EXT-X-MAP:BYTERANGE="1@0"\n', 2),
-    ("key without method", '#EXTM3U\n#EXT-X-KEY:URI="k"\n', 2),
-    ("garbled attributes", '#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,,"\n', 2),
-    ("media sequence after segments", "#EXTM3U\n#EXTINF:2,\na.ts\n#EXT-X-MEDIA-SEQUENCE:3\n", 4),
     ("master instead of media", "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n", 0),
 ]
 
 
-@pytest.mark.parametrize(("name", "text", "line"), BAD_MEDIA_CASES, ids=[c[0] for c in BAD_MEDIA_CASES])
-def test_malformed_media_playlists_raise(name, text, line):
+@pytest.mark.parametrize(("name", "text", "line"), NOT_MEDIA_CASES, ids=[c[0] for c in NOT_MEDIA_CASES])
+def test_text_that_is_no_media_playlist_raises(name, text, line):
     with pytest.raises(PlaylistParseError) as info:
         parse_media_playlist(text, BASE)
     assert info.value.line == line
+
+
+# (name, text, line of the warning, the segment URIs kept): one bad line never loses the others.
+BAD_LINE_CASES = [
+    ("bad EXTINF", "#EXTM3U\n#EXTINF:two,\na.ts\n#EXTINF:2,\nb.ts\n", 2, ["b.ts"]),
+    ("negative EXTINF", "#EXTM3U\n#EXTINF:-2,\na.ts\n#EXTINF:2,\nb.ts\n", 2, ["b.ts"]),
+    ("exponent EXTINF", "#EXTM3U\n#EXTINF:2e0,\na.ts\n#EXTINF:2,\nb.ts\n", 2, ["b.ts"]),
+    ("nan EXTINF", "#EXTM3U\n#EXTINF:nan,\na.ts\n#EXTINF:2,\nb.ts\n", 2, ["b.ts"]),
+    ("bad media sequence", "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:x1\n#EXTINF:2,\na.ts\n", 2, ["a.ts"]),
+    (
+        "bad discontinuity sequence",
+        "#EXTM3U\n#EXT-X-DISCONTINUITY-SEQUENCE:-1\n#EXTINF:2,\na.ts\n",
+        2,
+        ["a.ts"],
+    ),
+    ("URI without EXTINF", "#EXTM3U\na.ts\n#EXTINF:2,\nb.ts\n", 2, ["b.ts"]),
+    ("trailing EXTINF without URI", "#EXTM3U\n#EXTINF:2,\na.ts\n#EXTINF:2,\n", 4, ["a.ts"]),
+    ("bad PDT", "#EXTM3U\n#EXT-X-PROGRAM-DATE-TIME:yesterday\n#EXTINF:2,\na.ts\n", 2, ["a.ts"]),
+    ("bad byterange", "#EXTM3U\n#EXTINF:2,\n#EXT-X-BYTERANGE:1@x\na.ts\n#EXTINF:2,\nb.ts\n", 2, ["b.ts"]),
+    ("byterange without offset first", "#EXTM3U\n#EXTINF:2,\n#EXT-X-BYTERANGE:100\na.ts\n", 2, []),
+    ("map without uri", '#EXTM3U\n#EXT-X-MAP:BYTERANGE="1@0"\n#EXTINF:2,\na.ts\n', 2, ["a.ts"]),
+    ("media sequence after segments", "#EXTM3U\n#EXTINF:2,\na.ts\n#EXT-X-MEDIA-SEQUENCE:3\n", 4, ["a.ts"]),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "line", "kept"), BAD_LINE_CASES, ids=[c[0] for c in BAD_LINE_CASES])
+def test_bad_lines_are_skipped_with_a_warning(name, text, line, kept):
+    playlist = parse_media_playlist(text, BASE)
+    assert [s.uri.rsplit("/", 1)[-1] for s in playlist.segments] == kept
+    assert [w.line for w in playlist.warnings] == [line]
+
+
+@pytest.mark.parametrize(
+    "key", ['#EXT-X-KEY:URI="k"', '#EXT-X-KEY:METHOD=AES-128,,"'], ids=["without method", "garbled"]
+)
+def test_an_unreadable_key_refuses_the_segments_under_it(key):
+    playlist = parse_media_playlist(f"#EXTM3U\n{key}\n#EXTINF:2,\na.ts\n", BASE)
+    assert playlist.segments[0].encryption is not None and playlist.warnings[0].line == 2
 
 
 TWITCH_MASTER = """#EXTM3U
@@ -208,6 +231,7 @@ audio.m3u8
 def test_twitch_master_playlist():
     master = parse_master_playlist(TWITCH_MASTER, "https://usher.example/api/channel/hls/chan.m3u8?sig=1")
     assert [v.name for v in master.variants] == ["1080p60 (source)", "480p", "audio_only"]
+    assert [v.is_source for v in master.variants] == [True, False, False]
     source, p480, audio = master.variants
     assert source.resolution == (1920, 1080) and source.bandwidth == 6000000
     assert source.codecs == ("avc1.64002A", "mp4a.40.2") and source.frame_rate == 60.0
@@ -223,21 +247,27 @@ def test_plain_master_playlist_without_names():
     assert master.variants[0].uri == "http://h/low/index.m3u8"
 
 
-BAD_MASTER_CASES = [
-    ("no variants", "#EXTM3U\n#EXT-X-VERSION:3\n", 0),
-    ("stream-inf without uri", "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n", 2),
-    ("uri without stream-inf", "#EXTM3U\nv.m3u8\n", 2),
-    ("no bandwidth", "#EXTM3U\n#EXT-X-STREAM-INF:RESOLUTION=1x1\nv.m3u8\n", 2),
-    ("bad resolution", "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,RESOLUTION=big\nv.m3u8\n", 2),
-    ("media without name", '#EXTM3U\n#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID="g"\n', 2),
+def test_master_without_usable_variants_raises():
+    with pytest.raises(PlaylistParseError):
+        parse_master_playlist("#EXTM3U\n#EXT-X-VERSION:3\n", BASE)
+
+
+# One odd variant or rendition never costs the others: (name, bad lines, warning line).
+ODD_MASTER_CASES = [
+    ("stream-inf without uri", "#EXT-X-STREAM-INF:BANDWIDTH=1\n", 2),
+    ("uri without stream-inf", "v.m3u8\n", 2),
+    ("bad resolution kept without it", "#EXT-X-STREAM-INF:BANDWIDTH=1,RESOLUTION=big\nv.m3u8\n", 2),
+    ("media without name", '#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID="g"\n', 2),
+    ("garbled attributes", '#EXT-X-STREAM-INF:BANDWIDTH=1,,"\nv.m3u8\n', 2),
 ]
 
 
-@pytest.mark.parametrize(("name", "text", "line"), BAD_MASTER_CASES, ids=[c[0] for c in BAD_MASTER_CASES])
-def test_malformed_master_playlists_raise(name, text, line):
-    with pytest.raises(PlaylistParseError) as info:
-        parse_master_playlist(text, BASE)
-    assert info.value.line == line
+@pytest.mark.parametrize(("name", "bad", "line"), ODD_MASTER_CASES, ids=[c[0] for c in ODD_MASTER_CASES])
+def test_odd_master_lines_are_skipped_alone(name, bad, line):
+    good = "#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360\nlow/index.m3u8\n"
+    master = parse_master_playlist("#EXTM3U\n" + bad + good, "http://h/master.m3u8")
+    assert "http://h/low/index.m3u8" in [v.uri for v in master.variants]
+    assert [w.line for w in master.warnings] == [line]
 
 
 ATTRIBUTE_CASES = [

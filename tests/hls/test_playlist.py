@@ -116,3 +116,8 @@ def test_master_playlist():
     assert text == (
         '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=123,NAME="source"\nc/source.m3u8?start=x\n'
     )
+
+
+def test_master_playlist_frame_rate():
+    text = render_master_playlist([Variant(name="source", bandwidth=1, uri="s.m3u8", frame_rate=30000 / 1001)])
+    assert '#EXT-X-STREAM-INF:BANDWIDTH=1,FRAME-RATE=29.970,NAME="source"\n' in text

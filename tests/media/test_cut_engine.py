@@ -177,8 +177,9 @@ async def test_transition_over_hole_is_refused_up_front(holed_store):
         )
 
 
-def _ffmpeg_children() -> list[int]:
-    me = os.getpid()
+def _ffmpeg_children(parent: int | None = None) -> list[int]:
+    """ffmpeg processes whose parent is `parent` (default: this process)."""
+    me = os.getpid() if parent is None else parent
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():

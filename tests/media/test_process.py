@@ -10,7 +10,7 @@ import time
 import pytest
 
 from wubloader.media.errors import FfmpegFailed, FfmpegTimeout
-from wubloader.media.process import run_media_command, start_media_process
+from wubloader.media.process import cancel_and_wait, run_media_command, start_media_process
 
 pytestmark = pytest.mark.ffmpeg
 
@@ -116,6 +116,43 @@ def running(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+async def test_waiting_for_cancelled_children_never_swallows_our_own_cancellation():
+    release = asyncio.Event()
+
+    async def slow_to_stop() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            await release.wait()  # clean-up that takes a while
+            raise
+
+    async def parent(children: list[asyncio.Task[None]]) -> str:
+        await cancel_and_wait(children)
+        return "finished as if nothing happened"
+
+    child = asyncio.create_task(slow_to_stop())
+    await asyncio.sleep(0)
+    waiting = asyncio.create_task(parent([child]))
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert child.cancelling() and not child.done()
+    release.set()
+    await asyncio.wait([child])
+    assert child.cancelled()
+
+
+async def test_children_errors_are_collected_not_raised():
+    async def failing() -> None:
+        raise RuntimeError("boom")
+
+    child = asyncio.create_task(failing())
+    await asyncio.sleep(0)
+    await cancel_and_wait([child])
+    assert isinstance(child.exception(), RuntimeError)
 
 
 async def test_media_runs_at_background_priority():

@@ -76,7 +76,9 @@ def test_demo_node_and_backfilling_node(tmp_path, components):
     wait_until(
         lambda: (
             b"#EXT-X-ENDLIST"
-            in get_or_empty(f"{url_b}/playlist/demo/source.m3u8?start={format_utc(start)}&end={format_utc(end)}")
+            in get_or_empty(
+                f"{url_b}/playlist/demo/source.m3u8?start={format_utc(start)}&end={format_utc(end)}"
+            )
         ),
         WINDOW.total_seconds() + 60,
         interval=1,

@@ -174,7 +174,24 @@ def test_sigterm_during_large_download_completes(tmp_path, components):
     assert head.startswith(b"HTTP/1.1 200"), head
     assert len(body) == len(data), (len(body), head, server.log()[-2000:])
     assert hashlib.sha256(body).digest() == hashlib.sha256(data).digest()
-    assert server.stop(signal.SIGTERM, timeout=30) == 0
+    # The first signal already asked for the exit: wait for it. A second signal would mean "stop now".
+    assert server.wait_exit(timeout=30) == 0
+
+
+def test_second_sigterm_during_download_stops_at_once(tmp_path, components):
+    base = tmp_path / "store"
+    path = write_segment(base, STORE_START, content=os.urandom(48 * 1024 * 1024))
+    server = start_restreamer(base, tmp_path, components)
+    target = "/segments/chan/source/2024-05-01T10/" + path.name.replace(":", "%3A")
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    assert sock.recv(256 * 1024).startswith(b"HTTP/1.1 200")
+    server.process.send_signal(signal.SIGTERM)
+    wait_until(lambda: _refused(server.port), timeout=10, message="listening socket to close")
+    # We stop reading, so the download cannot finish; the second signal must end the process anyway.
+    assert server.stop(signal.SIGTERM, timeout=10) == 128 + signal.SIGTERM
+    sock.close()
 
 
 def _refused(port: int) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from yarl import URL
@@ -15,6 +17,8 @@ from tests.harness.store_builder import build_store
 H = "2024-05-01T10"
 SEG = "00%3A00.000000-2.0-full-AAAA.ts"
 GOOD = "start=2024-05-01T10:00:00&end=2024-05-01T10:00:10"
+LONG = "a" * 256
+DIR_SEGMENT = "00%3A30.000000-2.0-full-BBBB.ts"
 HOSTILE = [
     # bad timestamps
     "/playlist/chan/source.m3u8?start=yesterday",
@@ -85,18 +89,79 @@ HOSTILE = [
     "/nope",
     "/segments",
     "/files/chan/source/2024-05-01T10/extra/deep",
+    # year 1 / 9999 start, end and timestamp values (date arithmetic must never overflow)
+    *[
+        url.format(t=t)
+        for t in ("0001-01-01T00:00:00", "9999-12-31T23:59:59.999999")
+        for url in (
+            "/playlist/chan/source.m3u8?start={t}",
+            "/playlist/chan/source.m3u8?end={t}",
+            "/playlist/chan/source.m3u8?start={t}&end=2024-05-01T10:00:10",
+            "/playlist/chan/source.m3u8?start=2024-05-01T10:00:00&end={t}",
+            "/playlist/chan.m3u8?start={t}",
+            "/playlist/chan.m3u8?end={t}",
+            "/frame/chan/source.png?timestamp={t}",
+            "/waveform/chan/source.png?start={t}&end=2024-05-01T10:00:10",
+            "/waveform/chan/source.png?start=2024-05-01T10:00:00&end={t}",
+            "/cut/chan/source.ts?range={t},2024-05-01T10:00:10",
+            "/cut/chan/source.ts?range=2024-05-01T10:00:00,{t}",
+            "/cut/chan/source.ts?start={t}",
+            "/cut/chan/source.ts?end={t}&type=rough",
+        )
+    ],
+    "/playlist/chan/source.m3u8?start=9999-12-31T23:00:00&end=9999-12-31T23:59:59",
+    "/cut/chan/source.ts?range=9999-12-31T23:59:50,9999-12-31T23:59:59&type=rough",
+    # path parts over 255 bytes, on every route
+    f"/files/{LONG}",
+    f"/files/chan/{LONG}",
+    f"/files/chan/source/{LONG}",
+    f"/segments/{LONG}/source/{H}/{SEG}",
+    f"/segments/chan/source/{H}/00%3A00.000000-2.0-full-{LONG}.ts",
+    f"/playlist/{LONG}.m3u8",
+    f"/playlist/chan/{LONG}.m3u8",
+    f"/frame/chan/{LONG}.png?timestamp=2024-05-01T10:00:01",
+    f"/waveform/{LONG}/source.png?{GOOD}",
+    f"/cut/chan/{LONG}.ts?range=2024-05-01T10:00:00,2024-05-01T10:00:02",
+    # directories that cannot be read (a symlink loop: unreadable even for root)
+    "/files/chan/loop",
+    "/files/chan/loop/2024-05-01T10",
+    f"/files/chan/source/{H}loop",
+    "/playlist/chan/loop.m3u8?start=2024-05-01T10:00:00&end=2024-05-01T10:00:10",
+    f"/segments/chan/loop/{H}/{SEG}",
+    # a directory named like a segment (30-32 s)
+    "/frame/chan/source.png?timestamp=2024-05-01T10:00:31",
+    "/cut/chan/source.ts?range=2024-05-01T10:00:30,2024-05-01T10:00:32&type=rough",
+    f"/segments/chan/source/{H}/{DIR_SEGMENT}",
+    # garbage media (the store's segments are not MPEG-TS)
+    "/frame/chan/source.png?timestamp=2024-05-01T10:00:01",
+    "/cut/chan/source.ts?range=2024-05-01T10:00:01,2024-05-01T10:00:05",
+    "/cut/chan/source.ts?range=2024-05-01T10:00:01,2024-05-01T10:00:05&type=smart",
+    "/cut/chan/source.ts?range=2024-05-01T10:00:01,2024-05-01T10:00:05&type=full",
+    "/cut/chan/source.ts?range=2024-05-01T10:00:01,2024-05-01T10:00:05&type=webm",
+    f"/waveform/chan/source.png?{GOOD}",
+    # a master playlist with start >= end
+    "/playlist/chan.m3u8?start=2024-05-01T10:00:10&end=2024-05-01T10:00:00",
+    "/playlist/chan.m3u8?start=2024-05-01T10:00:00&end=2024-05-01T10:00:00",
 ]
+
+
+def build_hostile_store(base: Path) -> None:
+    """Ten segments of bytes that are not media, plus unreadable and misnamed directories."""
+    build_store(base, STORE_START, 10)
+    (base / ".git").mkdir()
+    (base / "chan" / "loop").symlink_to("loop")
+    (base / "chan" / "source" / f"{H}loop").symlink_to(f"{H}loop")
+    (base / "chan" / "source" / H / unquote(DIR_SEGMENT)).mkdir()
 
 
 @pytest.fixture
 async def client(tmp_path, make_client):
-    build_store(tmp_path, STORE_START, 10)
-    (tmp_path / ".git").mkdir()
+    build_hostile_store(tmp_path)
     return await make_client(tmp_path)
 
 
 async def test_hostile_table_is_all_4xx_with_one_line_reason(client):
-    assert len(HOSTILE) >= 40
+    assert len(HOSTILE) >= 110
     problems = []
     for url in HOSTILE:
         response = await client.get(URL(url, encoded=True))
@@ -124,8 +189,7 @@ async def test_methods_not_allowed(client):
 
 def test_hostile_table_against_a_real_process(tmp_path, components):
     base = tmp_path / "store"
-    build_store(base, STORE_START, 10)
-    (base / ".git").mkdir()
+    build_hostile_store(base)
     port = free_port()
     components.append(
         start_component(

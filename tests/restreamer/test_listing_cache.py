@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import timedelta
 
 from tests.conftest import STORE_START
 from tests.harness.store_builder import build_store
@@ -32,12 +33,13 @@ async def test_changes_are_seen_and_settled_dirs_cached(tmp_path):
     assert json.loads((await cache.listing(hour_dir, False)).body) == [paths[0].name]
 
 
-async def test_bounded_and_missing_dirs(tmp_path):
-    build_store(tmp_path, STORE_START, 1)
-    cache = HourListingCache(max_entries=2, now=lambda: time.time() + 100)
-    for hours in range(5):
-        path = tmp_path / f"h{hours}"
-        path.mkdir()
+async def test_bounded_in_bytes_and_missing_dirs(tmp_path):
+    for hour in range(5):  # five hours of 300 segments: ~26 kB of JSON each
+        build_store(tmp_path, STORE_START + timedelta(hours=hour), 300, duration=12.0)
+    hour_dirs = sorted((tmp_path / "chan/source").iterdir())
+    cache = HourListingCache(max_bytes=60_000, now=lambda: time.time() + 100)
+    for path in hour_dirs:
         await cache.listing(path, False)
-        assert len(cache) <= 2
+    assert len(cache) == 2 and cache._entries.bytes <= 60_000
+    assert (str(hour_dirs[-1]), False) in cache._entries and (str(hour_dirs[0]), False) not in cache._entries
     assert (await cache.listing(tmp_path / "missing", False)).body == b"[]"

@@ -8,7 +8,9 @@ import m3u8
 from yarl import URL
 
 from tests.conftest import STORE_START
+from tests.harness.media import FPS, store_clip
 from tests.harness.store_builder import build_store
+from wubloader.restreamer.state import STATE
 from wubloader.store import create_tombstone
 
 FMT = "%Y-%m-%dT%H:%M:%S"
@@ -100,6 +102,8 @@ async def test_master_playlist(tmp_path, make_client):
     assert master.is_variant
     variants = {p.uri: p.stream_info.bandwidth for p in master.playlists}
     assert variants == {f"chan/480p.m3u8{query}": 100_000, f"chan/source.m3u8{query}": 400_000}
+    # Segments ffprobe cannot read get no FRAME-RATE (rather than a guessed one).
+    assert all(p.stream_info.frame_rate is None for p in master.playlists)
     # The relative URI resolves to a working media playlist.
     media = await get_playlist(client, f"/playlist/chan/source.m3u8{query}")
     assert len(media.segments) == 10
@@ -107,6 +111,22 @@ async def test_master_playlist(tmp_path, make_client):
     later = await client.get("/playlist/chan.m3u8", params={"start": "2024-05-01T12:00:00"})
     assert m3u8.loads(await later.text()).playlists == []
     assert (await client.get("/playlist/nochan.m3u8")).status == 404
+
+
+async def test_master_playlist_frame_rate_from_the_media(tmp_path, make_client, clip):
+    """Players step one real frame: FRAME-RATE comes from ffprobe of a stored segment."""
+    store_clip(tmp_path, clip, STORE_START)
+    client = await make_client(tmp_path)
+    response = await client.get("/playlist/chan.m3u8", params={"start": at(0), "end": at(20)})
+    text = await response.text()
+    assert f"FRAME-RATE={FPS:.3f}" in text
+    [variant] = m3u8.loads(text).playlists
+    assert variant.stream_info.frame_rate == FPS
+    # Probed once per segment file: the second request is served from the cache.
+    state = client.app[STATE]
+    assert len(state.frame_rates) == 1
+    await client.get("/playlist/chan.m3u8", params={"start": at(0), "end": at(20)})
+    assert len(state.frame_rates) == 1
 
 
 async def test_live_playlist_grows_without_changing_served_lines(tmp_path, make_client):

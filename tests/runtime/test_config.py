@@ -14,7 +14,10 @@ from wubloader.runtime.config import (
     HttpConfig,
     StoreConfig,
     add_common_arguments,
+    backdoor_config,
     env_name,
+    parse_backdoor_path,
+    parse_backdoor_tcp,
     parse_bool,
     parse_csv,
     parse_duration_seconds,
@@ -188,32 +191,48 @@ def test_help_mentions_env_variables() -> None:
     assert "WUBLOADER_HELP" not in text
 
 
-def test_add_common_arguments(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_add_common_arguments(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     parser = EnvArgumentParser(prog="test")
     add_common_arguments(parser)
     args = parser.parse_args([])
     assert args.log_level is None
-    assert args.backdoor == BackdoorConfig()
-    assert not args.backdoor.enabled
+    assert backdoor_config(args) == BackdoorConfig()
+    assert not backdoor_config(args).enabled
     assert args.metrics_port is None
 
     monkeypatch.setenv("WUBLOADER_METRICS_PORT", "8002")
     monkeypatch.setenv("WUBLOADER_LOG_LEVEL", "debug")
-    args = parser.parse_args(["--backdoor", "1234"])
+    args = parser.parse_args(["--backdoor", "/run/wubloader/bd.sock"])
     assert args.metrics_port == 8002
     assert args.log_level == "DEBUG"
-    assert args.backdoor.tcp == HostPort(host="127.0.0.1", port=1234)
+    assert backdoor_config(args).unix_path == Path("/run/wubloader/bd.sock")
 
-    with pytest.raises(SystemExit) as info:
-        parser.parse_args(["--backdoor", "0.0.0.0:1234"])
-    assert info.value.code == 2
-    assert "loopback" in capsys.readouterr().err
+    secret = tmp_path / "secret"
+    secret.write_text("  a-secret-of-enough-length\n")
+    args = parser.parse_args(["--backdoor-tcp", "1234", "--backdoor-secret-file", str(secret)])
+    config = backdoor_config(args)
+    assert (config.tcp, config.secret) == (HostPort(host="127.0.0.1", port=1234), "a-secret-of-enough-length")
+    assert "a-secret" not in repr(config)
+    # TCP without a secret is a config error (exit 2 in components).
+    with pytest.raises(RuntimeConfigError, match="--backdoor-secret-file"):
+        backdoor_config(parser.parse_args(["--backdoor-tcp", "1234"]))
 
-    monkeypatch.setenv("WUBLOADER_BACKDOOR", "10.0.0.1:1")
+    for bad, message in [
+        (["--backdoor", "1234"], "Unix socket path"),
+        (["--backdoor-tcp", "0.0.0.0:1234"], "loopback"),
+    ]:
+        with pytest.raises(SystemExit) as info:
+            parser.parse_args(bad)
+        assert info.value.code == 2
+        assert message in capsys.readouterr().err
+
+    monkeypatch.setenv("WUBLOADER_BACKDOOR_TCP", "10.0.0.1:1")
     with pytest.raises(SystemExit):
         parser.parse_args([])
     err = capsys.readouterr().err
-    assert "WUBLOADER_BACKDOOR" in err and "loopback" in err
+    assert "WUBLOADER_BACKDOOR_TCP" in err and "loopback" in err
 
 
 @pytest.mark.parametrize(
@@ -242,8 +261,18 @@ def test_host_port_url_host() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("120", 120.0), ("1.5", 1.5), (".5", 0.5), ("0", 0.0), ("500ms", 0.5), ("90s", 90.0), ("2m", 120.0),
-     ("1h", 3600.0), ("1d", 86400.0), (" 3 m ", 180.0)],
+    [
+        ("120", 120.0),
+        ("1.5", 1.5),
+        (".5", 0.5),
+        ("0", 0.0),
+        ("500ms", 0.5),
+        ("90s", 90.0),
+        ("2m", 120.0),
+        ("1h", 3600.0),
+        ("1d", 86400.0),
+        (" 3 m ", 180.0),
+    ],
 )
 def test_parse_duration_seconds(text: str, expected: float) -> None:
     assert parse_duration_seconds(text) == expected
@@ -291,29 +320,47 @@ def test_http_config() -> None:
 
 
 @pytest.mark.parametrize(
-    ("target", "tcp", "unix_path"),
+    ("text", "path"),
     [
-        (None, None, None),
-        ("", None, None),
-        ("0", None, None),
-        ("1234", HostPort(host="127.0.0.1", port=1234), None),
-        ("127.0.0.2:99", HostPort(host="127.0.0.2", port=99), None),
-        ("[::1]:99", HostPort(host="::1", port=99), None),
-        ("localhost:99", HostPort(host="localhost", port=99), None),
-        ("/run/wubloader/backdoor.sock", None, Path("/run/wubloader/backdoor.sock")),
-        ("./bd.sock", None, Path("bd.sock")),
+        ("", None),
+        ("0", None),
+        ("/run/wubloader/backdoor.sock", Path("/run/wubloader/backdoor.sock")),
+        ("./bd.sock", Path("bd.sock")),
     ],
 )
-def test_backdoor_config(target: str | None, tcp: HostPort | None, unix_path: Path | None) -> None:
-    config = BackdoorConfig(target=target)
-    assert (config.tcp, config.unix_path) == (tcp, unix_path)
-    assert config.enabled is (tcp is not None or unix_path is not None)
+def test_backdoor_path(text: str, path: Path | None) -> None:
+    assert parse_backdoor_path(text) == path
+    assert BackdoorConfig(unix_path=path).enabled is (path is not None)
 
 
-@pytest.mark.parametrize("target", ["0.0.0.0:1", "10.0.0.1:1", "[::]:1", "example.org:1", "bd.sock", "99999"])
-def test_backdoor_config_rejects(target: str) -> None:
+@pytest.mark.parametrize("text", ["bd.sock", "1234", "127.0.0.1:1234"])
+def test_backdoor_path_rejects(text: str) -> None:
+    with pytest.raises(RuntimeConfigError, match="--backdoor-tcp"):
+        parse_backdoor_path(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "tcp"),
+    [
+        ("1234", HostPort(host="127.0.0.1", port=1234)),
+        ("127.0.0.2:99", HostPort(host="127.0.0.2", port=99)),
+        ("[::1]:99", HostPort(host="::1", port=99)),
+        ("localhost:99", HostPort(host="localhost", port=99)),
+    ],
+)
+def test_backdoor_tcp(text: str, tcp: HostPort) -> None:
+    assert parse_backdoor_tcp(text) == tcp
+
+
+@pytest.mark.parametrize("text", ["0.0.0.0:1", "10.0.0.1:1", "[::]:1", "example.org:1", "99999", "x"])
+def test_backdoor_tcp_rejects(text: str) -> None:
     with pytest.raises(RuntimeConfigError):
-        BackdoorConfig(target=target)
+        parse_backdoor_tcp(text)
+
+
+def test_backdoor_is_one_of_socket_or_tcp() -> None:
+    with pytest.raises(RuntimeConfigError, match="choose one"):
+        BackdoorConfig(unix_path=Path("/x/bd.sock"), tcp=HostPort(host="127.0.0.1", port=1), secret="s" * 16)
 
 
 def test_base_dir_that_is_a_file_is_refused(tmp_path):

@@ -63,8 +63,12 @@ async def spawn() -> AsyncIterator[Spawn]:
         # installs its handler and unblocks them (see test_sigterm_right_after_exec_is_honoured).
         preexec = _block_stop_signals if block_stop_signals else None
         process = await asyncio.create_subprocess_exec(
-            sys.executable, str(SCRIPT), *args,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=preexec,
+            sys.executable,
+            str(SCRIPT),
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=preexec,
         )
         started.append(ServerProcess(process))
         return started[-1]

@@ -71,10 +71,14 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 async def test_fetch_bytes(server: RunningServer, session: aiohttp.ClientSession) -> None:
-    before = REGISTRY.get_sample_value("wubloader_http_client_requests_total", {"name": "t-ok", "outcome": "ok"})
+    before = REGISTRY.get_sample_value(
+        "wubloader_http_client_requests_total", {"name": "t-ok", "outcome": "ok"}
+    )
     assert await fetch_bytes(session, f"{server.url}/ok", timeout=5, name="t-ok") == b"segment bytes"
     assert await fetch_bytes(session, f"{server.url}/big", timeout=5) == BIG
-    after = REGISTRY.get_sample_value("wubloader_http_client_requests_total", {"name": "t-ok", "outcome": "ok"})
+    after = REGISTRY.get_sample_value(
+        "wubloader_http_client_requests_total", {"name": "t-ok", "outcome": "ok"}
+    )
     assert (after or 0) - (before or 0) == 1
 
 
@@ -129,7 +133,9 @@ async def test_slow_server_is_a_timeout(server: RunningServer, session: aiohttp.
     assert isinstance(info.value.__cause__, TimeoutError)
 
 
-async def test_stall_mid_body_hits_the_read_timeout(server: RunningServer, session: aiohttp.ClientSession) -> None:
+async def test_stall_mid_body_hits_the_read_timeout(
+    server: RunningServer, session: aiohttp.ClientSession
+) -> None:
     received = b""
     with pytest.raises(FetchTimeout):
         async for chunk in iter_body(session, f"{server.url}/stall", timeout=5, read_timeout=0.2):

@@ -71,22 +71,51 @@ async def test_requests_are_labelled_by_route_template() -> None:
     ours = [line for line in text.splitlines() if f'service="{service}"' in line]
     assert any('route="/files/{channel}"' in line for line in ours)
     assert not any("secret-channel-name" in line or "/no/such/path" in line for line in ours)
-    assert sample(
-        "wubloader_http_requests_total",
-        service=service, route="/files/{channel}", method="GET", status_class="2xx",
-    ) == 2
-    assert sample(
-        "wubloader_http_requests_total", service=service, route="/bad", method="GET", status_class="4xx"
-    ) == 1
-    assert sample(
-        "wubloader_http_requests_total", service=service, route="unmatched", method="GET", status_class="4xx"
-    ) == 1
-    assert sample(
-        "wubloader_http_requests_total", service=service, route="unmatched", method="other", status_class="4xx"
-    ) == 1
-    assert sample(
-        "wubloader_http_request_duration_seconds_count", service=service, route="/files/{channel}", method="GET"
-    ) == 2
+    assert (
+        sample(
+            "wubloader_http_requests_total",
+            service=service,
+            route="/files/{channel}",
+            method="GET",
+            status_class="2xx",
+        )
+        == 2
+    )
+    assert (
+        sample(
+            "wubloader_http_requests_total", service=service, route="/bad", method="GET", status_class="4xx"
+        )
+        == 1
+    )
+    assert (
+        sample(
+            "wubloader_http_requests_total",
+            service=service,
+            route="unmatched",
+            method="GET",
+            status_class="4xx",
+        )
+        == 1
+    )
+    assert (
+        sample(
+            "wubloader_http_requests_total",
+            service=service,
+            route="unmatched",
+            method="other",
+            status_class="4xx",
+        )
+        == 1
+    )
+    assert (
+        sample(
+            "wubloader_http_request_duration_seconds_count",
+            service=service,
+            route="/files/{channel}",
+            method="GET",
+        )
+        == 2
+    )
     assert re.search(r"^wubloader_http_request_duration_seconds_bucket\{", text, re.MULTILINE)
 
 

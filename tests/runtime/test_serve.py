@@ -69,7 +69,9 @@ async def test_serve_app_drains_in_flight_request_after_stop() -> None:
     listening: asyncio.Future[RunningServer] = asyncio.get_running_loop().create_future()
     async with asyncio.TaskGroup() as group:
         serving = group.create_task(
-            serve_app(make_app(release), "127.0.0.1", 0, stop, drain_timeout=5, on_listening=listening.set_result)
+            serve_app(
+                make_app(release), "127.0.0.1", 0, stop, drain_timeout=5, on_listening=listening.set_result
+            )
         )
         server = await asyncio.wait_for(listening, 5)
         async with aiohttp.ClientSession() as session, session.get(f"{server.url}/held") as resp:
@@ -90,7 +92,9 @@ async def test_serve_app_cuts_requests_that_outlast_the_drain_timeout() -> None:
     listening: asyncio.Future[RunningServer] = asyncio.get_running_loop().create_future()
     async with asyncio.TaskGroup() as group:
         serving = group.create_task(
-            serve_app(make_app(release), "127.0.0.1", 0, stop, drain_timeout=0.3, on_listening=listening.set_result)
+            serve_app(
+                make_app(release), "127.0.0.1", 0, stop, drain_timeout=0.3, on_listening=listening.set_result
+            )
         )
         server = await asyncio.wait_for(listening, 5)
         async with aiohttp.ClientSession() as session, session.get(f"{server.url}/held") as resp:

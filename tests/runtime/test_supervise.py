@@ -8,7 +8,7 @@ import logging
 import pytest
 from prometheus_client import REGISTRY
 
-from wubloader.runtime.errors import RuntimeConfigError
+from wubloader.runtime.errors import ListenError, RuntimeConfigError
 from wubloader.runtime.supervise import Backoff, supervise
 
 FAST = Backoff(initial=0.01, factor=2.0, maximum=0.05, reset_after=60.0)
@@ -56,7 +56,9 @@ async def test_stop_wakes_a_backoff_sleep() -> None:
     async def job() -> None:
         raise RuntimeError("always")
 
-    task = asyncio.create_task(supervise("test-wake", job, backoff=Backoff(initial=30.0, maximum=30.0), stop=stop))
+    task = asyncio.create_task(
+        supervise("test-wake", job, backoff=Backoff(initial=30.0, maximum=30.0), stop=stop)
+    )
     await asyncio.sleep(0.05)
     stop.set()
     await asyncio.wait_for(task, 5)
@@ -102,3 +104,17 @@ def test_backoff_delays() -> None:
     for bad in [dict(initial=-1.0), dict(initial=5.0, maximum=1.0), dict(factor=0.5), dict(reset_after=-1.0)]:
         with pytest.raises(RuntimeConfigError):
             Backoff(**bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("error", [RuntimeConfigError("bad flag"), ListenError("port in use")])
+async def test_fatal_errors_are_never_retried(error: Exception) -> None:
+    runs = 0
+
+    async def job() -> None:
+        nonlocal runs
+        runs += 1
+        raise error
+
+    with pytest.raises(type(error)):
+        await asyncio.wait_for(supervise("test-fatal", job, backoff=FAST), 5)
+    assert runs == 1

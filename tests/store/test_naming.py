@@ -10,6 +10,8 @@ from wubloader.store.errors import UnsafePath
 from wubloader.store.naming import (
     check_component,
     decode_hash,
+    hour_name,
+    parse_hour,
     segment_filename,
     segment_path,
     tombstone_name,
@@ -75,16 +77,16 @@ def test_round_trip_is_byte_identical(start, duration, seg_type, hash_):
         (6.006, "6.006"),
         (0.5, "0.5"),
         (0.00001, "0.00001"),
-        (1e16, "10000000000000000.0"),
+        (3600.0, "3600.0"),
     ],
 )
 def test_duration_never_uses_exponent(seconds, text):
     assert format_duration(seconds) == text
 
 
-@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1.0])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1.0, 3600.001, 1e16, 3e11, 1e308])
 def test_bad_durations_refused(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(BadSegmentName):
         format_duration(bad)
 
 
@@ -103,6 +105,22 @@ def test_bad_durations_refused(bad):
         "45:51.608000--1-full-abc.ts",
         "4５:51.608000-2.0-full-abc.ts",  # non-ASCII digit
         ".45:51.608000-2.0-full-abc.ts",  # hidden
+        # implausible durations: none may leak OverflowError or ValueError
+        "45:51.608000-1e308-full-abc.ts",
+        "45:51.608000-300000000000-full-abc.ts",
+        "45:51.608000-3600.5-full-abc.ts",
+        "45:51.608000-2e0-full-abc.ts",  # exponent notation
+        "45:51.608000-inf-full-abc.ts",
+        "45:51.608000-1_0.0-full-abc.ts",  # float() takes underscores
+        "45:51.608000- 2.0-full-abc.ts",  # and spaces
+        "45:51.608000-+2.0-full-abc.ts",  # and signs
+        "45:51.608000-2.-full-abc.ts",
+        "45:51.608000-2.0-full-.ts",  # empty hash
+        "45:51.608000-2.0-full-" + "A" * 44 + ".ts",  # longer than a SHA-256
+        "45:51.608000-2.0-full-ab=c.ts",  # not url-safe base64
+        "45:51.608000-2.0-temp-" + "a" * 65 + ".ts",
+        "45:51.608000-2.0-full-abc" + "é" * 120 + ".ts",  # not ASCII, over 255 bytes
+        "45:51.608000-2.0-temp-" + "a" * 240 + ".ts",  # over 255 bytes
     ],
 )
 def test_bad_names_refused(name):
@@ -110,10 +128,49 @@ def test_bad_names_refused(name):
         parse_segment_path(f"c/q/2024-01-01T00/{name}")
 
 
-@pytest.mark.parametrize("hour", ["2024-01-01", "2024-13-01T00", "2024-01-01T24", "2024_01_01T00"])
+def test_a_segment_ending_after_the_last_representable_time_is_refused():
+    with pytest.raises(BadSegmentName):
+        parse_segment_path("c/q/9999-12-31T23/59:00.000000-61.0-full-abc.ts")
+    seg = parse_segment_path("c/q/9999-12-31T23/59:00.000000-59.0-full-abc.ts")
+    assert seg.end == datetime(9999, 12, 31, 23, 59, 59)
+
+
+@pytest.mark.parametrize(
+    "hour",
+    [
+        "2024-01-01",
+        "2024-13-01T00",
+        "2024-01-01T24",
+        "2024_01_01T00",
+        "0000-01-01T00",
+        "+999-01-01T00",  # int() takes signs,
+        " 999-01-01T00",  # spaces,
+        "2_24-01-01T00",  # underscores
+        "２０２４-01-01T00",  # and other scripts' digits
+        "2024-01-01T0\u0663",
+    ],
+)
 def test_bad_hours_refused(hour):
     with pytest.raises(BadSegmentName):
         parse_segment_path(f"c/q/{hour}/45:51.608000-2.0-full-abc.ts")
+
+
+@pytest.mark.parametrize("year", [1, 999, 1000, 2024, 9999])
+def test_hour_names_are_zero_padded_and_parse_back(year):
+    when = datetime(year, 1, 2, 3)
+    name = hour_name(when)
+    assert len(name) == 13 and name.startswith(f"{year:04d}-")
+    assert parse_hour(name) == when
+
+
+def test_parts_over_255_bytes_are_refused():
+    with pytest.raises(BadSegmentName):
+        parse_segment_path("c" * 256 + "/q/2024-01-01T00/45:51.608000-2.0-full-abc.ts")
+    with pytest.raises(BadSegmentName):
+        parse_segment_path("c/" + "é" * 128 + "/2024-01-01T00/45:51.608000-2.0-full-abc.ts")
+    with pytest.raises(UnsafePath):
+        check_component("é" * 128)
+    assert check_component("é" * 127) == "é" * 127
 
 
 def test_short_fractions_accepted():

@@ -1,12 +1,14 @@
 """Best segments for a range: the spec's worked example and the edge cases around it."""
 
+import gc
 import itertools
+import tracemalloc
 from datetime import datetime, timedelta
 
 import pytest
 
 from tests.harness.store_builder import build_store, write_segment
-from wubloader.store import ContainsHoles, SegmentIndex, SegmentType, create_tombstone
+from wubloader.store import ContainsHoles, SegmentIndex, SegmentType, create_tombstone, hour_name
 from wubloader.store.selection import HourIndex, build_hour_index
 
 T0 = datetime(2024, 5, 1, 10, 0, 0)
@@ -169,12 +171,48 @@ def test_cache_sees_new_segments_and_tombstones(tmp_path):
     assert index.best_segments("chan", "source", at(0), at(8))[-1] is None
 
 
-def test_cache_is_bounded(tmp_path):
-    build_store(tmp_path, T0, 10, duration=1800.0)
-    index = SegmentIndex(tmp_path, settle_seconds=0, max_hours=3)
-    index.best_segments("chan", "source", at(0), at(18000))
-    assert len(index._cache) == 3
+def test_cache_is_bounded_in_bytes_and_evicts_the_least_recently_used_hours(tmp_path):
+    build_store(tmp_path, T0, 6 * 360, duration=10.0)  # six hours of 360 segments
+    one_hour = SegmentIndex(tmp_path, settle_seconds=0)
+    one_hour.hour_index("chan", "source", T0)
+    budget = int(one_hour._cache.bytes * 3.5)
+    index = SegmentIndex(tmp_path, settle_seconds=0, max_bytes=budget)
+    index.best_segments("chan", "source", at(0), at(6 * 3600))
+    assert len(index._cache) == 3 and index._cache.bytes <= budget
+    hours = [T0 + timedelta(hours=h) for h in range(6)]
+    kept = [h for h in hours if tmp_path / "chan/source" / hour_name(h) in index._cache]
+    assert kept == hours[3:]
+
+
+def test_cache_size_estimate_matches_the_memory_really_held(tmp_path):
+    build_store(tmp_path, T0, 4 * 1800, contents=[b"x", b"y"])  # four hours of 2 s segments
+    index = SegmentIndex(tmp_path, settle_seconds=0)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for h in range(4):
+            index.hour_index("chan", "source", T0 + timedelta(hours=h))
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert 0.8 * held <= index._cache.bytes <= 1.3 * held
 
 
 def test_empty_hour_index():
     assert build_hour_index([]) == HourIndex()
+
+
+def test_an_absurd_duration_does_not_hide_the_rest_of_its_hour(tmp_path):
+    build_store(tmp_path, T0, 60)
+    write_segment(tmp_path, at(10), 3000.0, content=b"absurd")  # parses, but beside 2 s segments
+    hour = tmp_path / "chan/source/2024-05-01T10"
+    (hour / "00:20.000000-300000000000-full-AAAA.ts").write_bytes(b"x")  # does not even parse
+    chain = select(tmp_path, 0, 120, allow_holes=False)
+    assert spans(chain) == [(2 * i, 2 * i + 2) for i in range(60)]
+
+
+def test_long_segments_are_kept_when_they_are_the_norm(tmp_path):
+    build_store(tmp_path, T0, 4, duration=900.0)
+    assert spans(select(tmp_path, 0, 3600, allow_holes=False)) == [(900 * i, 900 * i + 900) for i in range(4)]

@@ -1,14 +1,24 @@
 """Atomic hashed writes: commit, abort, hash verification and crash safety with a real SIGKILL."""
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import datetime
 
 import pytest
 
-from wubloader.store import HashMismatch, SegmentType, SegmentWriter, hash_bytes, remove_stale_temp_files
+from wubloader.store import (
+    STALE_TEMP_AGE,
+    HashMismatch,
+    SegmentType,
+    SegmentWriter,
+    TempSweeper,
+    hash_bytes,
+    remove_stale_temp_files,
+)
 from wubloader.store.naming import parse_segment_path
 
 START = datetime(2024, 5, 1, 10, 7, 3, 250000)
@@ -74,6 +84,43 @@ def test_sigkill_mid_write_leaves_no_final_file_and_temp_is_cleaned(tmp_path):
     hour_dir = tmp_path / "chan" / "source" / "2024-05-01T10"
     names = os.listdir(hour_dir)
     assert len(names) == 1 and "-temp-" in names[0]  # only the temp, never a final name
-    assert remove_stale_temp_files(tmp_path, min_age_seconds=3600) == 0  # too young for a shared store
+    # too young for the shared policy: it may be another writer's
+    assert remove_stale_temp_files(tmp_path, min_age_seconds=STALE_TEMP_AGE) == 0
     assert remove_stale_temp_files(tmp_path) == 1
     assert os.listdir(hour_dir) == []
+
+
+def test_abort_on_a_full_disk_still_removes_the_temp(tmp_path):
+    writer = SegmentWriter(tmp_path, "chan", "source", START, "2.0")
+    writer.write(b"x" * 1000)  # still in the file object's buffer
+    full = os.open("/dev/full", os.O_WRONLY)
+    try:
+        os.dup2(full, writer._file.fileno())  # the flush on close now fails with ENOSPC
+    finally:
+        os.close(full)
+    writer.abort()
+    assert os.listdir(writer.hour_dir) == []
+
+
+def leftover(base, start, age):
+    """A temp file as a killed writer leaves it, last written `age` seconds ago."""
+    path = SegmentWriter(base, "chan", "source", start, "2.0").temp_path
+    past = time.time() - age
+    os.utime(path, (past, past))
+    return path
+
+
+async def test_sweeper_removes_leftovers_while_running_not_only_at_start(tmp_path):
+    stop = asyncio.Event()
+    sweeper = TempSweeper(tmp_path, max_age=STALE_TEMP_AGE, interval=0.05)
+    task = asyncio.create_task(sweeper.run(stop))
+    try:
+        young = leftover(tmp_path, START, 10)
+        old = leftover(tmp_path, START.replace(minute=8), STALE_TEMP_AGE + 10)  # appears after the start
+        async with asyncio.timeout(30):
+            while old.exists():
+                await asyncio.sleep(0.02)
+        assert young.exists()
+    finally:
+        stop.set()
+        await task

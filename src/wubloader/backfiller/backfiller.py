@@ -21,6 +21,7 @@ from wubloader.backfiller import metrics
 from wubloader.backfiller.discovery import discover
 from wubloader.backfiller.errors import BadPeerListing, NodeListError
 from wubloader.backfiller.health import MismatchMemory, PeerBreaker, RetryMemory, backoff_delay
+from wubloader.backfiller.hour_local import copy_tombstones, readable_hours, report_tombstone_limit
 from wubloader.backfiller.local_store import LocalHours
 from wubloader.backfiller.nodes import select_peers
 from wubloader.backfiller.peer_client import ListingCache, PeerClient
@@ -28,7 +29,7 @@ from wubloader.backfiller.plan import FetchJob, HourKey, HourPlan, order_hours, 
 from wubloader.backfiller.ratelimit import TokenBucket
 from wubloader.backfiller.report import PassResult, record_pass
 from wubloader.backfiller.sync_memory import SyncMemory
-from wubloader.backfiller.transfer import PassStats, Transfers, error_kind
+from wubloader.backfiller.transfer import PassStats, TransferLimits, Transfers, error_kind
 from wubloader.runtime.errors import FetchError
 from wubloader.runtime.timeparse import now_utc
 
@@ -89,9 +90,14 @@ class Backfiller:
             breaker=self.breaker,
             bucket=TokenBucket(config.max_rate, clock=monotonic) if config.max_rate else None,
             concurrency=config.concurrency,
+            limits=TransferLimits(
+                network_seconds=config.segment_timeout,
+                stall_seconds=config.read_timeout,
+                max_bytes=config.max_segment_bytes,
+            ),
         )
-        self.listings = ListingCache()
-        self.local = LocalHours(config.base_dir)
+        self.listings = ListingCache(max_bytes=config.listing_cache_bytes)
+        self.local = LocalHours(config.base_dir, max_bytes=config.local_cache_bytes)
         self.in_sync = SyncMemory(
             relist=config.past_hour_relist,
             settle=timedelta(seconds=max(config.recent_cutoff, 60.0)),
@@ -143,8 +149,9 @@ class Backfiller:
             peer,
             self.listings,
             listing_timeout=self.config.listing_timeout,
-            segment_timeout=self.config.segment_timeout,
             read_timeout=self.config.read_timeout,
+            max_listing_names=self.config.max_listing_names,
+            max_listing_bytes=self.config.max_listing_bytes,
         )
 
     async def run(self) -> None:
@@ -318,10 +325,10 @@ class Backfiller:
         group = list(listings)
         if not group:
             return [], 0
-        local = await self.local.read_many(group)
+        local = readable_hours(await self.local.read_many(group), self.local, stats)
         cutoff = now - timedelta(seconds=self.config.recent_cutoff)
         plans: list[tuple[HourPlan, dict[str, CachedListing]]] = []
-        for key in group:
+        for key in local:
             entries = listings[key]
             version = local[key].version
             signature = (version, frozenset((p, e.digest) for p, e in entries.items()))
@@ -332,41 +339,25 @@ class Backfiller:
             stats.hours_diffed += 1
             recent_limit = cutoff if self.config.waits_for_downloader(key.channel) else None
             plan = plan_hour(
-                key, local[key].listing, {p: e.listing for p, e in entries.items()}, recent_limit=recent_limit
+                key,
+                local[key].listing,
+                {p: e.listing for p, e in entries.items()},
+                recent_limit=recent_limit,
+                max_tombstones=self.config.max_tombstones_per_hour,
             )
+            if plan.skipped.tombstone_limit:
+                report_tombstone_limit(plan, entries, self.config.max_tombstones_per_hour)
             if plan.in_sync and version is not None and complete_listing:
                 self.in_sync.remember(key, signature)
             plans.append((plan, entries))
         for plan, entries in plans:
             if plan.tombstones:
-                await self._copy_tombstones(plan, entries, stats)
+                await copy_tombstones(self.local, plan, entries, stats)
         jobs = sorted((job for plan, _ in plans for job in plan.fetches), key=lambda j: j.start, reverse=True)
         left = await self._fetch_all(jobs, stats) if jobs else []
         if jobs:
             await self.local.sync_directories([plan.key for plan, _ in plans if plan.fetches])
         return left, sum(plan.skipped.recent for plan, _ in plans)
-
-    async def _copy_tombstones(
-        self, plan: HourPlan, entries: dict[str, CachedListing], stats: PassStats
-    ) -> None:
-        """Create the plan's tombstones (before any fetch), crediting each to a peer that had it.
-
-        On a local error (disk full, permissions) the pass is incomplete; the segments those
-        tombstones hide are still not fetched (the plan already left them out).
-        """
-        try:
-            await self.local.create_tombstones(plan.key, plan.tombstones)
-        except OSError as exc:
-            logger.error("cannot create tombstones in %s: %s", self.local.hour_dir(plan.key), exc)
-            stats.local_errors += 1
-            for holder in entries:
-                metrics.ERRORS.labels(holder, "local_io").inc()
-            return
-        stats.tombstones += len(plan.tombstones)
-        for name in plan.tombstones:
-            source = next((p for p in sorted(entries) if name in entries[p].listing.tombstones), None)
-            if source is not None:
-                metrics.TOMBSTONES.labels(source).inc()
 
     async def _fetch_all(self, jobs: Sequence[FetchJob], stats: PassStats) -> list[FetchJob]:
         """Run the due jobs in order, at most `concurrency` per peer; returns those not done."""

@@ -34,3 +34,12 @@ PASS_DURATION = Histogram(
 )
 NODE_LIST_ERRORS = Counter("wubloader_backfill_node_list_errors_total", "Failed node list refreshes.")
 MISSING = Gauge("wubloader_backfill_missing_segments", "Segments still missing after the last pass.")
+SKIPPED = Counter(
+    "wubloader_backfill_skipped_total",
+    "Items a peer offered that were refused, by reason (bad_name, too_large, tombstone_limit).",
+    ["peer", "reason"],
+)
+UNREADABLE_HOURS = Counter(
+    "wubloader_backfill_unreadable_hours_total",
+    "Local hour directories that could not be read; the hour is skipped for that pass.",
+)

@@ -1,22 +1,29 @@
 """Which peers to backfill from: the Peer record, pluggable node sources (static, file) and self-exclusion.
 
-A database source (table `nodes`) will implement the same `NodeSource` protocol once the DB exists.
+`DatabaseNodeSource` reads the `nodes` table (rows with `backfill_from`) on every refresh.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from yarl import URL
 
 from wubloader.backfiller.errors import NodeListError
+from wubloader.db import nodes as db_nodes
+from wubloader.db.errors import DatabaseError
 from wubloader.runtime.errors import RuntimeConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from pathlib import Path
+
+    from wubloader.db.database import Database
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,6 +101,27 @@ class FileNodeSource:
             return parse_node_lines(text.splitlines())
         except (OSError, UnicodeDecodeError, RuntimeConfigError) as exc:
             raise NodeListError(f"cannot read node file {self.path}: {exc}") from exc
+
+
+class DatabaseNodeSource:
+    """`--db`: the cluster's `nodes` table, re-read on every refresh; a row with a bad URL is skipped
+    with a warning (one bad row must not hide the other peers)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def nodes(self) -> list[Peer]:
+        try:
+            rows = await self.database.run(db_nodes.list_nodes, backfill_only=True)
+        except DatabaseError as exc:
+            raise NodeListError(f"cannot read the nodes table: {exc}") from exc
+        peers = []
+        for row in rows:
+            try:
+                peers.append(peer_from_url(row.url, row.name))
+            except RuntimeConfigError as exc:
+                logger.warning("skipping node %r from the nodes table: %s", row.name, exc)
+        return peers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,18 +15,19 @@ from urllib.parse import quote
 
 import aiohttp
 
+from wubloader.backfiller import metrics
 from wubloader.backfiller.errors import BadPeerListing
-from wubloader.backfiller.plan import HourListing
+from wubloader.backfiller.plan import listing_bytes, peer_listing
 from wubloader.runtime.errors import FetchHTTPError, FetchTooLarge
 from wubloader.runtime.http_client import fetch_errors, iter_body, redact_url
+from wubloader.store.cache import ByteBudgetLRU
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
 
     from wubloader.backfiller.nodes import Peer
-    from wubloader.backfiller.plan import HourKey
+    from wubloader.backfiller.plan import HourKey, HourListing
 
-MAX_LISTING_BYTES = 32 * 1024 * 1024
 SEGMENT_CHUNK = 256 * 1024
 
 
@@ -42,15 +43,15 @@ class CachedListing:
 class ListingCache:
     """What each peer hour looked like last time, keyed by (peer URL, channel, quality, hour).
 
-    Digests and ETags (tiny) are kept for `max_entries` hours; parsed listings (1800 names per
-    hour) only for the `max_listings` most recent, so a 14-day window over many peers stays small.
+    Digests and ETags (tiny) are kept for `max_entries` hours; parsed listings only within
+    `max_bytes` of memory (most recently used first), so neither a 14-day window over many peers
+    nor a peer sending huge listings can grow it without bound.
     """
 
-    def __init__(self, max_entries: int = 16384, max_listings: int = 256) -> None:
+    def __init__(self, max_entries: int = 16384, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.max_entries = max_entries
-        self.max_listings = max_listings
         self._meta: OrderedDict[tuple[str, str, str, str], tuple[str, str | None]] = OrderedDict()
-        self._parsed: OrderedDict[tuple[str, str, str, str], HourListing] = OrderedDict()
+        self._parsed: ByteBudgetLRU[tuple[str, str, str, str], HourListing] = ByteBudgetLRU(max_bytes)
 
     def get(self, key: tuple[str, str, str, str]) -> tuple[str, str | None, HourListing | None] | None:
         """(digest, etag, listing or None if evicted), or None if the hour was never seen."""
@@ -58,21 +59,20 @@ class ListingCache:
         if meta is None:
             return None
         self._meta.move_to_end(key)
-        listing = self._parsed.get(key)
-        if listing is not None:
-            self._parsed.move_to_end(key)
-        return meta[0], meta[1], listing
+        return meta[0], meta[1], self._parsed.get(key)
 
     def put(self, key: tuple[str, str, str, str], entry: CachedListing) -> None:
         self._meta[key] = (entry.digest, entry.etag)
         self._meta.move_to_end(key)
-        self._parsed[key] = entry.listing
-        self._parsed.move_to_end(key)
+        self._parsed.put(key, entry.listing, listing_bytes(entry.listing))
         while len(self._meta) > self.max_entries:
             old, _ = self._meta.popitem(last=False)
-            self._parsed.pop(old, None)
-        while len(self._parsed) > self.max_listings:
-            self._parsed.popitem(last=False)
+            self._parsed.pop(old)
+
+    @property
+    def listing_bytes(self) -> int:
+        """Estimated memory held by the parsed listings."""
+        return self._parsed.bytes
 
     def __len__(self) -> int:
         return len(self._meta)
@@ -93,25 +93,28 @@ class PeerClient:
         cache: ListingCache,
         *,
         listing_timeout: float,
-        segment_timeout: float,
         read_timeout: float,
+        max_listing_names: int,
+        max_listing_bytes: int,
     ) -> None:
         self.session = session
         self.peer = peer
         self.cache = cache
         self.listing_timeout = listing_timeout
-        self.segment_timeout = segment_timeout
         self.read_timeout = read_timeout
+        self.max_listing_names = max_listing_names
+        self.max_listing_bytes = max_listing_bytes
 
     async def list_names(self, *parts: str) -> list[str]:
         """`GET /files[/…]` as a list of names (channels, qualities or hours)."""
         body, _etag, _status = await self._get_listing(_path("files", *parts), None)
-        return _decode_names(body, self.peer.url)
+        return _decode_names(body, self.peer.url, self.max_listing_names)
 
     async def hour_listing(self, key: HourKey) -> CachedListing:
         """`GET /files/C/Q/H?tombstones=true`; the digest says whether it changed since last time.
 
         Sends If-None-Match when the peer gave an ETag and the parsed listing is still cached.
+        Names this node may not store (unparseable, implausible, unsafe) are dropped and counted.
         """
         cache_key = (self.peer.url, key.channel, key.quality, key.hour)
         cached = self.cache.get(cache_key)
@@ -125,19 +128,24 @@ class PeerClient:
         digest = hashlib.blake2b(body, digest_size=16).hexdigest()
         if cached is not None and cached[0] == digest and cached[2] is not None:
             return CachedListing(digest=digest, etag=etag, listing=cached[2])
-        entry = CachedListing(
-            digest=digest, etag=etag, listing=HourListing.from_names(_decode_names(body, self.peer.url))
-        )
+        listing, refused = peer_listing(_decode_names(body, self.peer.url, self.max_listing_names), key.hour)
+        if refused:
+            metrics.SKIPPED.labels(self.peer.name, "bad_name").inc(refused)
+        entry = CachedListing(digest=digest, etag=etag, listing=listing)
         self.cache.put(cache_key, entry)
         return entry
 
     def segment_body(self, key: HourKey, name: str) -> AsyncGenerator[bytes, None]:
-        """The bytes of `/segments/C/Q/H/NAME`, in chunks; close it (aclosing) when stopping early."""
+        """The bytes of `/segments/C/Q/H/NAME`, in chunks; close it (aclosing) when stopping early.
+
+        No overall deadline here (the caller bounds network time, so rate-limit waits between
+        chunks do not count); each read waits at most `read_timeout`.
+        """
         url = f"{self.peer.url}/{_path('segments', key.channel, key.quality, key.hour, name)}"
         return iter_body(
             self.session,
             url,
-            timeout=self.segment_timeout,
+            timeout=None,
             read_timeout=self.read_timeout,
             chunk_size=SEGMENT_CHUNK,
             name="backfill_segment",
@@ -154,20 +162,26 @@ class PeerClient:
                     return b"", etag, 304
                 if not 200 <= response.status < 300:
                     raise FetchHTTPError(f"HTTP {response.status} from {shown}", shown, response.status)
-                if (response.content_length or 0) > MAX_LISTING_BYTES:
+                if (response.content_length or 0) > self.max_listing_bytes:
                     raise FetchTooLarge(f"listing {shown} is too large", shown)
                 chunks: list[bytes] = []
                 size = 0
                 async for chunk in response.content.iter_any():
                     size += len(chunk)
-                    if size > MAX_LISTING_BYTES:
+                    if size > self.max_listing_bytes:
                         raise FetchTooLarge(f"listing {shown} is too large", shown)
                     chunks.append(chunk)
                 return b"".join(chunks), response.headers.get("ETag"), response.status
 
 
-def _decode_names(body: bytes, url: str) -> list[str]:
-    """A JSON list of strings, or BadPeerListing (an original node also answers this way)."""
+def _decode_names(body: bytes, url: str, max_names: int) -> list[str]:
+    """A JSON list of at most `max_names` strings, or BadPeerListing (an original node also answers so).
+
+    The names are counted (by their separators) before parsing, so a body of many tiny strings
+    never becomes millions of Python objects.
+    """
+    if body.count(b",") >= max_names:
+        raise BadPeerListing(f"listing from {url} holds more than {max_names} names", url)
     try:
         names = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -8,14 +8,18 @@ names — is tested without a network or a disk.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from wubloader.store.cache import names_bytes
 from wubloader.store.errors import BadSegmentName, UnsafePath
 from wubloader.store.listing import split_hour_entries
 from wubloader.store.naming import (
+    SEGMENT_SUFFIX,
+    TOMBSTONE_SUFFIX,
     SegmentType,
     check_component,
     parse_hour,
@@ -45,6 +49,44 @@ class HourListing:
 
 
 EMPTY_LISTING = HourListing(segments=frozenset(), tombstones=frozenset())
+
+
+def listing_bytes(listing: HourListing) -> int:
+    """Estimated memory of a listing (its two name sets and the record), for byte-bounded caches."""
+    return sys.getsizeof(listing) + names_bytes(listing.segments) + names_bytes(listing.tombstones)
+
+
+def valid_peer_name(name: str, hour_start: datetime) -> bool:
+    """Whether a name a peer listed in the hour starting at `hour_start` is a segment or tombstone
+    name this node could store: safe as a file name, parseable and plausible (see `parse_segment_name`).
+    """
+    if name.endswith(TOMBSTONE_SUFFIX):
+        name = name[: -len(TOMBSTONE_SUFFIX)] + SEGMENT_SUFFIX
+    if not safe_name(name):
+        return False
+    try:
+        parse_segment_name(hour_start, name)
+    except BadSegmentName:
+        return False
+    return True
+
+
+def peer_listing(names: Iterable[str], hour: str) -> tuple[HourListing, int]:
+    """A peer's hour listing without the names it may not hand us; returns (listing, refused count).
+
+    Names that are neither segments nor tombstones are ignored as `from_names` does, not refused.
+    """
+    hour_start = parse_hour(hour)
+    kept: list[str] = []
+    refused = 0
+    for name in names:
+        if not (name.endswith(SEGMENT_SUFFIX) or name.endswith(TOMBSTONE_SUFFIX)):
+            continue
+        if valid_peer_name(name, hour_start):
+            kept.append(name)
+        else:
+            refused += 1
+    return HourListing.from_names(kept), refused
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,6 +125,7 @@ class SkipCounts:
     duplicate: int = 0
     bad_name: int = 0
     tombstoned: int = 0
+    tombstone_limit: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -159,14 +202,17 @@ def plan_hour(
     peers: Mapping[str, HourListing],
     *,
     recent_limit: datetime | None,
+    max_tombstones: int | None = None,
 ) -> HourPlan:
     """Diff one hour against every peer's listing.
 
-    Tombstones any peer has and we lack are created first; a segment tombstoned anywhere (locally
-    or on any peer) is never fetched. A missing segment becomes one job listing every peer that has
-    it (sorted by peer key, the caller picks one). Skipped: `temp` names, segments starting after
-    `recent_limit` (None = no limit), near-duplicates of local segments or of each other (same
-    hash, type and duration, start within 1 ms) and malformed or non-canonical names.
+    Tombstones any peer has and we lack are created first, as long as the hour then holds at most
+    `max_tombstones` (None = no bound; the excess is counted, oldest names kept); a segment
+    tombstoned anywhere (locally or on any peer) is never fetched. A missing segment becomes one
+    job listing every peer that has it (sorted by peer key, the caller picks one). Skipped: `temp`
+    names, segments starting after `recent_limit` (None = no limit), near-duplicates of local
+    segments or of each other (same hash, type and duration, start within 1 ms) and malformed or
+    non-canonical names.
     Jobs come newest first.
     """
     skipped = SkipCounts()
@@ -177,6 +223,10 @@ def plan_hour(
         if safe_name(name)
     }
     all_tombstones = local.tombstones | new_tombstones
+    if max_tombstones is not None and len(local.tombstones) + len(new_tombstones) > max_tombstones:
+        room = max(0, max_tombstones - len(local.tombstones))
+        skipped.tombstone_limit = len(new_tombstones) - room
+        new_tombstones = set(sorted(new_tombstones)[:room])
     holders: dict[str, list[str]] = defaultdict(list)
     for peer_key in sorted(peers):
         for name in peers[peer_key].segments - local.segments:

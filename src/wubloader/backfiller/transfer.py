@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 from wubloader.backfiller import metrics
 from wubloader.backfiller.errors import PeerPaused
-from wubloader.runtime.errors import FetchError, FetchHTTPError, FetchTimeout
+from wubloader.runtime.errors import FetchError, FetchHTTPError, FetchTimeout, FetchTooLarge
 from wubloader.store.errors import HashMismatch
 from wubloader.store.writer import SegmentWriter
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Callable
     from concurrent.futures import Executor
     from pathlib import Path
 
@@ -74,6 +74,56 @@ def trips_breaker(exc: FetchError) -> bool:
 # the event loop free for network reads (hashing ~1 GB/s would otherwise serialise with them) while
 # bounding memory per transfer.
 FLUSH_BYTES = 1024 * 1024
+# A transfer makes progress when this many new bytes arrive: a peer dripping a byte at a time keeps
+# a socket alive forever without ever delivering a segment.
+PROGRESS_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferLimits:
+    """Bounds on one transfer: `network_seconds` in all, `stall_seconds` without PROGRESS_BYTES new
+    bytes (both excluding rate-limit waits and local writes), and the largest body for a duration."""
+
+    network_seconds: float
+    stall_seconds: float
+    max_bytes: Callable[[float], int]
+
+
+class _Deadline:
+    """Keeps an `asyncio.timeout` scope at the earlier of the total and the progress deadline;
+    `paused()` stops both clocks while the transfer waits on something other than the peer."""
+
+    def __init__(self, scope: asyncio.Timeout, limits: TransferLimits) -> None:
+        self._scope = scope
+        self._loop = asyncio.get_running_loop()
+        now = self._loop.time()
+        self._stall = limits.stall_seconds
+        self._total_end = now + limits.network_seconds
+        self._stall_end = now + self._stall
+        self._fresh = 0
+        self._arm()
+
+    def _arm(self) -> None:
+        self._scope.reschedule(min(self._total_end, self._stall_end))
+
+    def received(self, size: int) -> None:
+        self._fresh += size
+        if self._fresh >= PROGRESS_BYTES:
+            self._fresh = 0
+            self._stall_end = self._loop.time() + self._stall
+            self._arm()
+
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        self._scope.reschedule(None)
+        started = self._loop.time()
+        try:
+            yield
+        finally:
+            waited = self._loop.time() - started
+            self._total_end += waited
+            self._stall_end += waited
+            self._arm()
 
 
 async def fetch_segment(
@@ -81,6 +131,7 @@ async def fetch_segment(
     job: FetchJob,
     base: Path,
     *,
+    limits: TransferLimits,
     bucket: TokenBucket | None,
     network: asyncio.Semaphore,
     executor: Executor | None,
@@ -93,31 +144,55 @@ async def fetch_segment(
     is downloaded: the fsync and rename then run in `executor` (None = the loop's default) while
     the next download starts. `admit` is asked once a download slot is free; if it says no (the
     peer was paused meanwhile) PeerPaused is raised before any request.
-    Raises FetchError, HashMismatch (nothing kept), OSError or PeerPaused.
+    Raises FetchError (FetchTooLarge past `limits.max_bytes`, FetchTimeout past its deadlines),
+    HashMismatch (nothing kept), OSError or PeerPaused.
     """
     if (base / job.key.channel / job.key.quality / job.key.hour / job.name).exists():
         return 0  # the downloader or an earlier transfer got there first
     sink = _Sink(base, job)
     try:
-        pending: list[bytes] = []
-        pending_size = 0
         async with network:
             if not admit():
                 raise PeerPaused(f"{client.peer.name} was paused")
-            body = client.segment_body(job.key, job.name)
-            async with contextlib.aclosing(body):
-                async for chunk in body:
-                    if bucket is not None:
-                        await bucket.consume(len(chunk))
-                    pending.append(chunk)
-                    pending_size += len(chunk)
-                    if pending_size >= FLUSH_BYTES:
-                        await _in_thread(executor, sink.write, pending)
-                        pending, pending_size = [], 0
+            pending = await _download(client, job, sink, limits, bucket, executor)
         await _in_thread(executor, sink.finish, pending)
         return sink.size
     finally:
         sink.abort()
+
+
+async def _download(
+    client: PeerClient,
+    job: FetchJob,
+    sink: _Sink,
+    limits: TransferLimits,
+    bucket: TokenBucket | None,
+    executor: Executor | None,
+) -> list[bytes]:
+    """Stream the body into `sink` within `limits`; returns the chunks not yet written."""
+    max_bytes = limits.max_bytes(float(job.duration_text))
+    pending: list[bytes] = []
+    pending_size = received = 0
+    body = client.segment_body(job.key, job.name)
+    try:
+        async with asyncio.timeout(None) as scope, contextlib.aclosing(body):
+            deadline = _Deadline(scope, limits)
+            async for chunk in body:
+                received += len(chunk)
+                if received > max_bytes:
+                    raise FetchTooLarge(f"{job.path_id} is over {max_bytes} bytes", job.path_id)
+                deadline.received(len(chunk))
+                pending.append(chunk)
+                pending_size += len(chunk)
+                async with deadline.paused():
+                    if bucket is not None:
+                        await bucket.consume(len(chunk))
+                    if pending_size >= FLUSH_BYTES:
+                        await _in_thread(executor, sink.write, pending)
+                        pending, pending_size = [], 0
+    except TimeoutError:
+        raise FetchTimeout(f"{job.path_id}: no progress from {client.peer.name}", job.path_id) from None
+    return pending
 
 
 class _Sink:
@@ -184,8 +259,10 @@ class Transfers:
         breaker: PeerBreaker,
         bucket: TokenBucket | None,
         concurrency: int,
+        limits: TransferLimits,
     ) -> None:
         self.base = base
+        self.limits = limits
         self.retry = retry
         self.mismatches = mismatches
         self.breaker = breaker
@@ -242,6 +319,7 @@ class Transfers:
                 client,
                 job,
                 self.base,
+                limits=self.limits,
                 bucket=self.bucket,
                 network=self.semaphores[peer],
                 executor=self.executor,
@@ -256,6 +334,13 @@ class Transfers:
             self.mismatches.remember(peer, job.path_id)
             metrics.HASH_MISMATCHES.labels(peer).inc()
             stats.hash_mismatches += 1
+            stats.failed_peers.add(peer)
+            return Outcome.FAILED
+        except FetchTooLarge as exc:
+            # Like a wrong hash: the peer's bytes for this name cannot be right; do not ask again.
+            logger.warning("%s: %s; not refetching it there", peer, exc)
+            self.mismatches.remember(peer, job.path_id)
+            metrics.SKIPPED.labels(peer, "too_large").inc()
             stats.failed_peers.add(peer)
             return Outcome.FAILED
         except FetchError as exc:

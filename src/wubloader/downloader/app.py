@@ -9,16 +9,25 @@ from typing import TYPE_CHECKING
 from wubloader.downloader.config import (
     TWITCH_API_URL,
     TWITCH_URL_MAX_AGE,
+    TWITCH_USHER_API,
+    TWITCH_USHER_APIS,
     TWITCH_USHER_URL,
     DownloaderConfig,
     TwitchConfig,
 )
 from wubloader.downloader.manager import Downloader
 from wubloader.runtime.backdoor import start_backdoor
-from wubloader.runtime.config import add_common_arguments, cli_type, parse_csv, parse_duration_seconds
+from wubloader.runtime.config import (
+    add_common_arguments,
+    backdoor_config,
+    cli_type,
+    parse_csv,
+    parse_duration_seconds,
+)
 from wubloader.runtime.logsetup import setup_logging
 from wubloader.runtime.metrics import serve_metrics
 from wubloader.runtime.serve import run_component
+from wubloader.store import TempSweeper
 
 if TYPE_CHECKING:
     import argparse
@@ -43,6 +52,18 @@ def configure_parser(parser: EnvArgumentParser) -> None:
     parser.add_argument("--stop-timeout", type=seconds, default=10.0, help="graceful stop: finish writes")
     parser.add_argument("--twitch-api-url", default=TWITCH_API_URL, help="twitch GQL endpoint")
     parser.add_argument("--twitch-usher-url", default=TWITCH_USHER_URL, help="twitch usher base URL")
+    parser.add_argument(
+        "--twitch-usher-api", choices=TWITCH_USHER_APIS, default=TWITCH_USHER_API, help="usher API version"
+    )
+    parser.add_argument(
+        "--max-segment-duration", type=seconds, default=120.0, help="longer segments are refused"
+    )
+    parser.add_argument(
+        "--max-bitrate",
+        type=float,
+        default=80e6,
+        help="bits/s; a segment body over this x its duration is refused",
+    )
     parser.add_argument("--twitch-auth-file", type=Path, default=None, help="file holding an OAuth token")
     parser.add_argument(
         "--twitch-url-max-age", type=seconds, default=TWITCH_URL_MAX_AGE, help="roll media URLs after this"
@@ -63,7 +84,10 @@ def config_from_args(args: argparse.Namespace) -> DownloaderConfig:
             usher_url=args.twitch_usher_url,
             auth_token=token or None,
             url_max_age=args.twitch_url_max_age,
+            usher_api=args.twitch_usher_api,
         ),
+        max_segment_duration=args.max_segment_duration,
+        max_bitrate=args.max_bitrate,
         poll_interval=args.poll_interval,
         suspect_after=args.suspect_after,
         give_up_after=args.give_up_after,
@@ -79,12 +103,13 @@ def run(args: argparse.Namespace) -> int:
     async def main(stop: asyncio.Event) -> None:
         config = config_from_args(args)
         downloader = Downloader(config)
-        backdoor = await start_backdoor(args.backdoor, {"config": config, "downloader": downloader})
+        backdoor = await start_backdoor(backdoor_config(args), {"config": config, "downloader": downloader})
         try:
             async with asyncio.TaskGroup() as group:
                 if args.metrics_port is not None:
                     group.create_task(serve_metrics(args.metrics_host, args.metrics_port, stop))
                 group.create_task(downloader.run(stop))
+                group.create_task(TempSweeper(config.base_dir, [config.channel]).run(stop))
         finally:
             if backdoor is not None:
                 await backdoor.close()

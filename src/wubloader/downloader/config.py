@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 TWITCH_SOURCE = "twitch"
 TWITCH_API_URL = "https://gql.twitch.tv/gql"
 TWITCH_USHER_URL = "https://usher.ttvnw.net"
+TWITCH_USHER_APIS = ("v1", "v2")
+TWITCH_USHER_API = "v2"
 # Twitch media URLs expire after ~24 h; roll over to a fresh one well before that.
 TWITCH_URL_MAX_AGE = 20 * 3600.0
 
@@ -28,6 +30,11 @@ class TwitchConfig:
     usher_url: str = TWITCH_USHER_URL
     auth_token: str | None = None
     url_max_age: float = TWITCH_URL_MAX_AGE
+    usher_api: str = TWITCH_USHER_API
+
+    def __post_init__(self) -> None:
+        if self.usher_api not in TWITCH_USHER_APIS:
+            raise RuntimeConfigError(f"usher API must be one of {', '.join(TWITCH_USHER_APIS)}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,7 +45,9 @@ class DownloaderConfig:
     `suspect_after`: a segment whose fetch took at least this long is stored as `suspect` (twitch
     ends stuck requests at ~60 s with a cleanly terminated but truncated body). `give_up_after`
     bounds retries of one segment. `stop_timeout` is how long a graceful stop lets in-flight segment
-    writes finish before aborting them (removing their temp files).
+    writes finish before aborting them (removing their temp files). Plausibility: a segment longer
+    than `max_segment_duration` seconds is refused, and a body over `max_bitrate` (bits/s) * its
+    duration is abandoned (a broken or hostile source must not fill the disk).
     """
 
     channel: str
@@ -58,6 +67,8 @@ class DownloaderConfig:
     max_concurrent_fetches: int = 16
     future_tolerance: float = 300.0
     stop_timeout: float = 10.0
+    max_segment_duration: float = 120.0
+    max_bitrate: float = 80e6
 
     def __post_init__(self) -> None:
         try:
@@ -81,6 +92,8 @@ class DownloaderConfig:
             "retry_initial": self.retry_initial,
             "retry_max": self.retry_max,
             "max_concurrent_fetches": self.max_concurrent_fetches,
+            "max_segment_duration": self.max_segment_duration,
+            "max_bitrate": self.max_bitrate,
         }
         for name, value in positive.items():
             if not value > 0:

@@ -19,6 +19,7 @@ from wubloader.downloader.errors import ProviderError, StreamOffline
 from wubloader.downloader.metrics import ERRORS, WORKERS, ErrorKind
 from wubloader.downloader.providers import GenericProvider
 from wubloader.downloader.segment_fetch import SegmentFetcher
+from wubloader.downloader.segment_sink import open_segment_writer
 from wubloader.downloader.twitch import TwitchProvider
 from wubloader.downloader.worker import MediaWorker
 from wubloader.hls.parse_attributes import PlaylistParseError
@@ -31,11 +32,13 @@ from wubloader.store import remove_stale_temp_files
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
+    from pathlib import Path
 
     import aiohttp
 
     from wubloader.downloader.config import DownloaderConfig
     from wubloader.downloader.providers import Provider
+    from wubloader.downloader.segment_sink import Writer
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +46,9 @@ MAX_WORKERS_PER_QUALITY = 3
 MIN_MASTER_SPACING = 1.0
 MAX_MASTER_BACKOFF = 60.0
 IDLE_CHECK = 60.0
-# Threads of the downloader's own pool (store look-ups, DNS): never shared with request handlers.
-DOWNLOADER_THREADS = 2
+# Threads of the downloader's own pool (segment writes and fsyncs, store look-ups, large parses, DNS):
+# never shared with request handlers, so playback or cuts cannot starve archiving, nor the reverse.
+DOWNLOADER_THREADS = 4
 
 
 def make_provider(config: DownloaderConfig) -> Provider:
@@ -64,9 +68,11 @@ class Downloader:
         provider: Provider | None = None,
         now: Callable[[], datetime] = now_utc,
         monotonic: Callable[[], float] = time.monotonic,
+        open_writer: Callable[[Path, str, str, datetime, str], Writer] = open_segment_writer,
         pool: WorkerPool | None = None,
     ) -> None:
         self.config = config
+        self.open_writer = open_writer
         self.pool = pool
         self.provider = provider if provider is not None else make_provider(config)
         self.now = now
@@ -100,10 +106,11 @@ class Downloader:
             limit_per_host=2 * self.config.max_concurrent_fetches + 4, resolver=PoolResolver(pool)
         )
         async with session:
-            fetchers = {
-                q: SegmentFetcher(session, self.config, q, pool=pool, monotonic=self.monotonic)
-                for q in self.workers
-            }
+            fetchers = _Fetchers(
+                lambda q: SegmentFetcher(
+                    session, self.config, q, pool=pool, monotonic=self.monotonic, open_writer=self.open_writer
+                )
+            )
             tasks: set[asyncio.Task[None]] = set()
             async with asyncio.TaskGroup() as group:
                 await self._master_loop(stop, group, session, fetchers, tasks)
@@ -129,7 +136,7 @@ class Downloader:
         stop: asyncio.Event,
         group: asyncio.TaskGroup,
         session: aiohttp.ClientSession,
-        fetchers: dict[str, SegmentFetcher],
+        fetchers: _Fetchers,
         tasks: set[asyncio.Task[None]],
     ) -> None:
         failures = 0
@@ -141,7 +148,7 @@ class Downloader:
                 urls = await self._fetch_master(session)
                 failures = 0 if urls is not None else failures + 1
                 for quality, url in (urls or {}).items():
-                    self._maybe_start(quality, url, group, session, fetchers[quality], tasks)
+                    self._maybe_start(quality, url, group, session, fetchers.get(quality), tasks)
                 await _wait_event(stop, MIN_MASTER_SPACING - (self.monotonic() - started))
             await self._wait_refresh(stop, self._next_check(failures))
 
@@ -155,13 +162,14 @@ class Downloader:
 
     def _wanting(self) -> bool:
         """Some quality has no worker, or its newest worker asked for a new URL."""
-        return any(not ws or ws[-1].needs_replacement for ws in self.workers.values())
+        configured = any(not self.workers[q] for q in self.config.qualities)
+        return configured or any(ws and ws[-1].needs_replacement for ws in self.workers.values())
 
     def _needs_master(self) -> bool:
         if self._refresh.is_set() or self._wanting():
             return True
         max_age = self.provider.url_max_age
-        return max_age is not None and any(ws[-1].age >= max_age for ws in self.workers.values())
+        return max_age is not None and any(ws and ws[-1].age >= max_age for ws in self.workers.values())
 
     def _next_check(self, failures: int) -> float:
         jitter = random.uniform(0.9, 1.1)
@@ -173,7 +181,7 @@ class Downloader:
         max_age = self.provider.url_max_age
         if max_age is None:
             return IDLE_CHECK
-        return min(min(max_age - ws[-1].age for ws in self.workers.values()), IDLE_CHECK)
+        return min([max_age - ws[-1].age for ws in self.workers.values() if ws] + [IDLE_CHECK])
 
     async def _fetch_master(self, session: aiohttp.ClientSession) -> dict[str, str] | None:
         channel = self.config.channel
@@ -213,7 +221,9 @@ class Downloader:
         fetcher: SegmentFetcher,
         tasks: set[asyncio.Task[None]],
     ) -> None:
-        workers = self.workers[quality]
+        # A quality not configured (a variant's separate audio, `source-audio`) gets its state on demand.
+        workers = self.workers.setdefault(quality, [])
+        claims = self.claims.setdefault(quality, Claims())
         if workers:
             newest = workers[-1]
             max_age = self.provider.url_max_age
@@ -231,7 +241,7 @@ class Downloader:
             session=session,
             config=self.config,
             fetcher=fetcher,
-            claims=self.claims[quality],
+            claims=claims,
             events=self,
             now=self.now,
             monotonic=self.monotonic,
@@ -278,6 +288,20 @@ class Downloader:
         if workers and workers[-1] is worker:
             worker.needs_replacement = True
             self._refresh.set()
+
+
+class _Fetchers:
+    """One SegmentFetcher per quality, made on first use (extra qualities appear with the master)."""
+
+    def __init__(self, make: Callable[[str], SegmentFetcher]) -> None:
+        self.make = make
+        self._fetchers: dict[str, SegmentFetcher] = {}
+
+    def get(self, quality: str) -> SegmentFetcher:
+        fetcher = self._fetchers.get(quality)
+        if fetcher is None:
+            fetcher = self._fetchers[quality] = self.make(quality)
+        return fetcher
 
 
 async def _wait_event(event: asyncio.Event, seconds: float) -> None:

@@ -1,6 +1,6 @@
 """Fetching one segment into the store: init section + body streamed into a SegmentWriter, with retries.
 
-Types follow SPEC §3: `full`; `suspect` when the fetch took ≥ `suspect_after`, the body was empty or
+Types (docs/store.md): `full`; `suspect` when the fetch took ≥ `suspect_after`, the body was empty or
 the start time is not trusted; `partial` (what was received) when the transfer failed midway.
 """
 
@@ -27,9 +27,16 @@ from wubloader.downloader.metrics import (
     ErrorKind,
     FetchWhat,
 )
-from wubloader.runtime.errors import FetchConnectionError, FetchError, FetchHTTPError, FetchTimeout
+from wubloader.downloader.segment_sink import DiskHealth, SegmentSink, open_segment_writer
+from wubloader.runtime.errors import (
+    FetchConnectionError,
+    FetchError,
+    FetchHTTPError,
+    FetchTimeout,
+    FetchTooLarge,
+)
 from wubloader.runtime.http_client import fetch_bytes, iter_body, redact_url
-from wubloader.store import SegmentType, SegmentWriter
+from wubloader.store import SegmentType
 from wubloader.store.naming import hour_name, segment_filename
 
 if TYPE_CHECKING:
@@ -40,12 +47,15 @@ if TYPE_CHECKING:
     import aiohttp
 
     from wubloader.downloader.config import DownloaderConfig
+    from wubloader.downloader.segment_sink import Writer
     from wubloader.hls.parse_records import ByteRange, InitSection
     from wubloader.runtime.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
 
 MAX_SEGMENT_BYTES = 512 * 1024 * 1024
+# A body limit for very short (or zero-length) segments: a keyframe alone can be this large.
+MIN_LIMIT_SECONDS = 1.0
 INIT_CACHE_SIZE = 16
 # A segment URL answering one of these is gone for this URL (expired signature, aged out of the window).
 GONE_STATUSES = frozenset({403, 404, 410})
@@ -53,6 +63,10 @@ GONE_STATUSES = frozenset({403, 404, 410})
 
 class SegmentGone(DownloaderError):
     """The segment's URL answered 403/404/410; another (newer) URL may still serve it."""
+
+
+class SegmentTooLarge(DownloaderError):
+    """The body exceeded a plausible bitrate * duration: a broken or hostile source; not retried."""
 
 
 class SegmentAbandoned(DownloaderError):
@@ -119,12 +133,22 @@ class InitCache:
 
 
 async def fetch_range(
-    session: aiohttp.ClientSession, uri: str, byterange: ByteRange | None, time_limit: float, name: str
+    session: aiohttp.ClientSession,
+    uri: str,
+    byterange: ByteRange | None,
+    time_limit: float,
+    name: str,
+    max_bytes: int = MAX_SEGMENT_BYTES,
 ) -> bytes:
-    """GET a whole resource, or exactly `byterange` of it (tolerating servers that ignore Range)."""
+    """GET a whole resource, or exactly `byterange` of it (tolerating servers that ignore Range).
+
+    Raises FetchTooLarge over `max_bytes` (a range is allowed its own length on top: some servers
+    ignore Range and send the whole resource)."""
     headers = {"Range": byterange.header} if byterange is not None else None
+    if byterange is not None:
+        max_bytes = max(max_bytes, byterange.offset + byterange.length)
     data = await fetch_bytes(
-        session, uri, timeout=time_limit, headers=headers, max_bytes=MAX_SEGMENT_BYTES, name=name
+        session, uri, timeout=time_limit, headers=headers, max_bytes=max_bytes, name=name
     )
     if byterange is None or len(data) == byterange.length:
         return data
@@ -145,7 +169,8 @@ def classify_fetch_error(exc: FetchError) -> ErrorKind:
 class SegmentFetcher:
     """Stores segments of one quality; shared by that quality's workers (one session, one init cache).
 
-    Store look-ups run in `pool`, the downloader's own threads, never the loop's shared default pool.
+    Store look-ups and file writes run in `pool`, the downloader's own threads, never the loop's
+    shared default pool.
     """
 
     def __init__(
@@ -156,12 +181,15 @@ class SegmentFetcher:
         *,
         pool: WorkerPool,
         monotonic: Callable[[], float] = time.monotonic,
+        open_writer: Callable[[Path, str, str, datetime, str], Writer] = open_segment_writer,
     ) -> None:
         self.session = session
         self.config = config
         self.quality = quality
         self.pool = pool
         self.monotonic = monotonic
+        self.open_writer = open_writer
+        self.disk = DiskHealth(f"{config.channel}/{quality}", monotonic)
         self.probe = StoreProbe(config.base_dir, config.channel, quality)
         self.init_cache = InitCache(session, config.segment_timeout, quality)
         self.latest_end: datetime | None = None
@@ -183,6 +211,10 @@ class SegmentFetcher:
                 return None
             try:
                 return await self._attempt(job)
+            except (SegmentTooLarge, FetchTooLarge) as exc:
+                self._count_error(ErrorKind.SEGMENT_TOO_LARGE)
+                logger.warning("refusing segment %s (%s): %s", job.start, self.quality, exc)
+                raise SegmentAbandoned(str(exc)) from exc
             except FetchHTTPError as exc:
                 if exc.status in GONE_STATUSES:
                     self._count_error(ErrorKind.SEGMENT_GONE)
@@ -202,15 +234,18 @@ class SegmentFetcher:
             delay = min(delay * 2, self.config.retry_max)
 
     async def _attempt(self, job: SegmentJob) -> SegmentType:
-        """One fetch. Nothing is written unless the server answered 2xx; failing midway commits a partial."""
+        """One fetch. Nothing is written unless the server answered 2xx; failing midway commits a partial.
+
+        Bytes arrive on the loop; files are created, written, fsynced and renamed in the executor.
+        """
         started = self.monotonic()
         init = await self.init_cache.get(job.init_section) if job.init_section is not None else b""
-        channel, quality = self.config.channel, self.quality
+        limit = self.body_limit(job)
         if job.byterange is not None:
             body = await fetch_range(
-                self.session, job.uri, job.byterange, self.config.segment_timeout, "segment"
+                self.session, job.uri, job.byterange, self.config.segment_timeout, "segment", limit
             )
-            return self._commit_whole(job, init, body, started)
+            return await self._commit_whole(job, init, body, started)
         chunks = iter_body(
             self.session,
             job.uri,
@@ -218,39 +253,45 @@ class SegmentFetcher:
             read_timeout=self.config.segment_read_timeout,
             name="downloader_segment",
         )
-        async with contextlib.aclosing(chunks):
+        async with contextlib.aclosing(chunks), self._sink(job) as sink:
             first = await anext(chunks, b"")  # raises before any file exists on a bad status
-            with SegmentWriter(
-                self.config.base_dir, channel, quality, job.start, job.duration_text
-            ) as writer:
-                writer.write(init)
-                received = 0
-                try:
-                    chunk = first
-                    while chunk:
-                        writer.write(chunk)
-                        received += len(chunk)
-                        chunk = await anext(chunks, b"")
-                except FetchError:
-                    if received:
-                        writer.commit(SegmentType.PARTIAL)
-                        self._record(SegmentType.PARTIAL, job, writer.size)
-                    raise
-                seg_type = self._final_type(job, received, started)
-                writer.commit(seg_type)
-        self._record(seg_type, job, writer.size)
-        FETCH_LATENCY.labels(quality, FetchWhat.SEGMENT).observe(self.monotonic() - started)
+            await sink.add(init)
+            received = 0
+            try:
+                chunk = first
+                while chunk:
+                    received += len(chunk)
+                    if received > limit:
+                        raise SegmentTooLarge(f"body over {limit} bytes")
+                    await sink.add(chunk)
+                    chunk = await anext(chunks, b"")
+            except FetchError:
+                if received:
+                    await sink.commit(SegmentType.PARTIAL)
+                    self._record(SegmentType.PARTIAL, job, sink.size)
+                raise
+            seg_type = self._final_type(job, received, started)
+            await sink.commit(seg_type)
+        self._record(seg_type, job, sink.size)
+        FETCH_LATENCY.labels(self.quality, FetchWhat.SEGMENT).observe(self.monotonic() - started)
         return seg_type
 
-    def _commit_whole(self, job: SegmentJob, init: bytes, body: bytes, started: float) -> SegmentType:
-        with SegmentWriter(
-            self.config.base_dir, self.config.channel, self.quality, job.start, job.duration_text
-        ) as w:
-            w.write(init)
-            w.write(body)
+    def body_limit(self, job: SegmentJob) -> int:
+        """The most bytes a plausible segment of this duration holds (`max_bitrate` * duration)."""
+        seconds = max(float(job.duration_text), MIN_LIMIT_SECONDS)
+        return int(self.config.max_bitrate / 8 * seconds)
+
+    def _sink(self, job: SegmentJob) -> SegmentSink:
+        where = (self.config.base_dir, self.config.channel, self.quality, job.start, job.duration_text)
+        return SegmentSink(self.pool, self.open_writer, where)
+
+    async def _commit_whole(self, job: SegmentJob, init: bytes, body: bytes, started: float) -> SegmentType:
+        async with self._sink(job) as sink:
+            await sink.add(init)
+            await sink.add(body)
             seg_type = self._final_type(job, len(body), started)
-            w.commit(seg_type)
-        self._record(seg_type, job, w.size)
+            await sink.commit(seg_type)
+        self._record(seg_type, job, sink.size)
         FETCH_LATENCY.labels(self.quality, FetchWhat.SEGMENT).observe(self.monotonic() - started)
         return seg_type
 

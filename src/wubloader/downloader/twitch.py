@@ -18,7 +18,7 @@ from yarl import URL
 
 from wubloader.downloader.errors import ProviderError, StreamOffline
 from wubloader.downloader.metrics import FETCH_LATENCY, FetchWhat
-from wubloader.downloader.providers import SOURCE, pick_variant
+from wubloader.downloader.providers import pick_variants
 from wubloader.hls.parser import parse_master_playlist
 from wubloader.runtime.errors import FetchHTTPError
 from wubloader.runtime.http_client import fetch_bytes, fetch_errors, redact_url
@@ -32,6 +32,10 @@ ACCESS_TOKEN_QUERY_HASH = "ed230aa1e33e07eebb8928504583da78a5173989fadfb1ac94be0
 PLAYER_TYPE = "embed"
 PLATFORM = "site"
 SUPPORTED_CODECS = "av1,h265,h264"
+# Usher's master playlist API: `v2` is what twitch's own web player has called since early 2026;
+# the unversioned `v1` path still answered then, with the older EXT-X-MEDIA naming. Both shapes
+# are parsed either way (docs/downloader.md, "Twitch usher API").
+USHER_PATHS = {"v1": "/api/channel/hls/{channel}.m3u8", "v2": "/api/v2/channel/hls/{channel}.m3u8"}
 MAX_BODY = 4 * 1024 * 1024
 
 
@@ -47,7 +51,7 @@ class TwitchProvider:
     async def media_urls(self, session: aiohttp.ClientSession, qualities: tuple[str, ...]) -> dict[str, str]:
         started = time.perf_counter()
         token, signature = await self._access_token(session)
-        url = f"{self.config.usher_url.rstrip('/')}/api/channel/hls/{self.channel}.m3u8"
+        url = usher_url(self.config.usher_url, self.config.usher_api, self.channel)
         params = {
             "player": "twitchweb",
             "p": str(random.randrange(1_000_000)),
@@ -76,15 +80,7 @@ class TwitchProvider:
             raise
         FETCH_LATENCY.labels("all", FetchWhat.MASTER).observe(time.perf_counter() - started)
         master = parse_master_playlist(body.decode("utf-8", errors="replace"), url)
-        result = {}
-        for quality in qualities:
-            variant = pick_variant(master, quality)
-            if quality == SOURCE and (variant is None or "(source)" not in (variant.name or "")):
-                marked = [v for v in master.variants if v.name and "(source)" in v.name]
-                variant = marked[0] if len(marked) == 1 else variant
-            if variant is not None:
-                result[quality] = variant.uri
-        return result
+        return pick_variants(master, qualities)
 
     async def _access_token(self, session: aiohttp.ClientSession) -> tuple[str, str]:
         payload = {
@@ -124,14 +120,28 @@ async def _post_json(
         async with session.post(
             url, json=payload, headers=headers, timeout=aiohttp.ClientTimeout(total=time_limit)
         ) as response:
-            body = await response.content.read(MAX_BODY)
             status = response.status
+            # The whole body, however it is split into packets (one read() returns only what has
+            # arrived so far), and never more than MAX_BODY.
+            body = await response.content.read(MAX_BODY + 1)
+            while len(body) <= MAX_BODY and not response.content.at_eof():
+                more = await response.content.read(MAX_BODY + 1 - len(body))
+                if not more:
+                    break
+                body += more
+    if len(body) > MAX_BODY:
+        raise ProviderError(f"twitch API {shown} answered more than {MAX_BODY} bytes")
     if not 200 <= status < 300:
         raise ProviderError(f"twitch API {shown} answered HTTP {status}")
     try:
         return json.loads(body)
     except ValueError:
         raise ProviderError(f"twitch API {shown} answered non-JSON") from None
+
+
+def usher_url(base: str, api: str, channel: str) -> str:
+    """The usher master playlist URL (without its query) for `channel` on API version `api`."""
+    return base.rstrip("/") + USHER_PATHS[api].format(channel=channel)
 
 
 def _with_query(url: str, params: dict[str, str]) -> str:

@@ -17,18 +17,15 @@ from typing import TYPE_CHECKING, Protocol
 from wubloader.downloader.metrics import (
     ADS_SKIPPED,
     ERRORS,
-    FETCH_LATENCY,
     NEWEST_SEGMENT_AGE,
     TIMESTAMP_SKEWS,
     ErrorKind,
-    FetchWhat,
 )
+from wubloader.downloader.playlist_reader import Notes, PlaylistReader
 from wubloader.downloader.segment_fetch import GONE_STATUSES, SegmentAbandoned, SegmentGone, SegmentJob
-from wubloader.downloader.timeline import assign_starts, find_skew
+from wubloader.downloader.timeline import Plausibility, TimedSegment, assign_starts, find_skew
 from wubloader.hls.parse_attributes import PlaylistParseError
-from wubloader.hls.parser import parse_media_playlist
 from wubloader.runtime.errors import FetchError, FetchHTTPError, FetchTimeout
-from wubloader.runtime.http_client import fetch_bytes
 from wubloader.runtime.timeparse import now_utc
 from wubloader.store import format_duration
 
@@ -41,11 +38,12 @@ if TYPE_CHECKING:
     from wubloader.downloader.claims import Claims
     from wubloader.downloader.config import DownloaderConfig
     from wubloader.downloader.segment_fetch import SegmentFetcher
-    from wubloader.hls.parse_records import MediaPlaylist
+    from wubloader.hls.parse_records import MediaPlaylist, MediaSegment
+
+    SegmentKey = tuple[datetime, str]
 
 logger = logging.getLogger(__name__)
 
-MAX_PLAYLIST_BYTES = 4 * 1024 * 1024
 MAX_POLL_BACKOFF = 10.0
 REMEMBERED_URIS = 512
 
@@ -61,7 +59,12 @@ class WorkerEvents(Protocol):
 
 
 class MediaWorker:
-    """Polls `url` every `poll_interval` and stores new segments through the quality's shared fetcher."""
+    """Polls `url` every `poll_interval` and stores new segments through the quality's shared fetcher.
+
+    Each segment is handled once per worker (scheduled, refused or counted as an ad); a playlist that
+    only grew since the last poll is handled from where the last poll stopped, so a day-long EVENT
+    playlist costs only its new lines.
+    """
 
     def __init__(
         self,
@@ -80,7 +83,6 @@ class MediaWorker:
         self.id = worker_id
         self.quality = quality
         self.url = url
-        self.session = session
         self.config = config
         self.fetcher = fetcher
         self.claims = claims
@@ -89,14 +91,21 @@ class MediaWorker:
         self.monotonic = monotonic
         self.started_at = monotonic()
         self.needs_replacement = False
+        self.polls = 0  # playlist fetches attempted (benchmarks count them)
         self.stopping = asyncio.Event()
+        self.notes = Notes(config.channel, quality)
+        self.reader = PlaylistReader(
+            session, url, timeout=config.playlist_timeout, notes=self.notes, executor=fetcher.pool,
+            monotonic=monotonic,
+        )  # fmt: skip
+        self.limits = Plausibility(max_duration=config.max_segment_duration)
         self._semaphore = asyncio.Semaphore(config.max_concurrent_fetches)
         self._known_starts: dict[int, datetime] = {}
         self._last_sequence: int | None = None
-        self._last_text: str | None = None
-        self._last_playlist: MediaPlaylist | None = None
-        self._refused: deque[str] = deque(maxlen=REMEMBERED_URIS)
-        self._gone: set[tuple[datetime, str]] = set()
+        self._processed = 0  # segments of the parsed playlist already handled
+        self._handled: set[SegmentKey] = set()
+        self._gone: set[SegmentKey] = set()
+        self._retry: deque[SegmentJob] = deque(maxlen=REMEMBERED_URIS)
         self._ended = False
         self._warned_estimate = False
         # Set once a timestamp skew is seen: this worker's segments from then on are stored suspect.
@@ -124,6 +133,7 @@ class MediaWorker:
     async def _poll_loop(self, fetches: asyncio.TaskGroup) -> None:
         failures = 0
         while not self.stopping.is_set():
+            self.polls += 1
             playlist = await self._poll()
             if playlist is None:
                 failures += 1
@@ -131,6 +141,7 @@ class MediaWorker:
                 failures = 0
                 self._schedule(fetches, playlist)
                 self._check_end(playlist)
+            self._resume_retries(fetches)
             self._update_age()
             delay = self.config.poll_interval
             if failures or self._ended:
@@ -143,21 +154,8 @@ class MediaWorker:
 
     async def _poll(self) -> MediaPlaylist | None:
         """Fetch and parse the playlist; None (logged, counted) on any failure."""
-        started = self.monotonic()
         try:
-            body = await fetch_bytes(
-                self.session,
-                self.url,
-                timeout=self.config.playlist_timeout,
-                max_bytes=MAX_PLAYLIST_BYTES,
-                name="downloader_playlist",
-            )
-            FETCH_LATENCY.labels(self.quality, FetchWhat.PLAYLIST).observe(self.monotonic() - started)
-            text = body.decode("utf-8", errors="replace")
-            if text != self._last_text or self._last_playlist is None:
-                self._last_playlist = parse_media_playlist(text, self.url)
-                self._last_text = text
-            return self._last_playlist
+            return await self.reader.read()
         except FetchHTTPError as exc:
             self._error(ErrorKind.PLAYLIST_HTTP)
             if exc.status in GONE_STATUSES:
@@ -190,45 +188,88 @@ class MediaWorker:
             age = (self.now() - latest).total_seconds()
             NEWEST_SEGMENT_AGE.labels(self.config.channel, self.quality).set(age)
 
-    def _schedule(self, fetches: asyncio.TaskGroup, playlist: MediaPlaylist) -> None:
-        """Claim and start a fetch for every listed segment not yet stored, fetched or refused."""
+    def _new_segments(self, playlist: MediaPlaylist) -> tuple[tuple[MediaSegment, ...], bool]:
+        """The segments to look at, and whether they are only what was appended since the last poll."""
+        if playlist.unchanged and playlist.unchanged == self._processed:
+            return playlist.segments[self._processed :], True
         if self._last_sequence is not None and playlist.media_sequence < self._last_sequence:
             logger.info("%s media sequence went back: the stream restarted", self.quality)
-            self._known_starts.clear()
+            self._known_starts = {}
+        return playlist.segments, False
+
+    def _schedule(self, fetches: asyncio.TaskGroup, playlist: MediaPlaylist) -> None:
+        """Claim and start a fetch for every new segment not yet stored, fetched or refused."""
+        segments, incremental = self._new_segments(playlist)
         self._last_sequence = playlist.media_sequence
+        self._processed = len(playlist.segments)
         now = self.now()
-        timed = assign_starts(playlist.segments, self._known_starts, now)
-        self._known_starts = {t.segment.sequence: t.start for t in timed}
-        if timed and timed[0].estimated and not self._warned_estimate:
+        timeline = assign_starts(segments, self._known_starts, now, self.limits, playlist.ad_ranges)
+        self._remember_starts(timeline.timed, incremental)
+        if timeline.timed and timeline.timed[0].estimated and not self._warned_estimate:
             self._warned_estimate = True
             logger.warning(
                 "%s playlist has no PROGRAM-DATE-TIME: start times come from the local clock", self.quality
             )
-        self._check_skew(playlist)
-        saw_content = False
-        for item in timed:
-            segment = item.segment
-            if segment.ad_reason is not None:
-                self._count_ad((item.start, format_duration(segment.duration)), segment.ad_reason)
-                continue
-            saw_content = True
-            if segment.encryption is not None:
-                self._refuse_encrypted(segment.uri, segment.encryption.method)
-                continue
-            job = SegmentJob(
-                uri=segment.uri,
-                start=item.start,
-                duration_text=format_duration(segment.duration),
-                byterange=segment.byterange,
-                init_section=segment.init_section,
-                distrusted=(item.start - now).total_seconds() > self.config.future_tolerance
-                or (self._distrust_from is not None and item.start >= self._distrust_from),
+        for refusal in timeline.refused:
+            self.notes.note(
+                f"segment {refusal.segment.uri[-60:]} refused: {refusal.reason}", ErrorKind.IMPLAUSIBLE
             )
-            if job.key in self._gone or not self.claims.try_claim(job.key, self.id):
+        self._check_skew(playlist)
+        keys = [(item.start, format_duration(item.segment.duration)) for item in timeline.timed]
+        if not incremental:  # forget what the window no longer lists: bounded by the window
+            self._handled &= set(keys)
+        saw_content = False
+        for item, key in zip(timeline.timed, keys, strict=True):
+            if key in self._handled:
                 continue
-            fetches.create_task(self._store(job))
+            self._handled.add(key)
+            saw_content = self._handle(fetches, item, key, now) or saw_content
         if saw_content:
             self.events.on_content(self)
+
+    def _remember_starts(self, timed: list[TimedSegment], incremental: bool) -> None:
+        starts = {t.segment.sequence: t.start for t in timed[-REMEMBERED_URIS:]}
+        if incremental:
+            self._known_starts.update(starts)
+            while len(self._known_starts) > 2 * REMEMBERED_URIS:
+                self._known_starts.pop(next(iter(self._known_starts)))
+        else:
+            self._known_starts = starts
+
+    def _handle(self, fetches: asyncio.TaskGroup, item: TimedSegment, key: SegmentKey, now: datetime) -> bool:
+        """Start storing one segment (or count it as an ad / refuse it); True if it is real content."""
+        segment = item.segment
+        if item.ad_reason is not None:
+            self._count_ad(key, item.ad_reason)
+            return False
+        if segment.encryption is not None:
+            # Ciphertext is no content: it must not end the previous worker during a handover.
+            self._refuse_encrypted(segment.encryption.method)
+            return False
+        job = SegmentJob(
+            uri=segment.uri,
+            start=item.start,
+            duration_text=key[1],
+            byterange=segment.byterange,
+            init_section=segment.init_section,
+            distrusted=(item.start - now).total_seconds() > self.config.future_tolerance
+            or (self._distrust_from is not None and item.start >= self._distrust_from),
+        )
+        self._start(fetches, job)
+        return True
+
+    def _start(self, fetches: asyncio.TaskGroup, job: SegmentJob) -> None:
+        if job.key in self._gone:
+            return
+        if not self.fetcher.disk.ready():
+            self._retry.append(job)  # the disk is failing: try again once its backoff has passed
+            return
+        if self.claims.try_claim(job.key, self.id):
+            fetches.create_task(self._store(job))
+
+    def _resume_retries(self, fetches: asyncio.TaskGroup) -> None:
+        while self._retry and self.fetcher.disk.ready() and not self.stopping.is_set():
+            self._start(fetches, self._retry.popleft())
 
     def _check_skew(self, playlist: MediaPlaylist) -> None:
         """On twitch, a PDT jump marks this worker suspect from there on and asks for a fresh URL."""
@@ -246,7 +287,7 @@ class MediaWorker:
         )
         self.events.on_trouble(self)
 
-    def _count_ad(self, key: tuple[datetime, str], reason: str) -> None:
+    def _count_ad(self, key: SegmentKey, reason: str) -> None:
         # Claimed and finished at once: counted once per quality even when overlapping workers see it.
         if not self.claims.try_claim(key, self.id):
             return
@@ -254,10 +295,7 @@ class MediaWorker:
         ADS_SKIPPED.labels(self.config.channel, self.quality, reason).inc()
         logger.info("%s skipping ad segment (%s)", self.quality, reason)
 
-    def _refuse_encrypted(self, uri: str, method: str) -> None:
-        if uri in self._refused:
-            return
-        self._refused.append(uri)
+    def _refuse_encrypted(self, method: str) -> None:
         self._error(ErrorKind.ENCRYPTED)
         logger.error("%s segment is encrypted (%s): refusing to store ciphertext", self.quality, method)
 
@@ -282,13 +320,15 @@ class MediaWorker:
             else:
                 self.claims.finish(job.key)
             return
-        except OSError:
-            # A disk problem (full, read-only): lose this segment, keep the archive running.
+        except OSError as exc:
+            # A disk problem (full, read-only): back off, retry later, log each distinct error once.
             self.claims.release(job.key)
             self._error(ErrorKind.SEGMENT_WRITE)
-            logger.exception("%s could not write segment %s", self.quality, job.start)
+            self.fetcher.disk.failed(exc)
+            self._retry.append(job)
             return
         except BaseException:
             self.claims.release(job.key)
             raise
+        self.fetcher.disk.succeeded()
         self.claims.finish(job.key)

@@ -23,6 +23,11 @@ class PlaylistParseError(WubloaderError, ValueError):
     def __init__(self, message: str, line: int = 0) -> None:
         super().__init__(f"line {line}: {message}" if line else message)
         self.line = line
+        self.detail = message
+
+
+class ImplausibleValue(PlaylistParseError):
+    """A well-formed value no live stream can have (a 1e11 s EXTINF, a day-long ad): refused, counted."""
 
 
 def parse_attribute_list(text: str, line: int = 0) -> dict[str, str]:

@@ -18,6 +18,25 @@ class AdReason(enum.StrEnum):
     DATERANGE = "daterange"
 
 
+class WarningKind(enum.StrEnum):
+    """Why a playlist line was skipped: unreadable, or readable but impossible for a live stream."""
+
+    MALFORMED = "malformed"
+    IMPLAUSIBLE = "implausible"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParseWarning:
+    """One skipped line: the rest of the playlist was still parsed."""
+
+    line: int
+    message: str
+    kind: WarningKind = WarningKind.MALFORMED
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ByteRange:
     """`length` bytes from `offset` of the resource (offset already resolved from the previous range)."""
@@ -58,7 +77,11 @@ class AdRange:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MediaSegment:
-    """One media segment: its absolute URI, EXTINF duration and the tags that applied to it."""
+    """One media segment: its absolute URI, EXTINF duration and the tags that applied to it.
+
+    `gap_before`: a segment right before this one was skipped (bad line), so its duration is unknown
+    and time must not be carried across it.
+    """
 
     uri: str
     duration: float
@@ -71,11 +94,16 @@ class MediaSegment:
     init_section: InitSection | None = None
     encryption: Encryption | None = None
     ad_reason: AdReason | None = None
+    gap_before: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MediaPlaylist:
-    """A media playlist; `segments` excludes twitch prefetch entries (never complete)."""
+    """A media playlist; `segments` excludes twitch prefetch entries (never complete).
+
+    `warnings` are the lines skipped by this parse (an incremental parse reports only new lines);
+    `unchanged` counts leading segments known identical to the previous parse of the same parser.
+    """
 
     target_duration: int | None
     media_sequence: int
@@ -84,6 +112,8 @@ class MediaPlaylist:
     endlist: bool
     playlist_type: str | None
     ad_ranges: tuple[AdRange, ...] = ()
+    warnings: tuple[ParseWarning, ...] = ()
+    unchanged: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,11 +124,18 @@ class Rendition:
     group_id: str
     name: str
     uri: str | None
+    default: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Variant:
-    """An `EXT-X-STREAM-INF` variant; `name` comes from its VIDEO rendition's NAME when there is one."""
+    """An `EXT-X-STREAM-INF` variant.
+
+    `name`: twitch's quality name, from `IVS-NAME` (usher v2) or its VIDEO rendition's NAME (v1).
+    `is_source`: twitch marks it as the broadcast's own rendition (`IVS-VARIANT-SOURCE="source"`,
+    or a v1 NAME with "(source)" / the `chunked` group). `bandwidth` 0 = unknown (ranked last).
+    `audio_group`: its `AUDIO` group, whose rendition carries the sound when it has a URI.
+    """
 
     uri: str
     bandwidth: int
@@ -107,6 +144,8 @@ class Variant:
     video_group: str | None
     name: str | None
     frame_rate: float | None
+    is_source: bool = False
+    audio_group: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,3 +154,4 @@ class MasterPlaylist:
 
     variants: tuple[Variant, ...]
     renditions: tuple[Rendition, ...]
+    warnings: tuple[ParseWarning, ...] = ()

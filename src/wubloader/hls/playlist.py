@@ -23,6 +23,13 @@ HLS_VERSION = 3
 # same while segments of up to this length keep arriving (RFC 8216 allows a larger target).
 LIVE_MIN_TARGET_DURATION = 6
 DEFAULT_ENTRY_CACHE_SIZE = 250_000
+# A variant's separate sound (an EXT-X-MEDIA TYPE=AUDIO rendition) is archived as this quality.
+AUDIO_QUALITY_SUFFIX = "-audio"
+
+
+def audio_quality(quality: str) -> str:
+    """The quality holding `quality`'s separately archived sound: `source` → `source-audio`."""
+    return quality + AUDIO_QUALITY_SUFFIX
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,18 +177,35 @@ def render_media_playlist(plan: MediaPlaylistPlan, cache: EntryCache, chunk_byte
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Variant:
-    """One quality in a master playlist; `uri` is relative to the master playlist."""
+    """One quality in a master playlist; URIs are relative to the master playlist.
+
+    `audio_uri`: the media playlist of its separately archived sound (`QUALITY-audio`), if any.
+    """
 
     name: str
     bandwidth: int
     uri: str
+    frame_rate: float | None = None
+    audio_uri: str | None = None
 
 
 def render_master_playlist(variants: Sequence[Variant]) -> str:
-    """`#EXTM3U` and one `EXT-X-STREAM-INF` + URI per variant, in the given order."""
+    """`#EXTM3U` and one `EXT-X-STREAM-INF` + URI per variant, in the given order.
+
+    A variant with separate sound gets an `EXT-X-MEDIA TYPE=AUDIO` rendition (group `NAME-audio`)
+    and refers to it with `AUDIO=`, so players fetch and play both.
+    """
     lines = ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION}"]
     for variant in variants:
         name = variant.name.replace('"', "'")
-        lines.append(f'#EXT-X-STREAM-INF:BANDWIDTH={max(1, variant.bandwidth)},NAME="{name}"')
+        rate = f",FRAME-RATE={variant.frame_rate:.3f}" if variant.frame_rate else ""
+        audio = ""
+        if variant.audio_uri is not None:
+            audio = f',AUDIO="{name}-audio"'
+            lines.append(
+                f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{name}-audio",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,'
+                f'URI="{variant.audio_uri}"'
+            )
+        lines.append(f'#EXT-X-STREAM-INF:BANDWIDTH={max(1, variant.bandwidth)}{rate},NAME="{name}"{audio}')
         lines.append(variant.uri)
     return "\n".join(lines) + "\n"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from wubloader.media.cut_encode import PieceEncoder
 from wubloader.media.cut_fast import fast_cut
-from wubloader.media.cut_full import full_cut, plan_full
+from wubloader.media.cut_full import full_cut, plan_audio, plan_full
 from wubloader.media.cut_plan import CutType, check_chains, plan_parts, rough_segments, validate_cut
 from wubloader.media.cut_rough import rough_cut
 from wubloader.media.cut_smart import smart_cut
@@ -54,6 +54,7 @@ async def prepare_cut(
     *,
     allow_holes: bool,
     options: CutOptions | None = None,
+    audio_chains: Sequence[Sequence[Segment | None]] | None = None,
 ) -> AsyncGenerator[bytes | bytearray, None]:
     """Validate and plan a cut of `ranges` (chains from SegmentIndex.best_segments, one per range).
 
@@ -61,6 +62,8 @@ async def prepare_cut(
     store NoSegments ("404/406"), ContainsHoles ("406"), UnsupportedMedia, FfmpegFailed (probe).
     The returned iterator yields the output file; stopping it early kills ffmpeg (no temp files are used).
     Output duration = Σ ranges - Σ transition durations (rough: whole segments, transitions ignored).
+    `audio_chains` (one per range, from a `QUALITY-audio` store of separately archived sound) give a
+    full cut its sound; the other cut types copy segments as they are and ignore them.
     """
     options = options or CutOptions()
     # A rough cut ignores transitions (whole segments cannot be mixed), but still checks the ranges.
@@ -72,6 +75,10 @@ async def prepare_cut(
     info = await probe_segment(first.path)
     if cut_type is CutType.FULL:
         planned = await asyncio.to_thread(plan_full, ranges, chains, info.frame_seconds)
+        separate = None
+        if audio_chains is not None and any(seg is not None for chain in audio_chains for seg in chain):
+            separate = [plan_audio(rng, chain) for rng, chain in zip(ranges, audio_chains, strict=True)]
+            separate = separate if all(separate) else None  # every range needs some sound to mix
         return full_cut(
             planned,
             transitions,
@@ -79,6 +86,7 @@ async def prepare_cut(
             has_audio=info.audio_codec is not None,
             encode_args=options.full_encode_args,
             format=options.full_format,
+            separate_audio=separate,
         )
     head = await asyncio.to_thread(_read_head, first.path)
     layout = read_layout(head)

@@ -1,22 +1,23 @@
 """Full cut: every range decoded, trimmed frame-exactly with filters, joined (concat or xfade) and re-encoded.
 
-One ffmpeg reads each contiguous run of segments through the concat protocol (never the concat
-demuxer, which inflates TS durations) and trims with `trim`/`atrim` (never input `-ss` inside a short
-segment, which can yield no frames). Output streams from ffmpeg's stdout.
+One ffmpeg reads each contiguous run of segments as one byte stream through a pipe of its own (the
+files back to back, as the concat protocol would, but with no argument-length limit on the run; never
+the concat demuxer, which inflates TS durations) and trims with `trim`/`atrim` (never input `-ss`
+inside a short segment, which can yield no frames). Output streams from ffmpeg's stdout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wubloader.media.cut_encode import concat_url
 from wubloader.media.cut_plan import first_frame_at, runs_between
 from wubloader.media.cut_ts import CLOCK, TsLayout, first_timestamps, read_layout, signed_delta
 from wubloader.media.errors import BadRange, FfmpegTimeout, UnsupportedMedia
-from wubloader.media.process import start_media_process
+from wubloader.media.process import InputPipes, read_files, start_media_process
 from wubloader.media.transitions import xfade_filter
 
 if TYPE_CHECKING:
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
     from wubloader.media.cut_plan import CutRange, Transition
     from wubloader.store.naming import Segment
+
+logger = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
 STALL_SECONDS = 300.0
@@ -74,6 +77,57 @@ def plan_inputs(
     return inputs
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AudioRun:
+    """One ffmpeg input of separately archived sound (`QUALITY-audio`): contiguous segments, and the
+    seconds [start, end) of it that fall inside the range."""
+
+    segments: tuple[Segment, ...]
+    start: float
+    end: float
+
+
+def plan_audio(rng: CutRange, chain: Sequence[Segment | None]) -> list[AudioRun]:
+    """The range's contiguous runs of sound segments (holes are closed up, as for the video)."""
+    runs = []
+    for run in runs_between(chain, rng.start, rng.end, 0.0):
+        first = run[0]
+        total = sum(seg.duration.total_seconds() for seg in run)
+        start = max(0.0, (rng.start - first.start).total_seconds())
+        end = min(total, (rng.end - first.start).total_seconds())
+        if end > start:
+            runs.append(AudioRun(segments=tuple(run), start=start, end=end))
+    return runs
+
+
+def _separate_audio_filters(
+    first_input: int, runs: Sequence[AudioRun], seconds: float, label: str
+) -> list[str]:
+    """The range's sound from its own inputs, cut to exactly the video's length (padded with silence)."""
+    filters = []
+    pads = ""
+    for k, run in enumerate(runs):
+        index = first_input + k
+        filters.append(
+            f"[{index}:a]atrim=start={run.start:.6f}:end={run.end:.6f},asetpts=PTS-STARTPTS[xa{index}]"
+        )
+        pads += f"[xa{index}]"
+    filters.append(f"{pads}concat=n={len(runs)}:v=0:a=1,apad,atrim=duration={seconds:.6f}{label}")
+    return filters
+
+
+def _separate_group(
+    r: int, video: range, inputs: Sequence[RunInput], runs: Sequence[AudioRun], first_audio: int, frame: float
+) -> list[str]:
+    """Range `r`'s video runs joined ([gv{r}]) and its sound from separate inputs ([ga{r}])."""
+    pads = "".join(f"[rv{i}]" for i in video)
+    seconds = sum(run.frames for run in inputs) * frame
+    return [
+        f"{pads}concat=n={len(inputs)}:v=1:a=0[gv{r}]",
+        *_separate_audio_filters(first_audio, runs, seconds, f"[ga{r}]"),
+    ]
+
+
 def _trim_filters(index: int, run: RunInput, frame: float, audio: bool) -> list[str]:
     end_v = f":end_frame={run.end_frame}" if run.end_frame is not None else ""
     filters = [f"[{index}:v]trim=start_frame={run.start_frame}{end_v},setpts=PTS-STARTPTS[rv{index}]"]
@@ -91,20 +145,31 @@ def build_graph(
     transitions: Sequence[Transition | None],
     frame: float,
     audio: bool,
+    separate_audio: Sequence[Sequence[AudioRun]] | None = None,
 ) -> tuple[list[str], str, str]:
-    """(filter_complex statements, final video label, final audio label): trims, per-range concat, joins."""
+    """(filter_complex statements, final video label, final audio label): trims, per-range concat, joins.
+
+    With `separate_audio` (one list per range; its inputs follow all video inputs) the sound comes
+    from those inputs instead of the video's own audio streams.
+    """
     graph: list[str] = []
     index = 0
+    audio_input = sum(len(inputs) for inputs in ranges_inputs)
     done_frames = 0
     cur_v = cur_a = ""
+    own_audio = audio and separate_audio is None
     for r, inputs in enumerate(ranges_inputs):
         for run in inputs:
-            graph += _trim_filters(index, run, frame, audio)
+            graph += _trim_filters(index, run, frame, own_audio)
             index += 1
         first = index - len(inputs)
-        pads = "".join(f"[rv{i}]" + (f"[ra{i}]" if audio else "") for i in range(first, index))
-        out = f"[gv{r}]" + (f"[ga{r}]" if audio else "")
-        graph.append(f"{pads}concat=n={len(inputs)}:v=1:a={int(audio)}{out}")
+        if separate_audio is not None:
+            graph += _separate_group(r, range(first, index), inputs, separate_audio[r], audio_input, frame)
+            audio_input += len(separate_audio[r])
+        else:
+            pads = "".join(f"[rv{i}]" + (f"[ra{i}]" if audio else "") for i in range(first, index))
+            out = f"[gv{r}]" + (f"[ga{r}]" if audio else "")
+            graph.append(f"{pads}concat=n={len(inputs)}:v=1:a={int(audio)}{out}")
         transition = transitions[r - 1] if r > 0 else None
         if r == 0:
             cur_v, cur_a = "[gv0]", "[ga0]"
@@ -148,31 +213,59 @@ async def full_cut(
     has_audio: bool,
     encode_args: Sequence[str],
     format: str = "mpegts",
+    separate_audio: Sequence[Sequence[AudioRun]] | None = None,
 ) -> AsyncGenerator[bytes | bytearray, None]:
     """Re-encode the planned ranges (`plan_full`) with `encode_args` into `format`, streamed.
 
+    `separate_audio` (from `plan_audio`, one list per range): take the sound from those segments.
     Raises FfmpegFailed/FfmpegTimeout mid-way.
     """
-    graph, video_label, audio_label = build_graph(ranges_inputs, transitions, frame, has_audio)
-    args = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error"]
-    for inputs in ranges_inputs:
-        for run in inputs:
-            args += ["-i", concat_url(run.segments)]
-    args += ["-filter_complex", ";".join(graph), "-map", video_label]
-    if has_audio:
-        args += ["-map", audio_label]
-    args += [*encode_args, "-f", format, "pipe:1"]
-    async with start_media_process(args) as media:
-        while True:
+    has_audio = has_audio or separate_audio is not None
+    graph, video_label, audio_label = build_graph(
+        ranges_inputs, transitions, frame, has_audio, separate_audio
+    )
+    # Inputs in the graph's order: every video run, then every separate-audio run.
+    segment_lists = [run.segments for inputs in ranges_inputs for run in inputs]
+    segment_lists += [audio_run.segments for runs in separate_audio or () for audio_run in runs]
+    with InputPipes(len(segment_lists)) as pipes:
+        args = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error"]
+        for i in range(len(segment_lists)):
+            args += ["-i", pipes.url(i)]
+        args += ["-filter_complex", ";".join(graph), "-map", video_label]
+        if has_audio:
+            args += ["-map", audio_label]
+        args += [*encode_args, "-f", format, "pipe:1"]
+        async with start_media_process(args, pipes=pipes) as media:
+            sources = [read_files([seg.path for seg in segments]) for segments in segment_lists]
+            feeder = asyncio.create_task(pipes.feed("ffmpeg", sources))
             try:
-                async with asyncio.timeout(STALL_SECONDS):
-                    chunk = await media.stdout.read(CHUNK)
-            except TimeoutError:
-                raise FfmpegTimeout(f"full cut produced nothing for {STALL_SECONDS}s") from None
-            if not chunk:
-                break
-            yield chunk
-        await media.wait_ok()
+                async for chunk in _read_output(media.stdout):
+                    yield chunk
+                await feeder  # first: a source that failed may have left ffmpeg a short input
+                await media.wait_ok()
+            finally:
+                await _stop(feeder)
+
+
+async def _read_output(stdout: asyncio.StreamReader) -> AsyncGenerator[bytes, None]:
+    """ffmpeg's output in chunks; FfmpegTimeout if it stalls for STALL_SECONDS."""
+    while True:
+        try:
+            async with asyncio.timeout(STALL_SECONDS):
+                chunk = await stdout.read(CHUNK)
+        except TimeoutError:
+            raise FfmpegTimeout(f"full cut produced nothing for {STALL_SECONDS}s") from None
+        if not chunk:
+            return
+        yield chunk
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait for it, without swallowing a cancellation of the current task."""
+    task.cancel()
+    await asyncio.wait([task])
+    if not task.cancelled() and task.exception() is not None:
+        logger.debug("feeding ffmpeg failed: %s", task.exception())
 
 
 def _layout_or_none(path: str) -> TsLayout | None:

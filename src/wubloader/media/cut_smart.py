@@ -13,14 +13,15 @@ import contextlib
 import enum
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from wubloader.media.cut_plan import CopyRun, Edge, Window
 from wubloader.media.cut_retime import Retimer
 from wubloader.media.cut_ts import first_timestamps
+from wubloader.media.process import cancel_and_wait
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, Iterable, Sequence
+    from collections.abc import AsyncGenerator, Sequence
 
     from wubloader.media.cut_encode import PieceEncoder
     from wubloader.media.cut_plan import Part
@@ -74,16 +75,6 @@ def _read_and_retime(batch: Sequence[Segment], retimer: Retimer | None, first: b
                 data = retimer.retime(data, split_at_jump=True)
         out.append(data)
     return out
-
-
-async def _finish(tasks: Iterable[asyncio.Task[Any]]) -> None:
-    """Cancel tasks and wait for them (a cancelled encode kills its ffmpeg)."""
-    tasks = list(tasks)
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
 
 
 async def _copy_run(run: CopyRun, retimer: Retimer | None) -> AsyncGenerator[bytes | bytearray, None]:
@@ -144,7 +135,7 @@ async def stream_parts(
             yield await asyncio.to_thread(retimer.retime, data)
             retimer.end_part()
     finally:
-        await _finish(pieces.values())
+        await cancel_and_wait(pieces.values())  # a cancelled encode kills its ffmpeg
 
 
 def _read_head(path: str) -> bytes:

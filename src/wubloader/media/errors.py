@@ -1,14 +1,14 @@
 """Errors raised by media work (ffmpeg/ffprobe and cut planning).
 
-    WubloaderError
-    └── MediaError
-        ├── FfmpegFailed(returncode, stderr_tail)
-        ├── FfmpegTimeout
-        ├── UnsupportedMedia             the segments cannot be cut this way (not MPEG-TS, no video...)
-        └── BadCut (also ValueError)     a cut request is invalid; raised before any byte is produced
-            ├── BadRange                 ranges unordered, empty or overlapping
-            ├── BadTransition            wrong count, unknown name, bad or too long duration
-            └── TransitionOverHole       a transition window would span a hole
+WubloaderError
+└── MediaError
+    ├── FfmpegFailed(returncode, stderr_tail)
+    ├── FfmpegTimeout
+    ├── UnsupportedMedia             the segments cannot be cut this way (not MPEG-TS, no video...)
+    └── BadCut (also ValueError)     a cut request is invalid; raised before any byte is produced
+        ├── BadRange                 ranges unordered, empty or overlapping
+        ├── BadTransition            wrong count, unknown name, bad or too long duration
+        └── TransitionOverHole       a transition window would span a hole
 """
 
 from wubloader.errors import WubloaderError

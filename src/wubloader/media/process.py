@@ -5,20 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 from collections import deque
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wubloader.media.errors import FfmpegFailed, FfmpegTimeout
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterable, AsyncIterator, Sequence
+    from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 
 logger = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 40
+FEED_CHUNK = 1 << 20
 
 # ffmpeg must not outlive us: a node killed with SIGKILL (or by the OOM killer) cannot clean up, and
 # an encoder writing files (the demo stream) would otherwise run forever. util-linux's setpriv sets
@@ -69,12 +71,13 @@ async def _drain_stderr(stream: asyncio.StreamReader, tail: deque[str]) -> None:
 
 @contextlib.asynccontextmanager
 async def start_media_process(
-    args: Sequence[str], *, stdin: bool = False, stdout: bool = True
+    args: Sequence[str], *, stdin: bool = False, stdout: bool = True, pipes: InputPipes | None = None
 ) -> AsyncIterator[MediaProcess]:
     """Start `args` (args[0] is ffmpeg/ffprobe); on any exit from the block, kill and reap it.
 
     The caller awaits `wait_ok()` inside the block for a normal finish; leaving early (an error, a
-    cancelled consumer) kills the process, so no ffmpeg outlives its request.
+    cancelled consumer) kills the process, so no ffmpeg outlives its request. `pipes` (named in
+    `args`) are handed to the child; the caller feeds them inside the block.
     """
     process = await asyncio.create_subprocess_exec(
         *DIE_WITH_PARENT,
@@ -83,7 +86,10 @@ async def start_media_process(
         stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE if stdout else asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
+        pass_fds=pipes.child_fds if pipes is not None else (),
     )
+    if pipes is not None:
+        pipes.close_child_ends()
     media = MediaProcess(process=process, command=args[0])
     assert process.stderr is not None
     media._stderr_task = asyncio.create_task(_drain_stderr(process.stderr, media.tail))
@@ -94,12 +100,25 @@ async def start_media_process(
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await asyncio.shield(process.wait())
-        if not media._stderr_task.done():
-            media._stderr_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await media._stderr_task
+        await cancel_and_wait([media._stderr_task])
         if process.stdin is not None and not process.stdin.is_closing():
             process.stdin.close()
+
+
+async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel child `tasks` and wait until they end, ignoring how they end.
+
+    Unlike `suppress(CancelledError, Exception)` around `await task`, this never swallows the
+    *calling* task's own cancellation: that still propagates (the children are cancelled already).
+    """
+    pending = [task for task in tasks if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: no "exception was never retrieved" warning
 
 
 async def run_media_command(
@@ -112,29 +131,109 @@ async def run_media_command(
     async with start_media_process(args, stdin=input is not None) as media:
         try:
             async with asyncio.timeout(time_limit):
-                out, _ = await asyncio.gather(media.stdout.read(), _feed(media, input))
+                feed = _feed(media.stdin, args[0], input) if input is not None else asyncio.sleep(0)
+                out, _ = await asyncio.gather(media.stdout.read(), feed)
                 await media.wait_ok()
         except TimeoutError:
             raise FfmpegTimeout(f"{args[0]} ran longer than {time_limit}s") from None
         return out
 
 
-async def _feed(media: MediaProcess, data: bytes | AsyncIterable[bytes] | None) -> None:
-    if data is None:
-        return
+async def _feed(writer: asyncio.StreamWriter, command: str, data: bytes | AsyncIterable[bytes]) -> None:
+    """Write `data` into `writer`, then close it; the reader leaving early is not an error."""
     chunks = _single(data) if isinstance(data, bytes) else data
     try:
         async for chunk in chunks:
-            media.stdin.write(chunk)
-            await media.stdin.drain()
+            writer.write(chunk)
+            await writer.drain()
     except (BrokenPipeError, ConnectionResetError):
-        logger.debug("%s closed its input early", media.command)
+        logger.debug("%s closed its input early", command)
     finally:
         if isinstance(chunks, AsyncGenerator):
             await chunks.aclose()  # ffmpeg may stop reading early: close the source's files now
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            media.stdin.close()
+            writer.close()
 
 
 async def _single(data: bytes) -> AsyncIterator[bytes]:
     yield data
+
+
+async def read_files(paths: Sequence[str]) -> AsyncIterator[bytes]:
+    """The files' bytes back to back, in chunks read off the event loop.
+
+    Opened with O_NOFOLLOW: a symlink (ELOOP, an OSError) is never followed out of the store.
+    """
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as file:
+            while chunk := await asyncio.to_thread(file.read, FEED_CHUNK):
+                yield chunk
+
+
+class InputPipes:
+    """Extra input pipes for one ffmpeg run, named in its arguments by `url(i)` and fed after start.
+
+    Many files cannot go into one argument (Linux refuses a single argument of 128 KiB or more: a
+    `concat:` list of ~40 minutes of store paths), so a long input is fed as bytes through a pipe.
+    Owns the descriptors: `close()` (or leaving the `with` block) closes whatever is still open.
+    """
+
+    def __init__(self, count: int) -> None:
+        self._child: list[int] = []
+        self._parent: list[int] = []
+        try:
+            for _ in range(count):
+                read_end, write_end = os.pipe()
+                self._child.append(read_end)
+                self._parent.append(write_end)
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> InputPipes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def url(self, index: int) -> str:
+        return f"pipe:{self._child[index]}"
+
+    @property
+    def child_fds(self) -> tuple[int, ...]:
+        return tuple(self._child)
+
+    def close_child_ends(self) -> None:
+        """After the child started: our copies of its ends must go, or it never sees end-of-file."""
+        for fd in self._child:
+            os.close(fd)
+        self._child = []
+
+    def close(self) -> None:
+        self.close_child_ends()
+        for fd in self._parent:
+            os.close(fd)
+        self._parent = []
+
+    async def feed(self, command: str, sources: Sequence[AsyncIterable[bytes]]) -> None:
+        """Write source i into pipe i, all at once (ffmpeg reads its inputs in an order of its own).
+
+        A source failing (a file vanished) raises its error here, after ffmpeg saw its pipe end.
+        """
+        loop = asyncio.get_running_loop()
+        writers = []
+        while self._parent:
+            pipe = os.fdopen(self._parent.pop(0), "wb", buffering=0)
+            protocol = asyncio.streams.FlowControlMixin()
+            transport, _ = await loop.connect_write_pipe(lambda p=protocol: p, pipe)  # type: ignore[misc]
+            writers.append(asyncio.StreamWriter(transport, protocol, None, loop))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for writer, source in zip(writers, sources, strict=True):
+                    group.create_task(_feed(writer, command, source))
+        except ExceptionGroup as group:
+            raise group.exceptions[0]  # noqa: B904 - the first source's own error, traceback kept
+        finally:
+            for writer in writers:
+                writer.close()

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from wubloader.media.errors import MediaError
-from wubloader.media.process import run_media_command
+from wubloader.media.process import read_files, run_media_command
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import Sequence
 
-FEED_CHUNK = 1 << 20
 WAVEFORM_COLOUR = "black"
 
 
@@ -24,14 +22,6 @@ def waveform_command(width: int, height: int) -> list[str]:
         "-filter_complex", graph, "-map", "[wave]",
         "-frames:v", "1", "-f", "image2", "-c:v", "png", "pipe:1",
     ]  # fmt: skip
-
-
-async def read_files(paths: Sequence[str]) -> AsyncIterator[bytes]:
-    """The files' bytes back to back, in chunks read off the event loop."""
-    for path in paths:
-        with open(path, "rb") as file:  # noqa: ASYNC230 - reads below run in a thread
-            while chunk := await asyncio.to_thread(file.read, FEED_CHUNK):
-                yield chunk
 
 
 async def render_waveform(paths: Sequence[str], width: int, height: int, *, time_limit: float) -> bytes:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wubloader.backfiller.app import node_source_from_args
-from wubloader.backfiller.config import BackfillerConfig, parse_rate, parse_start
+from wubloader.backfiller.config import BackfillerConfig, StartBound, parse_rate, parse_start
 from wubloader.downloader.config import DownloaderConfig
 from wubloader.node.config import NodeConfig
 from wubloader.node.demo import DEMO_CHANNEL
@@ -16,7 +16,7 @@ from wubloader.restreamer.app import add_limit_arguments
 from wubloader.restreamer.app import config_from_args as restreamer_config_from_args
 from wubloader.restreamer.errors import quiet_malformed_request_logs
 from wubloader.runtime.backdoor import start_backdoor
-from wubloader.runtime.config import add_common_arguments, cli_type, parse_csv, parse_port
+from wubloader.runtime.config import add_common_arguments, backdoor_config, cli_type, parse_csv, parse_port
 from wubloader.runtime.errors import RuntimeConfigError
 from wubloader.runtime.logsetup import setup_logging
 from wubloader.runtime.serve import run_component
@@ -52,6 +52,9 @@ def configure_parser(parser: EnvArgumentParser) -> None:
     add("--concurrency", type=int, default=5, help="simultaneous backfill downloads per peer")
     add("--max-rate", type=cli_type(parse_rate), default=None, metavar="MB/s", help="backfill bandwidth cap")
     add("--pass-interval", type=float, default=30.0, metavar="S", help="pause between backfill passes")
+    add("--scrub-rate", type=cli_type(parse_rate), default=None, metavar="MB/s", help="re-hash the store")
+    add("--coverage-interval", type=float, default=0.0, metavar="S", help="coverage maps every S s (0 = off)")
+    add("--keep", type=float, default=None, metavar="HOURS", help="delete hours older than this")
     add("--drain-timeout", type=float, default=20.0, help="seconds to finish in-flight work after SIGTERM")
     add_limit_arguments(parser)
     add_common_arguments(parser)
@@ -78,7 +81,7 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
     if has_peers:
         backfiller = BackfillerConfig(
             base_dir=args.base_dir,
-            start=args.start,
+            start=retention_start(args.start, args.keep),
             recent_cutoff=args.recent_cutoff,
             downloaded_channels=frozenset({downloader.channel}) if downloader is not None else frozenset(),
             concurrency=args.concurrency,
@@ -93,7 +96,22 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         nodes=node_source_from_args(args) if has_peers else None,
         demo=args.demo,
         self_url=args.self_url,
+        scrub_rate=args.scrub_rate or None,
+        keep_hours=args.keep,
+        coverage_interval=args.coverage_interval or None,
+        metrics_port=args.metrics_port,
     )
+
+
+def retention_start(start: StartBound | None, keep: float | None) -> StartBound | None:
+    """The backfill bound under `--keep`: never further back than the retention, so nothing pruned returns."""
+    if keep is None:
+        return start
+    if start is None or start.hours is None:
+        if start is not None:
+            raise RuntimeConfigError("--keep needs --start in hours (or no --start), not a timestamp")
+        return StartBound(hours=keep)
+    return StartBound(hours=min(start.hours, keep))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
 
     async def main(stop: asyncio.Event) -> None:
         node = Node(config_from_args(args))
-        console = await start_backdoor(args.backdoor, {"node": node, "config": node.config})
+        console = await start_backdoor(backdoor_config(args), {"node": node, "config": node.config})
         try:
             await node.run(stop)
         finally:

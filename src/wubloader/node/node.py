@@ -10,25 +10,28 @@ from typing import TYPE_CHECKING
 
 from wubloader.backfiller.app import run_draining
 from wubloader.backfiller.backfiller import Backfiller
+from wubloader.coverage.checker import CoverageChecker
 from wubloader.downloader.manager import DOWNLOADER_THREADS, Downloader
+from wubloader.maintenance.retention import Retention
+from wubloader.maintenance.verify import Scrubber
 from wubloader.node.demo import demo_stream
 from wubloader.node.progress import report_progress
 from wubloader.restreamer.app import create_app
+from wubloader.runtime.errors import RuntimeConfigError
 from wubloader.runtime.http_client import create_session
+from wubloader.runtime.metrics import serve_metrics
 from wubloader.runtime.serve import RunningServer, serve_app
 from wubloader.runtime.supervise import supervise
 from wubloader.runtime.workers import WorkerPool
-from wubloader.store import remove_stale_temp_files
+from wubloader.store import TempSweeper
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+    from pathlib import Path
 
     from wubloader.node.config import NodeConfig
 
 logger = logging.getLogger(__name__)
-
-# Temp files younger than this may belong to another process sharing the store.
-STALE_TEMP_AGE = 300.0
 
 
 class Node:
@@ -44,9 +47,14 @@ class Node:
         self.replication_pool = WorkerPool("replication", config.restreamer.replication_threads)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run until `stop` is set; then every component drains and the call returns."""
+        """Run until `stop` is set; then every component drains and the call returns.
+
+        Start-up errors no restart can fix (the store cannot be created, a port is taken) are
+        raised, not retried: the process exits with one line (see `run_component`).
+        """
         base = self.config.restreamer.base_dir
-        await asyncio.to_thread(remove_stale_temp_files, base, None, STALE_TEMP_AGE)
+        await asyncio.to_thread(prepare_store, base)
+        sweeper = TempSweeper(base)
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(self.downloader_pool.shutdown)
             stack.callback(self.replication_pool.shutdown)
@@ -55,12 +63,17 @@ class Node:
                 demo = await stack.enter_async_context(demo_stream())
                 downloader_config = dataclasses.replace(downloader_config, source=demo.url)
             async with asyncio.TaskGroup() as group:
+                group.create_task(sweeper.run(stop), name="temp-sweeper")
                 self._start(group, "restreamer", lambda: self._serve(stop), stop)
+                if self.config.metrics_port is not None:
+                    host = self.config.restreamer.host
+                    group.create_task(serve_metrics(host, self.config.metrics_port, stop), name="metrics")
                 if downloader_config is not None:
                     downloader = Downloader(downloader_config, pool=self.downloader_pool)
                     self._start(group, "downloader", lambda: downloader.run(stop), stop)
                 if self.config.backfiller is not None and self.config.nodes is not None:
                     self._start(group, "backfiller", lambda: self._backfill(stop), stop)
+                self._start_maintenance(group, stop)
                 group.create_task(
                     report_progress(
                         self.config.progress_interval,
@@ -70,6 +83,20 @@ class Node:
                     ),
                     name="progress",
                 )
+
+    def _start_maintenance(self, group: asyncio.TaskGroup, stop: asyncio.Event) -> None:
+        """The optional continuous scrub, retention and coverage jobs."""
+        base = self.config.restreamer.base_dir
+        if self.config.scrub_rate is not None:
+            scrubber = Scrubber(base, self.config.scrub_rate)
+            self._start(group, "scrub", lambda: scrubber.run(stop), stop)
+        if self.config.keep_hours is not None:
+            retention = Retention(base, self.config.keep_hours)
+            self._start(group, "retention", lambda: retention.run(stop), stop)
+        interval = self.config.coverage_interval
+        if interval is not None:
+            checker = CoverageChecker(base)
+            self._start(group, "coverage", lambda: checker.run(interval, stop), stop)
 
     def _start(
         self, group: asyncio.TaskGroup, name: str, factory: Callable[[], Awaitable[None]], stop: asyncio.Event
@@ -108,6 +135,14 @@ class Node:
                 stop=stop,
             )
             await run_draining(backfiller, stop, config.drain_timeout)
+
+
+def prepare_store(base: Path) -> None:
+    """Create the store directory if needed; RuntimeConfigError if it cannot be (a fatal start-up error)."""
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RuntimeConfigError(f"--base-dir {base}: {exc.strerror or exc}") from None
 
 
 def print_summary(config: NodeConfig, url: str) -> None:

@@ -15,11 +15,13 @@ from aiohttp import web
 
 from wubloader.restreamer import (
     openapi,
+    routes_coverage,
     routes_cut,
     routes_files,
     routes_images,
     routes_playlist,
     routes_segments,
+    routes_thumbnail,
 )
 from wubloader.restreamer.config import RestreamerConfig
 from wubloader.restreamer.errors import cors_headers, error_middleware, quiet_malformed_request_logs
@@ -28,7 +30,14 @@ from wubloader.restreamer.media_slots import MediaSlots, OutputPace
 from wubloader.restreamer.openapi import RouteDoc, document_route
 from wubloader.restreamer.state import STATE, RestreamerState
 from wubloader.runtime.backdoor import start_backdoor
-from wubloader.runtime.config import add_common_arguments, cli_type, parse_duration_seconds, parse_port
+from wubloader.runtime.config import (
+    add_common_arguments,
+    backdoor_config,
+    cli_type,
+    parse_csv,
+    parse_duration_seconds,
+    parse_port,
+)
 from wubloader.runtime.logsetup import setup_logging
 from wubloader.runtime.metrics import add_metrics_route, request_metrics_middleware, serve_metrics
 from wubloader.runtime.serve import run_component, serve_app
@@ -41,12 +50,22 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
+    from wubloader.db.database import Database
     from wubloader.runtime.config import BackdoorConfig, EnvArgumentParser
 
 __all__ = ["RestreamerConfig", "configure_parser", "create_app", "run"]
 
 SERVICE = "restreamer"
-ROUTE_GROUPS = (routes_files, routes_segments, routes_playlist, routes_images, routes_cut, openapi)
+ROUTE_GROUPS = (
+    routes_files,
+    routes_segments,
+    routes_playlist,
+    routes_images,
+    routes_thumbnail,
+    routes_cut,
+    routes_coverage,
+    openapi,
+)
 
 
 def create_app(
@@ -55,12 +74,14 @@ def create_app(
     *,
     now: Callable[[], datetime] = now_utc,
     replication: WorkerPool | None = None,
+    templates_db: Database | None = None,
 ) -> web.Application:
     """The restreamer app over `config.base_dir`.
 
     `index` may be shared with other components of the same process (one per store); `now` returns
     naive UTC and decides whether a range lies in the past (ENDLIST). `replication` is the pool for
     the `/files` routes' directory reads; without one the app makes its own and shuts it on cleanup.
+    `templates_db` (the events database) lets `/thumbnail` compose templates.
     """
     app = web.Application(middlewares=[request_metrics_middleware(SERVICE), error_middleware])
     if replication is None:
@@ -80,6 +101,8 @@ def create_app(
         ),
     )
     app[STATE] = state
+    if templates_db is not None:
+        app[routes_thumbnail.TEMPLATE_DB] = templates_db
     app.on_response_prepare.append(cors_headers)
     for group in ROUTE_GROUPS:
         group.add_routes(app)
@@ -106,6 +129,12 @@ def configure_parser(parser: EnvArgumentParser) -> None:
         help="seconds in-flight requests may take to finish after SIGTERM (default 20)",
     )
     add_limit_arguments(parser)
+    parser.add_argument(
+        "--nodes", type=parse_csv, default=(), metavar="URL,…", help="peers shown on the /coverage page"
+    )
+    parser.add_argument(
+        "--db", default=None, metavar="URL", help="database: thumbnail templates, nodes on /coverage"
+    )
     add_common_arguments(parser)
 
 
@@ -139,6 +168,8 @@ def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
         max_media_rate=args.max_media_rate * 1e6 or None,
         idle_timeout=args.idle_timeout,
         max_connections=args.max_connections,
+        nodes=tuple(args.nodes),
+        db_url=args.db,
     )
 
 
@@ -148,12 +179,13 @@ async def serve(
     *,
     metrics_port: int | None = None,
     backdoor: BackdoorConfig | None = None,
+    templates_db: Database | None = None,
 ) -> None:
     """Serve until `stop` is set, then drain in-flight requests (and stop the metrics server, if any).
 
     With `backdoor`, a debug console sees `config` and `app`.
     """
-    app = create_app(config)
+    app = create_app(config, templates_db=templates_db)
     console = await start_backdoor(backdoor, {"config": config, "app": app}) if backdoor else None
     try:
         async with asyncio.TaskGroup() as tasks:
@@ -175,6 +207,14 @@ async def serve(
             await console.close()
 
 
+def _templates_db(url: str | None) -> Database | None:
+    if url is None:
+        return None
+    from wubloader.db.database import Database  # only nodes with a database pay for SQLAlchemy
+
+    return Database(url)
+
+
 def run(args: argparse.Namespace) -> int:
     """CLI entry point: exit 0 after a graceful SIGTERM/SIGINT, 2 for bad configuration."""
     setup_logging(args.log_level)
@@ -182,6 +222,17 @@ def run(args: argparse.Namespace) -> int:
 
     async def main(stop: asyncio.Event) -> None:
         config = config_from_args(args)
-        await serve(config, stop, metrics_port=args.metrics_port, backdoor=args.backdoor)
+        database = _templates_db(args.db)
+        try:
+            await serve(
+                config,
+                stop,
+                metrics_port=args.metrics_port,
+                backdoor=backdoor_config(args),
+                templates_db=database,
+            )
+        finally:
+            if database is not None:
+                database.close()
 
     return run_component(main)

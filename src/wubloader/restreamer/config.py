@@ -34,6 +34,8 @@ class RestreamerConfig:
     (None: half the process's file descriptor limit); more are answered 503 and closed.
     `replication_threads`: threads of the pool that serves `/files` listings, apart from the
     thread pool every other request shares.
+    `nodes`: peer URLs whose coverage maps the `/coverage` page shows beside this node's; `db_url`: a
+    database whose `nodes` table (rows with `backfill_from`) adds more.
     """
 
     base_dir: Path
@@ -56,6 +58,8 @@ class RestreamerConfig:
     idle_timeout: float = 60.0
     max_connections: int | None = None
     replication_threads: int = 2
+    nodes: tuple[str, ...] = ()
+    db_url: str | None = None
 
     def __post_init__(self) -> None:
         check_base_dir(self.base_dir)

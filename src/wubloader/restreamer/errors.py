@@ -10,7 +10,8 @@ Hierarchy::
         ├── BadRequest (400)             a query parameter or path argument is malformed
         ├── Forbidden (403)              a path argument could reveal or escape the store
         ├── NotFound (404)               no such channel/quality/segment (or it is tombstoned)
-        ├── NoContent (406)              the range exists but holds nothing usable
+        ├── NoContent (406)              the range exists but holds nothing usable (or media ffmpeg
+        │                                cannot decode: MediaError is 406 too)
         ├── RangeNotSatisfiable (416)    a byte range starts past the end of a segment
         └── Busy (503)                   no capacity now (media slots, descriptors); Retry-After
 """
@@ -23,12 +24,17 @@ from typing import TYPE_CHECKING
 
 import pydantic
 from aiohttp import web
-from aiohttp.http_exceptions import BadHttpMessage
 
 from wubloader.errors import WubloaderError
 from wubloader.media.errors import FfmpegTimeout, MediaError
 from wubloader.media.frame import NoFrame
 from wubloader.runtime.errors import BadTimestamp
+from wubloader.runtime.http_errors import (
+    cors_headers,
+    error_response,
+    one_line,
+    quiet_malformed_request_logs,
+)
 from wubloader.store.errors import BadSegmentName, ContainsHoles, NoSegments, UnsafePath
 
 if TYPE_CHECKING:
@@ -38,15 +44,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_REASON_LENGTH = 300
 RETRY_AFTER_SECONDS = 5
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "GET,POST,HEAD",
-    "Access-Control-Allow-Headers": "*",
-    "Access-Control-Allow-Credentials": "false",
-    "Access-Control-Max-Age": "86400",
-}
+
+# Re-exported: the restreamer's app module installs these from here.
+__all__ = ["cors_headers", "error_middleware", "quiet_malformed_request_logs"]
 
 
 class RestreamerError(WubloaderError):
@@ -113,8 +114,12 @@ ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (NoSegments, 406),
     (NoFrame, 406),
     (FfmpegTimeout, 503),
-    (MediaError, 500),
+    (MediaError, 406),
+    (PermissionError, 403),
 )
+# Filesystem errors a path from a request can cause (a symlink loop, an unreadable directory, a name
+# too long): the client's path is at fault, never the server.
+PATH_ERRNOS = frozenset({errno.ELOOP, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG, errno.ENOTDIR})
 
 
 def status_for(exc: BaseException) -> int | None:
@@ -122,14 +127,9 @@ def status_for(exc: BaseException) -> int | None:
     for cls, status in ERROR_STATUS:
         if isinstance(exc, cls):
             return status
+    if isinstance(exc, OSError) and exc.errno in PATH_ERRNOS:
+        return 403
     return None
-
-
-def one_line(text: str) -> str:
-    """Squash a message to one printable line of bounded length (it may quote client input)."""
-    line = " ".join(text.split())
-    line = "".join(c if c.isprintable() else "?" for c in line)
-    return line[:MAX_REASON_LENGTH] or "error"
 
 
 def reason_for(exc: BaseException) -> str:
@@ -139,15 +139,15 @@ def reason_for(exc: BaseException) -> str:
         where = ".".join(str(part) for part in first["loc"]) or "request"
         message = first["msg"].removeprefix("Value error, ")
         return one_line(f"bad {where}: {message}")
-    if isinstance(exc, MediaError) and not isinstance(exc, NoFrame):
-        return "media processing failed"
+    if isinstance(exc, MediaError) and not isinstance(exc, NoFrame | FfmpegTimeout):
+        return "media processing failed: the stored media in this range cannot be decoded"
+    if isinstance(exc, FfmpegTimeout):
+        return "media processing took too long"
+    if isinstance(exc, OSError):
+        return f"path is not accessible: {exc.strerror or 'error'}"  # never the server's path
     if isinstance(exc, UnicodeError):
         return "request is not valid UTF-8"
     return one_line(str(exc))
-
-
-def error_response(status: int, reason: str) -> web.Response:
-    return web.Response(status=status, text=reason + "\n", content_type="text/plain")
 
 
 @web.middleware
@@ -167,7 +167,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             response.headers["Allow"] = exc.headers["Allow"]
         return response
     except ConnectionResetError:
-        raise  # the client went away mid-response: nothing to answer, not our error
+        # The client went away: nothing to answer and not our error. Re-raised, aiohttp would log
+        # it as an ERROR with a traceback; this response is never sent.
+        logger.debug("client left during %s %s", request.method, request.path)
+        return error_response(400, "client disconnected")
     except Exception as exc:
         return exception_response(request, as_busy(exc))
 
@@ -182,37 +185,9 @@ def exception_response(request: web.Request, exc: Exception) -> web.Response:
         logger.warning("refused %s %s: %s", request.method, request.path, exc)
     elif status >= 500:
         logger.error("error serving %s %s: %s", request.method, request.path, exc)
+    elif isinstance(exc, MediaError | OSError):
+        logger.warning("error serving %s %s: %s", request.method, request.path, exc)
     response = error_response(status, reason_for(exc))
     if isinstance(exc, RestreamerError):
         response.headers.update(exc.headers)
     return response
-
-
-async def cors_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """`on_response_prepare` hook: every response, streamed or not, error or not, carries CORS `*`."""
-    response.headers.update(CORS_HEADERS)
-
-
-class MalformedRequestLogFilter(logging.Filter):
-    """Turns aiohttp's ERROR + traceback for an unparseable request into one INFO line.
-
-    Such requests (raw non-UTF-8 bytes in the request line, broken headers) never reach the app:
-    aiohttp answers 400 itself. They are the client's fault, so they must not flood the log with
-    tracebacks. Install with `quiet_malformed_request_logs()`.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, BadHttpMessage):
-            first_line = (exc.message or "malformed request").splitlines()[0]
-            record.levelno, record.levelname = logging.INFO, "INFO"
-            record.msg, record.args = "refused malformed request: %s", (one_line(first_line),)
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
-def quiet_malformed_request_logs() -> None:
-    """Install MalformedRequestLogFilter on aiohttp's server logger once per process (idempotent)."""
-    server_logger = logging.getLogger("aiohttp.server")
-    if not any(isinstance(f, MalformedRequestLogFilter) for f in server_logger.filters):
-        server_logger.addFilter(MalformedRequestLogFilter())

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from wubloader.store.cache import ByteBudgetLRU
 from wubloader.store.listing import list_segment_files
 
 if TYPE_CHECKING:
@@ -34,6 +35,10 @@ def make_listing(body: bytes) -> Listing:
     return Listing(body=body, etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"')
 
 
+# An entry's memory beside its body and key: the records, the ETag and the LRU's slot.
+ENTRY_BYTES = 400
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     mtime_ns: int
@@ -45,23 +50,22 @@ class HourListingCache:
 
     A directory modified within `settle_seconds` is re-listed every time (its mtime may not show a
     second change in the same clock tick), like SegmentIndex. Directories are listed in `pool`
-    (the replication routes' own), or the default pool if None. Bounded: cleared when `max_entries`
-    is reached. A missing directory lists as `[]` and is never cached.
+    (the replication routes' own), or the default pool if None. An LRU bounded by `max_bytes` of
+    bodies (an hour of 2 s segments is ~170 kB). A missing directory lists as `[]`, never cached.
     """
 
     def __init__(
         self,
         *,
         pool: WorkerPool | None = None,
-        max_entries: int = 2048,
+        max_bytes: int = 64 * 1024 * 1024,
         settle_seconds: float = 2.0,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.pool = pool
-        self.max_entries = max_entries
         self.settle_seconds = settle_seconds
         self._now = now
-        self._entries: dict[tuple[str, bool], _Entry] = {}
+        self._entries: ByteBudgetLRU[tuple[str, bool], _Entry] = ByteBudgetLRU(max_bytes)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -81,7 +85,5 @@ class HourListingCache:
             names = await self.pool.run(list_segment_files, hour_dir, include_tombstones)
         listing = make_listing(json.dumps(names).encode())
         if self._now() - mtime_ns / 1e9 > self.settle_seconds:
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()
-            self._entries[key] = _Entry(mtime_ns, listing)
+            self._entries.put(key, _Entry(mtime_ns, listing), ENTRY_BYTES + len(key[0]) + len(listing.body))
         return listing

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -10,24 +10,24 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from pydantic import Field
 
+from wubloader.hls.playlist import audio_quality
 from wubloader.media.cut_engine import MPEGTS_ARGS, WEBM_ARGS, CutOptions, prepare_cut
 from wubloader.media.cut_plan import CutRange, CutType, Transition
-from wubloader.media.errors import BadCut, MediaError, UnsupportedMedia
+from wubloader.media.errors import BadCut, UnsupportedMedia
 from wubloader.restreamer.errors import BadRequest, NoContent, NotFound
 from wubloader.restreamer.openapi import RouteDoc, add_documented_route
 from wubloader.restreamer.ranges import hours_text, quality_hours_async
-from wubloader.restreamer.schemas import BINARY_SCHEMA, QueryModel, path_arg
+from wubloader.restreamer.schemas import BINARY_SCHEMA, QueryModel, parse_request_time, path_arg
 from wubloader.restreamer.state import state_of
-from wubloader.runtime.timeparse import parse_utc_only
+from wubloader.restreamer.streaming import stream_body
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Sequence
+    from pathlib import Path
 
     from multidict import MultiMapping
 
     from wubloader.store.selection import Chain
-
-logger = logging.getLogger(__name__)
 
 TS = "video/mp2t"
 WEBM = "video/webm"
@@ -145,7 +145,7 @@ async def _ranges(
 
 
 def _utc(text: str | None) -> datetime | None:
-    return parse_utc_only(text) if text is not None else None
+    return parse_request_time(text) if text is not None else None
 
 
 def _check_total(ranges: Sequence[CutRange], limit: timedelta) -> None:
@@ -156,7 +156,7 @@ def _check_total(ranges: Sequence[CutRange], limit: timedelta) -> None:
 
 
 async def cut(request: web.Request) -> web.StreamResponse:
-    """Validate everything (400/404/406), then stream the cut; a failure mid-way truncates the body.
+    """Validate everything (400/404/406), then stream the cut; a failure mid-way aborts the body.
 
     The cut holds a media slot while it runs (503 + Retry-After when none can be had).
     """
@@ -164,10 +164,20 @@ async def cut(request: web.Request) -> web.StreamResponse:
     channel = path_arg(request, "channel")
     quality = path_arg(request, "quality")
     values = parse_cut_query(request.query, state.config.max_cut_ranges)
+    state.resolver.directory(channel, quality)
     ranges = await _ranges(request, channel, quality, values.bounds)
     chains = [await state.index.best_segments_async(channel, quality, r.start, r.end) for r in ranges]
+    for chain in chains:
+        await asyncio.to_thread(state.resolver.confine, chain, files=True)
+    audio_chains = None
+    audio = audio_quality(quality)
+    if values.cut_type is CutType.FULL and await _has_quality(state.config.base_dir, channel, audio):
+        # The sound of this quality was archived separately (a variant with an AUDIO rendition).
+        audio_chains = [await state.index.best_segments_async(channel, audio, r.start, r.end) for r in ranges]
+        for chain in audio_chains:
+            await asyncio.to_thread(state.resolver.confine, chain, files=True)
     async with state.media_slot():  # from the first probe to the last byte: every ffmpeg run
-        stream = await _prepare(values, ranges, chains)
+        stream = await _prepare(values, ranges, chains, audio_chains)
         extension = "webm" if values.content_type == WEBM else "ts"
         filename = f"{channel}-{quality}-{ranges[0].start:%Y-%m-%dT%H-%M-%S}.{extension}"
         response = web.StreamResponse(
@@ -176,13 +186,14 @@ async def cut(request: web.Request) -> web.StreamResponse:
                 "Content-Disposition": f'attachment; filename="{filename}"',
             }
         )
-        await response.prepare(request)
-        await _send(request, response, stream, f"{channel}/{quality}")
-    return response
+        try:
+            return await stream_body(request, response, state.pace.paced(stream))
+        finally:
+            await stream.aclose()
 
 
 async def _prepare(
-    values: CutQueryValues, ranges: list[CutRange], chains: list[Chain]
+    values: CutQueryValues, ranges: list[CutRange], chains: list[Chain], audio_chains: list[Chain] | None
 ) -> AsyncGenerator[bytes | bytearray, None]:
     """`prepare_cut`, its refusals mapped to 400 (bad cut) and 406 (media it cannot cut)."""
     try:
@@ -193,6 +204,7 @@ async def _prepare(
             chains,
             allow_holes=values.allow_holes,
             options=values.options,
+            audio_chains=audio_chains,
         )
     except BadCut as exc:
         raise BadRequest(str(exc)) from exc
@@ -200,30 +212,11 @@ async def _prepare(
         raise NoContent(f"cannot cut this media with type={values.cut_type}: {exc}") from exc
 
 
-async def _send(
-    request: web.Request,
-    response: web.StreamResponse,
-    stream: AsyncGenerator[bytes | bytearray, None],
-    label: str,
-) -> None:
-    """Copy the cut to the client; a failure of the cut itself truncates the body (STYLE rule 19)."""
-    pace = state_of(request).pace
+async def _has_quality(base: Path, channel: str, quality: str) -> bool:
     try:
-        async for chunk in stream:
-            await pace.take(len(chunk))
-            await response.write(chunk)
-    except ConnectionResetError:
-        raise  # the client went away: nothing to tell it
-    except (MediaError, OSError) as exc:
-        # Too late for an error status (ffmpeg failed, a segment vanished): log, and cut the
-        # connection so the client sees a truncated body rather than a short "complete" file.
-        logger.error("cut %s failed after streaming started: %s", label, exc)
-        if request.transport is not None:
-            request.transport.close()
-        return
-    finally:
-        await stream.aclose()
-    await response.write_eof()
+        return await quality_hours_async(base, channel, quality) is not None
+    except NotFound:
+        return False
 
 
 def add_routes(app: web.Application) -> None:

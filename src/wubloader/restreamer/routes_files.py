@@ -1,13 +1,15 @@
 """`/files…`: the replication listings (channels, qualities, hours, segment names), as JSON arrays.
 
 Compatible with the original: a missing channel/quality/hour lists as `[]`; tombstoned segments are
-hidden, and `?tombstones=true` appends the `.tombstone` names. Directories are read in the
+hidden, and `?tombstones=true` appends the `.tombstone` names. A directory whose real path leads out
+of the store (a symlink) is 403, as on every route (see SegmentResolver). Directories are read in the
 replication pool (`RestreamerState.replication`), so playback, cut or image work never delays peers.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from aiohttp import web
 
@@ -29,6 +31,7 @@ async def list_channels_route(request: web.Request) -> web.Response:
 async def list_qualities_route(request: web.Request) -> web.Response:
     state = state_of(request)
     channel = path_arg(request, "channel")
+    state.resolver.directory(channel)
     return json_names(await state.replication.run(list_qualities, state.config.base_dir, channel))
 
 
@@ -36,13 +39,14 @@ async def list_hours_route(request: web.Request) -> web.Response:
     state = state_of(request)
     channel = path_arg(request, "channel")
     quality = path_arg(request, "quality")
+    state.resolver.directory(channel, quality)
     return json_names(await state.replication.run(list_hours, state.config.base_dir, channel, quality))
 
 
 async def list_segments_route(request: web.Request) -> web.Response:
     query = parse_query(request, TombstonesQuery)
     parts = [path_arg(request, k) for k in ("channel", "quality", "hour")]
-    hour_dir = state_of(request).config.base_dir.joinpath(*parts)
+    hour_dir = Path(state_of(request).resolver.directory(*parts))
     listing = await state_of(request).listings.listing(hour_dir, query.tombstones == "true")
     # Peers poll every hour every pass: an unchanged past hour costs them a 304 and no parsing.
     if request.headers.get("If-None-Match") == listing.etag:

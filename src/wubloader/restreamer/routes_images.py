@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import functools
 
 from aiohttp import web
 
-from wubloader.media.frame import extract_frame
 from wubloader.media.waveform import render_waveform
 from wubloader.restreamer.errors import BadRequest, NoContent
 from wubloader.restreamer.openapi import RouteDoc, add_documented_route
 from wubloader.restreamer.ranges import check_range, quality_hours_async
 from wubloader.restreamer.schemas import BINARY_SCHEMA, FrameQuery, WaveformQuery, parse_query, path_arg
 from wubloader.restreamer.state import state_of
+from wubloader.thumbnails.errors import NoFrameAt
+from wubloader.thumbnails.frames import frame_at
 
 PNG = "image/png"
-# An instant inside the last frame of a segment needs the next one; 1 s reaches it for any rate.
-FRAME_LOOKAHEAD = timedelta(seconds=1)
 
 
 async def waveform(request: web.Request) -> web.Response:
@@ -30,8 +30,10 @@ async def waveform(request: web.Request) -> web.Response:
     if not (1 <= width <= config.max_image_side and 1 <= height <= config.max_image_side):
         raise BadRequest(f"size must be between 1x1 and {config.max_image_side}x{config.max_image_side}")
     check_range(query.start, query.end, config.max_image_range, "the waveform limit")
+    state.resolver.directory(channel, quality)
     await quality_hours_async(config.base_dir, channel, quality)
     chain = await state.index.best_segments_async(channel, quality, query.start, query.end)
+    await asyncio.to_thread(state.resolver.confine, chain, files=True)
     paths = [seg.path for seg in chain if seg is not None]
     if not paths:
         raise NoContent("no content in the requested range")
@@ -47,17 +49,20 @@ async def frame(request: web.Request) -> web.Response:
     channel = path_arg(request, "channel")
     quality = path_arg(request, "quality")
     when = parse_query(request, FrameQuery).timestamp
+    state.resolver.directory(channel, quality)
     await quality_hours_async(config.base_dir, channel, quality)
-    chain = await state.index.best_segments_async(channel, quality, when, when + FRAME_LOOKAHEAD)
-    first = chain[0] if chain else None
-    if first is None or not first.start <= when < first.end:
-        raise NoContent("no content at the requested time")
-    paths = [first.path]
-    if len(chain) > 1 and chain[1] is not None:
-        paths.append(chain[1].path)
-    offset = (when - first.start).total_seconds()
     async with state.media_slot():
-        image = await extract_frame(paths, offset, time_limit=config.media_time_limit)
+        try:
+            image = await frame_at(
+                state.index,
+                channel,
+                quality,
+                when,
+                time_limit=config.media_time_limit,
+                confine=functools.partial(state.resolver.confine, files=True),
+            )
+        except NoFrameAt:
+            raise NoContent("no content at the requested time") from None
     return web.Response(body=image, content_type=PNG)
 
 

@@ -17,13 +17,28 @@ if TYPE_CHECKING:
     from aiohttp import web
 
 M = TypeVar("M", bound=BaseModel)
+# Request times outside [EARLIEST, LATEST) are refused before any date arithmetic could overflow
+# (year 1 minus an hour, year 9999 plus a second); no stream is archived outside them.
+EARLIEST_TIME = datetime(1970, 1, 1)
+LATEST_TIME = datetime(9000, 1, 1)
+# Longer path components cannot exist on Linux (NAME_MAX): refused before any filesystem call.
+MAX_COMPONENT_BYTES = 255
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 _SIZE = re.compile(r"([0-9]{1,6})x([0-9]{1,6})")
 
 
 def _timestamp(value: Any) -> Any:
     """Strict request timestamps: UTC ISO-8601, fraction optional, an explicit offset honoured."""
-    return parse_utc_only(value) if isinstance(value, str) else value
+    return parse_request_time(value) if isinstance(value, str) else value
+
+
+def parse_request_time(text: str) -> datetime:
+    """A request timestamp (see `_timestamp`) within [EARLIEST_TIME, LATEST_TIME); BadRequest if not."""
+    when = parse_utc_only(text)
+    if not EARLIEST_TIME <= when < LATEST_TIME:
+        years = f"{EARLIEST_TIME.year} to {LATEST_TIME.year - 1}"
+        raise BadRequest(f"timestamp {text[:40]!r} is out of range ({years})")
+    return when
 
 
 UtcTimestamp = Annotated[
@@ -90,12 +105,15 @@ def path_arg(request: web.Request, key: str) -> str:
     """A path argument that is safe as one store path component.
 
     BadRequest if it was not valid UTF-8 (aiohttp then keeps the `%XX` escapes, or decodes them
-    to U+FFFD); store names never contain `%XX`, so a leftover escape is refused too. Forbidden
+    to U+FFFD; store names never contain `%XX`, so a leftover escape is refused too) or longer
+    than a file name can be (MAX_COMPONENT_BYTES). Forbidden
     if it is empty, hidden (leading `.`) or contains `/`, `\\`, NUL or non-printables.
     """
     value = request.match_info[key]
     if "\ufffd" in value or _ESCAPE.search(value):
         raise BadRequest(f"{key} is not valid UTF-8")
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_COMPONENT_BYTES:
+        raise BadRequest(f"{key} is longer than {MAX_COMPONENT_BYTES} bytes")
     try:
         return check_component(value)
     except UnsafePath:

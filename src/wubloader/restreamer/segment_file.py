@@ -29,9 +29,11 @@ from wubloader.store.naming import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from aiohttp.abc import AbstractStreamWriter
+
+    from wubloader.store.naming import Segment
 
 SEGMENT_CONTENT_TYPE = "video/mp2t"
 
@@ -70,15 +72,17 @@ PathKey = tuple[str, str, str, str]
 
 
 class SegmentResolver:
-    """Maps request path components to a servable segment path, or raises.
+    """Maps request path components to directories and files of the store, never outside it.
+
+    The one symlink rule of every route: a directory (channel, quality, hour) may be a symlink to
+    another directory inside the store and is followed; one whose real path leads out of the store
+    is Forbidden. A segment file that is itself a symlink is never served or read (Forbidden).
 
     Validating a name (hidden/unsafe components, segment name syntax, `temp`, the hour directory's
     real path staying inside the store) depends only on the name and the store's directory layout,
     so a successful result is cached per (channel, quality, hour, name): a repeated request costs a
     dict lookup here, then one `lexists` (tombstone) and one `open` in `open_segment`. Both caches
-    are bounded (cleared when full). A directory symlinked to inside the store is followed; one
-    leading out of it is Forbidden. The file itself is opened with O_NOFOLLOW, so a segment name
-    that is a symlink is refused too.
+    are bounded (cleared when full). The file itself is opened with O_NOFOLLOW.
     """
 
     def __init__(self, base_real: str, max_dirs: int = 4096, max_paths: int = 65536) -> None:
@@ -92,17 +96,42 @@ class SegmentResolver:
         """The result of an earlier successful `resolve` of exactly these components, if cached."""
         return self._paths.get(key)
 
-    def hour_dir(self, channel: str, quality: str, hour: str) -> str:
-        key = f"{channel}/{quality}/{hour}"
-        real = self._dirs.get(key)
+    def real_dir(self, path: str) -> str:
+        """The real path of directory `path` (absolute); Forbidden if it lies outside the store."""
+        real = self._dirs.get(path)
         if real is None:
-            real = os.path.realpath(f"{self.base_real}/{key}")
+            real = os.path.realpath(path)
             if not real.startswith(self.base_real + "/"):
-                raise Forbidden("segment path leaves the store")
+                raise Forbidden("path leaves the store")
             if len(self._dirs) >= self.max_dirs:
                 self._dirs.clear()
-            self._dirs[key] = real
+            self._dirs[path] = real
         return real
+
+    def directory(self, *parts: str) -> str:
+        """The real path of `BASE/part/…` (components already checked); Forbidden if outside."""
+        return self.real_dir("/".join((self.base_real, *parts)))
+
+    def hour_dir(self, channel: str, quality: str, hour: str) -> str:
+        return self.directory(channel, quality, hour)
+
+    def confine(self, chain: Iterable[Segment | None], *, files: bool) -> None:
+        """Check a selected chain before use: every segment's directory stays inside the store and,
+        with `files` (routes that read the bytes), every segment is a regular file, not a symlink.
+
+        Forbidden for a directory leading out or a symlinked file; NotFound for a file that vanished
+        or is not a regular file (e.g. a directory named like a segment). Blocking: run in a thread.
+        """
+        prefix = ""
+        for seg in chain:
+            if seg is None:
+                continue
+            if not (prefix and seg.path.startswith(prefix) and "/" not in seg.path[len(prefix) :]):
+                directory = seg.path.rsplit("/", 1)[0]
+                self.real_dir(directory)
+                prefix = directory + "/"
+            if files:
+                check_regular_file(seg.path)
 
     def resolve(self, channel: str, quality: str, hour: str, name: str) -> ServablePath:
         """Forbidden: a component is hidden/unsafe or leads out of the store. NotFound: not a
@@ -130,6 +159,18 @@ class SegmentResolver:
             self._paths.clear()
         self._paths[key] = found
         return found
+
+
+def check_regular_file(path: str) -> None:
+    """Forbidden if `path` is a symlink; NotFound if it is missing or not a regular file."""
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise NotFound("a segment vanished") from None
+    if stat.S_ISLNK(mode):
+        raise Forbidden("segment is a symlink")
+    if not stat.S_ISREG(mode):
+        raise NotFound("a segment name is not a regular file")
 
 
 def open_segment(servable: ServablePath) -> OpenSegment:

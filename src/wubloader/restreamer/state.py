@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from wubloader.hls.playlist import EntryCache
+from wubloader.restreamer.frame_rates import FrameRateCache
 from wubloader.restreamer.segment_file import SegmentResolver
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class RestreamerState:
     pace: OutputPace
     playback: asyncio.Semaphore
     entries: EntryCache = field(default_factory=EntryCache)
+    frame_rates: FrameRateCache = field(default_factory=FrameRateCache)
 
     def media_slot(self) -> AbstractAsyncContextManager[None]:
         """Hold one of the bounded media slots (raises Busy → 503 when none can be had)."""

@@ -1,4 +1,11 @@
-"""An interactive Python console inside the running process, for debugging live state; loopback/0600 only."""
+"""An interactive Python console inside the running process, for debugging live state.
+
+Normally on a Unix socket with mode 0600 (only the service user can connect). On request, on a
+loopback TCP port instead, where every session must first send the configured secret as its first
+line: any local process, or a web page in a local browser, could otherwise run code as the service
+user. A session whose first line looks like an HTTP request is closed before anything else is read,
+so an HTTP POST's body is never executed.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,10 @@ import asyncio
 import builtins
 import code
 import contextlib
+import hmac
 import io
 import logging
+import re
 import reprlib
 import socket
 import stat
@@ -29,6 +38,19 @@ logger = logging.getLogger(__name__)
 PS1 = ">>> "
 PS2 = "... "
 MAX_LINE_BYTES = 64 * 1024
+# How long a TCP client may take to send its secret.
+SECRET_TIMEOUT = 10.0
+# An HTTP/1.x request line (`POST / HTTP/1.1`), or an HTTP/2 connection preface.
+_HTTP_REQUEST = re.compile(rb"^(?:[A-Z][A-Z-]{1,15} \S+ HTTP/\d|PRI \* HTTP/2)")
+
+
+def looks_like_http(line: bytes) -> bool:
+    """Whether a session's first line is an HTTP request line (a browser or an HTTP client)."""
+    return _HTTP_REQUEST.match(line.lstrip()) is not None
+
+
+class SessionRefused(Exception):
+    """A backdoor session is closed before its console starts (HTTP, wrong or missing secret)."""
 
 
 class _Console(code.InteractiveConsole):
@@ -119,16 +141,23 @@ class BackdoorServer:
 
     def __init__(self, namespace: Mapping[str, object]) -> None:
         self._namespace = dict(namespace)
+        self._secret: bytes | None = None
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[object]] = set()
         self.address = ""
         self.port: int | None = None
         self.unix_path: Path | None = None
 
-    async def listen_tcp(self, host: str, port: int) -> None:
-        """Listen on a loopback host (port 0 = any free port). Raises RuntimeConfigError otherwise."""
+    async def listen_tcp(self, host: str, port: int, secret: str) -> None:
+        """Listen on a loopback host (port 0 = any free port); sessions must send `secret` first.
+
+        Raises RuntimeConfigError for a non-loopback host or an empty secret.
+        """
         if not is_loopback_host(host):
             raise RuntimeConfigError(f"backdoor must listen on a loopback address, not {host!r}")
+        if not secret:
+            raise RuntimeConfigError("a TCP backdoor needs a secret")
+        self._secret = secret.encode("utf-8")
         host = "127.0.0.1" if host == "localhost" else host
         try:
             self._server = await asyncio.start_server(self._handle, host, port, limit=MAX_LINE_BYTES)
@@ -166,7 +195,10 @@ class BackdoorServer:
         peer = writer.get_extra_info("peername") or self.address
         logger.warning("backdoor session opened from %s", peer)
         try:
-            await self._converse(reader, writer)
+            vetted = await self._admit(reader)
+            await self._converse(reader, writer, vetted)
+        except SessionRefused as exc:
+            logger.warning("backdoor session from %s refused: %s", peer, exc)
         except (ConnectionError, ValueError) as exc:  # ValueError: a line over MAX_LINE_BYTES
             logger.info("backdoor session from %s ended: %s", peer, reprlib.repr(exc))
         finally:
@@ -176,17 +208,43 @@ class BackdoorServer:
                 await writer.wait_closed()
             logger.warning("backdoor session from %s closed", peer)
 
-    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _admit(self, reader: asyncio.StreamReader) -> bool:
+        """Check the session's opening; True if it was vetted here (the console need not check it).
+
+        TCP: the first line must be the secret (read within SECRET_TIMEOUT, before any banner).
+        Unix socket: the first line is code, unless it looks like HTTP.
+        """
+        if self._secret is None:
+            return False
+        try:
+            async with asyncio.timeout(SECRET_TIMEOUT):
+                line = await reader.readline()
+        except TimeoutError:
+            raise SessionRefused("no secret sent") from None
+        if looks_like_http(line):
+            raise SessionRefused("an HTTP request")
+        if not hmac.compare_digest(line.rstrip(b"\r\n"), self._secret):
+            raise SessionRefused("wrong secret")
+        return True
+
+    async def _converse(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, vetted: bool
+    ) -> None:
+        """Banner, then one console line at a time; an unauthenticated first line is checked too."""
         namespace: dict[str, object] = {"__name__": "__backdoor__", "__builtins__": builtins}
         namespace.update(self._namespace)
         console = _Console(namespace)
         names = ", ".join(sorted(self._namespace)) or "(none)"
         writer.write(f"wubloader backdoor, Python {sys.version.split()[0]}; names: {names}\n{PS1}".encode())
+        first = not vetted
         while not console.wants_exit:
             await writer.drain()
             line = await reader.readline()
             if not line:
                 return
+            if first and looks_like_http(line):
+                raise SessionRefused("an HTTP request")
+            first = False
             text = line.decode("utf-8", errors="replace").rstrip("\r\n")
             writer.write(console.feed(text).encode("utf-8", errors="replace"))
         await writer.drain()
@@ -196,8 +254,8 @@ async def start_backdoor(config: BackdoorConfig, namespace: Mapping[str, object]
     """Open the backdoor `config` asks for, or return None when it is off.
 
     `namespace` holds the process's main objects (config, store, app…) to inspect. Raises
-    RuntimeConfigError for a non-loopback host and ListenError if the address cannot be bound.
-    Call `close()` on the result when stopping.
+    RuntimeConfigError for a non-loopback host or no secret, ListenError if the address cannot be
+    bound. Call `close()` on the result when stopping.
     """
     if config.unix_path is not None:
         server = BackdoorServer(namespace)
@@ -205,6 +263,6 @@ async def start_backdoor(config: BackdoorConfig, namespace: Mapping[str, object]
         return server
     if config.tcp is not None:
         server = BackdoorServer(namespace)
-        await server.listen_tcp(config.tcp.host, config.tcp.port)
+        await server.listen_tcp(config.tcp.host, config.tcp.port, config.secret or "")
         return server
     return None

@@ -288,38 +288,36 @@ class HttpConfig:
         _check_port(self.port)
 
 
+MIN_BACKDOOR_SECRET = 16
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BackdoorConfig:
-    """The debug console's address: `PORT`, `HOST:PORT` (loopback only) or a Unix socket `PATH`.
+    """Where the debug console listens: a Unix socket `unix_path` (mode 0600, the normal way) or,
+    only when asked for explicitly, a loopback TCP address `tcp` that first demands `secret`.
 
-    `target` None, empty or `0` means off (as `--backdoor-port 0` did in the original). A target
-    containing `/` is a socket path; others are TCP and must name a loopback host.
+    Neither set means off. The secret is never shown (not in repr, logs or errors).
     """
 
-    target: str | None = None
-    tcp: HostPort | None = field(init=False, default=None)
-    unix_path: Path | None = field(init=False, default=None)
+    unix_path: Path | None = None
+    tcp: HostPort | None = None
+    secret: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        text = self.target
-        if text is None or text.strip() in ("", "0"):
+        if self.unix_path is not None and self.tcp is not None:
+            raise RuntimeConfigError("choose one of --backdoor (a Unix socket) and --backdoor-tcp")
+        if self.tcp is None:
             return
-        if "/" in text:
-            object.__setattr__(self, "unix_path", Path(text))
-            return
-        if text.isdigit():
-            address = HostPort(host="127.0.0.1", port=parse_port(text))
-        else:
-            try:
-                address = parse_host_port(text)
-            except RuntimeConfigError as exc:
-                raise RuntimeConfigError(f"{exc} (a Unix socket path must contain '/')") from exc
-        if not is_loopback_host(address.host):
+        if not is_loopback_host(self.tcp.host):
             raise RuntimeConfigError(
                 f"backdoor must listen on a loopback address (127.0.0.1, ::1, localhost), "
-                f"not {address.host!r}"
+                f"not {self.tcp.host!r}"
             )
-        object.__setattr__(self, "tcp", address)
+        if self.secret is None or len(self.secret) < MIN_BACKDOOR_SECRET:
+            raise RuntimeConfigError(
+                f"--backdoor-tcp needs --backdoor-secret-file holding a secret of at least "
+                f"{MIN_BACKDOOR_SECRET} characters"
+            )
 
     @property
     def enabled(self) -> bool:
@@ -327,13 +325,48 @@ class BackdoorConfig:
         return self.tcp is not None or self.unix_path is not None
 
 
-def parse_backdoor(text: str) -> BackdoorConfig:
-    """CLI type for `--backdoor`: build a validated BackdoorConfig from its text."""
-    return BackdoorConfig(target=text)
+def parse_backdoor_path(text: str) -> Path | None:
+    """CLI type for `--backdoor PATH`: a Unix socket path (must contain `/`); empty or `0` is off."""
+    if text.strip() in ("", "0"):
+        return None
+    if "/" not in text:
+        raise RuntimeConfigError(
+            f"--backdoor takes a Unix socket path containing '/', got {_show(text)} "
+            "(TCP needs --backdoor-tcp and --backdoor-secret-file)"
+        )
+    return Path(text)
+
+
+def parse_backdoor_tcp(text: str) -> HostPort:
+    """CLI type for `--backdoor-tcp`: `PORT` (on 127.0.0.1) or `HOST:PORT` on a loopback host."""
+    address = HostPort(host="127.0.0.1", port=parse_port(text)) if text.isdigit() else parse_host_port(text)
+    if not is_loopback_host(address.host):
+        raise RuntimeConfigError(f"backdoor must listen on a loopback address, not {address.host!r}")
+    return address
+
+
+def read_backdoor_secret(path: Path) -> str:
+    """The secret in file `path` (surrounding whitespace stripped); RuntimeConfigError if unreadable."""
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuntimeConfigError(f"cannot read --backdoor-secret-file {path}: {exc}") from None
+
+
+def backdoor_config(args: argparse.Namespace) -> BackdoorConfig:
+    """The BackdoorConfig of the common flags (`add_common_arguments`); RuntimeConfigError if bad."""
+    secret_file: Path | None = args.backdoor_secret_file
+    return BackdoorConfig(
+        unix_path=args.backdoor,
+        tcp=args.backdoor_tcp,
+        secret=read_backdoor_secret(secret_file) if secret_file is not None else None,
+    )
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the flags every component shares: `--log-level`, `--backdoor`, `--metrics-port`.
+    """Add the flags every component shares: `--log-level`, the backdoor flags, `--metrics-port`.
+
+    Build the backdoor's config from the parsed flags with `backdoor_config(args)`.
 
     Defaults: log level None (setup_logging then reads env/INFO), backdoor off, metrics port None
     (no separate metrics server).
@@ -347,10 +380,24 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--backdoor",
-        type=cli_type(parse_backdoor),
-        default=BackdoorConfig(),
-        metavar="PORT|HOST:PORT|PATH",
-        help="open a Python debug console on a loopback port or Unix socket (default off)",
+        type=cli_type(parse_backdoor_path),
+        default=None,
+        metavar="PATH",
+        help="open a Python debug console on this Unix socket, owner-only (default off)",
+    )
+    parser.add_argument(
+        "--backdoor-tcp",
+        type=cli_type(parse_backdoor_tcp),
+        default=None,
+        metavar="[HOST:]PORT",
+        help="open the console on a loopback TCP port instead; needs --backdoor-secret-file",
+    )
+    parser.add_argument(
+        "--backdoor-secret-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="file holding the secret a TCP console client must send as its first line",
     )
     parser.add_argument(
         "--metrics-port",

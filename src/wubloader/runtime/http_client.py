@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -20,7 +21,7 @@ from wubloader.runtime.errors import (
 from wubloader.runtime.metrics import HTTP_CLIENT_DURATION, HTTP_CLIENT_REQUESTS
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, Iterator, Mapping
+    from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 
     from aiohttp.abc import AbstractResolver
 
@@ -123,7 +124,15 @@ class _Outcome:
         HTTP_CLIENT_DURATION.labels(self.name).observe(time.perf_counter() - self.started)
 
 
-async def fetch_bytes(
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A whole body and the URL it finally came from (after redirects: relative URIs resolve here)."""
+
+    body: bytes
+    url: str
+
+
+async def fetch_resource(
     session: aiohttp.ClientSession,
     url: str,
     *,
@@ -133,8 +142,8 @@ async def fetch_bytes(
     headers: Mapping[str, str] | None = None,
     max_bytes: int | None = None,
     name: str = "fetch",
-) -> bytes:
-    """GET `url` and return the whole body of a 2xx answer.
+) -> Fetched:
+    """GET `url` and return the whole body of a 2xx answer with the final URL after redirects.
 
     `timeout` covers connecting, the answer and the whole body. `name` labels the client metrics
     (keep it from a small fixed set). Raises FetchHTTPError (non-2xx), FetchTimeout,
@@ -142,7 +151,8 @@ async def fetch_bytes(
     """
     chunks: list[bytes] = []
     size = 0
-    body = iter_body(session, url, timeout=timeout, headers=headers, name=name)
+    final: list[str] = []
+    body = iter_body(session, url, timeout=timeout, headers=headers, name=name, on_url=final.append)
     async with contextlib.aclosing(body):
         async for chunk in body:
             size += len(chunk)
@@ -150,24 +160,43 @@ async def fetch_bytes(
                 shown = redact_url(url)
                 raise FetchTooLarge(f"body of {shown} is over {max_bytes} bytes", shown)
             chunks.append(chunk)
-    return b"".join(chunks)
+    return Fetched(body=b"".join(chunks), url=final[0] if final else url)
+
+
+async def fetch_bytes(
+    session: aiohttp.ClientSession,
+    url: str,
+    *,
+    timeout: float,  # noqa: ASYNC109 -- see fetch_resource
+    headers: Mapping[str, str] | None = None,
+    max_bytes: int | None = None,
+    name: str = "fetch",
+) -> bytes:
+    """`fetch_resource` without the final URL: the whole body of a 2xx answer (same errors)."""
+    fetched = await fetch_resource(
+        session, url, timeout=timeout, headers=headers, max_bytes=max_bytes, name=name
+    )
+    return fetched.body
 
 
 async def iter_body(
     session: aiohttp.ClientSession,
     url: str,
     *,
-    timeout: float,  # noqa: ASYNC109 -- see fetch_bytes
+    timeout: float | None,  # noqa: ASYNC109 -- see fetch_bytes
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     read_timeout: float | None = None,
     headers: Mapping[str, str] | None = None,
     name: str = "fetch",
+    on_url: Callable[[str], None] | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """GET `url` and yield the body of a 2xx answer in chunks of at most `chunk_size` bytes.
 
     The status is checked before the first chunk. `timeout` bounds the whole transfer (including
-    time the consumer spends between chunks); `read_timeout`, if given, bounds each wait for data.
+    time the consumer spends between chunks; None = the caller bounds it); `read_timeout`, if
+    given, bounds each wait for data.
     Close the generator (`contextlib.aclosing`) when stopping early, so the connection is released.
+    `on_url`, if given, is called with the final URL (after redirects) once the status is checked.
     Raises the same errors as fetch_bytes, possibly after some chunks were yielded.
     """
     shown = redact_url(url)
@@ -179,6 +208,8 @@ async def iter_body(
                     session.get(url, timeout=client_timeout, headers=headers)
                 )
             _check_status(response, shown)
+            if on_url is not None:
+                on_url(str(response.url))
             while True:
                 with fetch_errors(shown):
                     chunk = await response.content.read(chunk_size)

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from wubloader.runtime.errors import RuntimeConfigError
+from wubloader.runtime.errors import ListenError, RuntimeConfigError
 from wubloader.runtime.metrics import TASK_RESTARTS
 
 if TYPE_CHECKING:
@@ -67,7 +67,8 @@ async def supervise(
     stop: asyncio.Event | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Run `factory()` until it returns, restarting it whenever it raises.
+    """Run `factory()` until it returns, restarting it whenever it raises (except fatal errors:
+    RuntimeConfigError and ListenError propagate at once, so the process exits with one line).
 
     Each crash is logged with its traceback and counted in `wubloader_task_restarts_total{task=name}`
     (`name` must come from a small fixed set: it is a label). The restart waits per `backoff`. Returns
@@ -81,6 +82,8 @@ async def supervise(
         try:
             await factory()
             return
+        except (RuntimeConfigError, ListenError):
+            raise  # fatal: no restart can fix bad configuration or a port someone else holds
         except Exception:
             if clock() - started >= backoff.reset_after:
                 failures = 0

@@ -28,11 +28,18 @@ from wubloader.store.naming import (
     segment_path,
 )
 from wubloader.store.selection import HOLE, SegmentIndex
-from wubloader.store.writer import SegmentWriter, ensure_directory, remove_stale_temp_files
+from wubloader.store.writer import (
+    STALE_TEMP_AGE,
+    SegmentWriter,
+    TempSweeper,
+    ensure_directory,
+    remove_stale_temp_files,
+)
 
 __all__ = [
     "HOLE",
     "HOUR_FORMAT",
+    "STALE_TEMP_AGE",
     "BadSegmentName",
     "ContainsHoles",
     "HashMismatch",
@@ -42,6 +49,7 @@ __all__ = [
     "SegmentType",
     "SegmentWriter",
     "StoreError",
+    "TempSweeper",
     "UnsafePath",
     "create_tombstone",
     "ensure_directory",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import enum
+import functools
 import hashlib
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -18,6 +20,23 @@ if TYPE_CHECKING:
 HOUR_FORMAT = "%Y-%m-%dT%H"
 SEGMENT_SUFFIX = ".ts"
 TOMBSTONE_SUFFIX = ".tombstone"
+# Linux file systems refuse longer names; a longer one from a peer could never be stored.
+MAX_NAME_BYTES = 255
+# Selection looks one hour back for a segment covering a range's start, so nothing may be longer.
+MAX_SEGMENT_SECONDS = 3600.0
+# A SHA-256 in url-safe base64 without padding is 43 characters; a temp name carries a uuid4.
+HASH_LENGTH = 43
+# TIME-DURATION-TYPE-HASH.ts in one match (so at most ~120 ASCII characters). TIME is MM:SS.ffffff
+# (1-6 fraction digits); DURATION a plain decimal (float() would also take `1e308`, `inf`, `nan`,
+# signs, underscores and spaces); HASH url-safe base64, the uuid4 of a temp name included.
+_NAME_RE = re.compile(
+    r"([0-5][0-9]):([0-5][0-9])\.([0-9]{1,6})"
+    r"-([0-9]{1,4}(?:\.[0-9]{1,20})?)"
+    r"-(full|suspect|partial|temp)"
+    r"-([A-Za-z0-9_-]{1,64})\.ts"
+)
+_HOUR_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}")
+_LAST_TIME = datetime(9999, 12, 31, 23, 59, 59, 999999)  # naive UTC, like every store time
 
 
 class SegmentType(enum.StrEnum):
@@ -76,9 +95,13 @@ def hash_bytes(data: bytes) -> str:
 
 
 def format_duration(seconds: float) -> str:
-    """Python's float rendering as the original wrote it (`2.0`, `2.002`), but never exponent notation."""
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"bad segment duration {seconds!r}")
+    """Python's float rendering as the original wrote it (`2.0`, `2.002`), but never exponent notation.
+
+    Raises BadSegmentName (a ValueError) for a duration no segment name may carry: negative, not
+    finite, or over MAX_SEGMENT_SECONDS.
+    """
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_SEGMENT_SECONDS:
+        raise BadSegmentName(f"implausible segment duration {seconds!r}")
     text = repr(float(seconds))
     if "e" in text or "E" in text:
         text = f"{seconds:.6f}".rstrip("0")
@@ -88,7 +111,8 @@ def format_duration(seconds: float) -> str:
 
 
 def hour_name(when: datetime) -> str:
-    return when.strftime(HOUR_FORMAT)
+    """`HOUR_FORMAT` with a zero-padded year (glibc's strftime writes year 999 as `999`: unparseable)."""
+    return f"{when.year:04d}-{when.month:02d}-{when.day:02d}T{when.hour:02d}"
 
 
 def segment_filename(start: datetime, duration: str, type: SegmentType, hash: str) -> str:
@@ -103,57 +127,61 @@ def segment_path(
 
 
 def parse_hour(hour: str) -> datetime:
-    """`%Y-%m-%dT%H` by fixed offsets: more than twice as fast as strptime on hot listing paths."""
-    if len(hour) != 13 or hour[4] != "-" or hour[7] != "-" or hour[10] != "T":
-        raise BadSegmentName(f"bad hour {hour!r}")
+    """`%Y-%m-%dT%H` by fixed offsets: more than twice as fast as strptime on hot listing paths.
+
+    Only the canonical form `hour_name` writes is accepted (ASCII digits, zero-padded): int() would
+    also take signs, spaces, underscores and other scripts' digits, naming directories nothing lists.
+    """
+    if _HOUR_RE.fullmatch(hour) is None:
+        raise BadSegmentName(f"bad hour {hour[:64]!r}")
     try:
         return datetime(int(hour[0:4]), int(hour[5:7]), int(hour[8:10]), int(hour[11:13]))
     except ValueError as exc:
-        raise BadSegmentName(f"bad hour {hour!r}") from exc
+        raise BadSegmentName(f"bad hour {hour[:64]!r}") from exc
 
 
 def parse_segment_name(
     hour_start: datetime, name: str, channel: str | None = None, quality: str | None = None, path: str = ""
 ) -> Segment:
-    """Parse `TIME-DURATION-TYPE-HASH.ts` inside the hour starting at `hour_start`."""
-    if not name.endswith(SEGMENT_SUFFIX) or name.startswith("."):
-        raise BadSegmentName(f"not a segment name: {name!r}")
-    parts = name[: -len(SEGMENT_SUFFIX)].split("-", 3)
-    if len(parts) != 4:
-        raise BadSegmentName(f"not a segment name: {name!r}")
-    time_text, duration_text, type_text, hash_text = parts
-    seg_type = _TYPES.get(type_text)
-    if seg_type is None:
-        raise BadSegmentName(f"bad segment type in {name!r}")
-    start = hour_start + _parse_minute_second(time_text, name)
-    try:
-        seconds = float(duration_text)
-    except ValueError:
-        raise BadSegmentName(f"bad duration in {name!r}") from None
-    if not math.isfinite(seconds) or seconds < 0:
-        raise BadSegmentName(f"bad duration in {name!r}")
+    """Parse `TIME-DURATION-TYPE-HASH.ts` inside the hour starting at `hour_start`.
+
+    Raises BadSegmentName for anything else, including implausible names: not ASCII, too long (no
+    valid name reaches MAX_NAME_BYTES), a duration that is not a plain decimal up to
+    MAX_SEGMENT_SECONDS, a hash that is not url-safe base64 of at most HASH_LENGTH characters, or
+    an end past the last representable time.
+    """
+    match = _NAME_RE.fullmatch(name)
+    if match is None:
+        raise BadSegmentName(f"not a segment name: {name[:80]!r}")
+    minute, second, fraction, duration_text, type_text, hash_text = match.groups()
+    seg_type = _TYPES[type_text]
+    if seg_type is not SegmentType.TEMP and len(hash_text) > HASH_LENGTH:
+        raise BadSegmentName(f"bad hash in {name!r}")
+    # Integer fields, not float(): a float start once caused 1 µs errors and false overlaps.
+    start = hour_start + timedelta(
+        minutes=int(minute), seconds=int(second), microseconds=int(fraction.ljust(6, "0"))
+    )
+    duration = _parse_duration(duration_text)
+    if start.year == 9999 and start > _LAST_TIME - duration:  # `Segment.end` would overflow
+        raise BadSegmentName(f"segment {name!r} ends after the year 9999")
     return Segment(
         path=path or name,
         channel=channel,
         quality=quality,
         start=start,
-        duration=timedelta(seconds=seconds),
+        duration=duration,
         type=seg_type,
         hash=None if seg_type is SegmentType.TEMP else hash_text,
     )
 
 
-def _parse_minute_second(text: str, name: str) -> timedelta:
-    # MM:SS.ffffff by fixed offsets; float() here once caused 1 µs errors and false overlaps.
-    if len(text) < 7 or len(text) > 12 or not text.isascii() or text[2] != ":" or text[5] != ".":
-        raise BadSegmentName(f"bad time in {name!r}")
-    minute, second, fraction = text[0:2], text[3:5], text[6:]
-    if not (minute.isdigit() and second.isdigit() and fraction.isdigit()):
-        raise BadSegmentName(f"bad time in {name!r}")
-    m, s = int(minute), int(second)
-    if m > 59 or s > 59:
-        raise BadSegmentName(f"bad time in {name!r}")
-    return timedelta(minutes=m, seconds=s, microseconds=int(fraction.ljust(6, "0")))
+@functools.lru_cache(maxsize=1024)
+def _parse_duration(text: str) -> timedelta:
+    # A stream repeats a handful of durations: the cache makes this a lookup on hot listing paths.
+    seconds = float(text)
+    if seconds > MAX_SEGMENT_SECONDS:
+        raise BadSegmentName(f"implausible segment duration {text!r}")
+    return timedelta(seconds=seconds)
 
 
 def parse_segment_path(path: str | Path) -> Segment:
@@ -165,6 +193,9 @@ def parse_segment_path(path: str | Path) -> Segment:
     name, hour = parts[-1], parts[-2]
     quality = parts[-3] if len(parts) >= 3 else None
     channel = parts[-4] if len(parts) >= 4 else None
+    for part in (channel, quality):
+        if part is not None and _too_long(part):
+            raise BadSegmentName(f"path part over {MAX_NAME_BYTES} bytes in {text[:64]!r}")
     return parse_segment_name(parse_hour(hour), name, channel or None, quality or None, text)
 
 
@@ -173,10 +204,18 @@ def tombstone_name(segment_name: str) -> str:
     return segment_name.rsplit(".", 1)[0] + TOMBSTONE_SUFFIX
 
 
+def _too_long(part: str) -> bool:
+    if len(part) > MAX_NAME_BYTES:
+        return True
+    return not part.isascii() and len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES
+
+
 def check_component(component: str) -> str:
-    """Reject a path component from outside that could escape the store or reveal hidden files."""
+    """Reject a path component from outside that could escape the store or reveal hidden files, or
+    that no file system could hold (over MAX_NAME_BYTES bytes)."""
     if (
         not component
+        or _too_long(component)
         or component.startswith(".")
         or "/" in component
         or "\\" in component

@@ -13,11 +13,11 @@ import os
 import threading
 import time
 from bisect import bisect_left
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from wubloader.store.cache import ByteBudgetLRU, names_bytes
 from wubloader.store.errors import BadSegmentName, ContainsHoles
 from wubloader.store.listing import read_hour_names, split_hour_entries
 from wubloader.store.naming import Segment, SegmentType, check_component, hour_name, parse_segment_name
@@ -30,6 +30,16 @@ logger = logging.getLogger(__name__)
 
 ALLOWABLE_GAP = timedelta(milliseconds=10)
 ONE_HOUR = timedelta(hours=1)
+# A segment longer than both of these is a bad EXTINF, not content: kept, it would overlap (and so
+# hide) every later segment of its hour, and as the longest `full` version it would win its start.
+PLAUSIBLE_DURATION = timedelta(seconds=60)
+IMPLAUSIBLE_FACTOR = 10  # x the hour's median duration
+# The index cache's default budget: an hour of 2 s segments costs about 1.4 MB, so ~180 hours.
+INDEX_CACHE_BYTES = 256 * 1024 * 1024
+# Memory per parsed segment (record, times, hash and path strings, dict slot) and per chain
+# position (list slots, end key), beside the names' own bytes; measured with tracemalloc.
+SEGMENT_BYTES = 400
+CHAIN_BYTES = 120
 
 # A hole in a best-segments chain.
 HOLE = None
@@ -80,6 +90,19 @@ def best_per_start(segments: Iterable[Segment], size_of: Callable[[Segment], int
     return result
 
 
+def drop_implausible(segments: list[Segment]) -> list[Segment]:
+    """The segments without those longer than PLAUSIBLE_DURATION and IMPLAUSIBLE_FACTOR x the median."""
+    if not segments or max(s.duration for s in segments) <= PLAUSIBLE_DURATION:
+        return segments  # the common case costs one pass
+    durations = sorted(s.duration for s in segments)
+    limit = max(PLAUSIBLE_DURATION, durations[(len(durations) - 1) // 2] * IMPLAUSIBLE_FACTOR)
+    kept = [s for s in segments if s.duration <= limit]
+    for seg in segments:
+        if seg.duration > limit:
+            logger.warning("ignoring %s: its duration is implausible beside its neighbours'", seg.path)
+    return kept
+
+
 def build_hour_index(candidates: list[Segment]) -> HourIndex:
     """Precompute the greedy chain from the hour's first candidate (see `best_segments`)."""
     if not candidates:
@@ -117,6 +140,11 @@ class _CachedHour:
     names: frozenset[str]
     parsed: dict[str, Segment]
     index: HourIndex
+
+    def size(self) -> int:
+        """Estimated bytes held (names, parsed segments, index), for the cache's byte budget."""
+        segments = sum(SEGMENT_BYTES + len(seg.path) for seg in self.parsed.values())
+        return names_bytes(self.names) + segments + CHAIN_BYTES * len(self.index.chain)
 
 
 @dataclass(slots=True)
@@ -207,23 +235,23 @@ class _Walk:
 class SegmentIndex:
     """Best-segment selection over one store, caching each hour until its directory changes.
 
-    The cache is bounded (LRU over hours). A directory modified within `settle_seconds` is re-listed
-    on every call, because its mtime may not yet reflect a second change within the same clock tick.
+    The cache is an LRU over hours bounded by `max_bytes` (estimated memory of the cached hours). A
+    directory modified within `settle_seconds` is re-listed on every call, because its mtime may not
+    yet reflect a second change within the same clock tick.
     """
 
     def __init__(
         self,
         base: Path,
         *,
-        max_hours: int = 512,
+        max_bytes: int = INDEX_CACHE_BYTES,
         settle_seconds: float = 2.0,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.base = base
-        self.max_hours = max_hours
         self.settle_seconds = settle_seconds
         self._now = now
-        self._cache: OrderedDict[Path, _CachedHour] = OrderedDict()
+        self._cache: ByteBudgetLRU[Path, _CachedHour] = ByteBudgetLRU(max_bytes)
         self._lock = threading.Lock()
 
     def hour_index(self, channel: str, quality: str, hour: datetime) -> HourIndex:
@@ -234,8 +262,6 @@ class SegmentIndex:
             return EMPTY_HOUR
         with self._lock:
             cached = self._cache.get(hour_dir)
-            if cached is not None:
-                self._cache.move_to_end(hour_dir)
         settled = self._now() - mtime_ns / 1e9 > self.settle_seconds
         if cached is not None and cached.mtime_ns == mtime_ns and settled:
             return cached.index
@@ -247,10 +273,7 @@ class SegmentIndex:
         entry = self._build(hour_dir, hour, channel, quality, names, cached)
         entry.mtime_ns = mtime_ns if settled else -1
         with self._lock:
-            self._cache[hour_dir] = entry
-            self._cache.move_to_end(hour_dir)
-            while len(self._cache) > self.max_hours:
-                self._cache.popitem(last=False)
+            self._cache.put(hour_dir, entry, entry.size())
         return entry.index
 
     def _build(
@@ -275,7 +298,7 @@ class SegmentIndex:
                     logger.warning("ignoring unparseable file %s%s", prefix, name)
                     continue
             parsed[name] = seg
-        ordered = [parsed[n] for n in visible if n in parsed]
+        ordered = drop_implausible([parsed[n] for n in visible if n in parsed])
         candidates = best_per_start(ordered, _file_size)
         return _CachedHour(mtime_ns=-1, names=names, parsed=parsed, index=build_hour_index(candidates))
 

@@ -1,7 +1,8 @@
-"""Atomic, hashed segment writes (temp name → fsync → rename) and clean-up of stale temp files."""
+"""Atomic, hashed segment writes (temp name → fsync → rename) and the one policy for stale temp files."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 logger = logging.getLogger(__name__)
+
+# The one temp-file policy of every component: a `temp` file not written to for this long belongs
+# to a process that died (SIGKILL, power cut) or failed to clean up, and is removed. A live writer
+# writes far more often: downloads and backfill transfers time out long before this.
+STALE_TEMP_AGE = 600.0
 
 
 def ensure_directory(path: Path) -> None:
@@ -82,12 +88,18 @@ class SegmentWriter:
         return final
 
     def abort(self) -> None:
-        if not self._file.closed:
-            self._file.close()
+        """Close and delete the temp file. Never raises for the close: on a full disk, flushing the
+        buffer fails, and the temp must go all the same (its bytes are being thrown away anyway)."""
         try:
-            self.temp_path.unlink()
-        except FileNotFoundError:
-            pass
+            if not self._file.closed:
+                self._file.close()
+        except OSError as exc:
+            logger.warning("discarding unwritten bytes of %s: %s", self.temp_path.name, exc)
+        finally:
+            try:
+                self.temp_path.unlink()
+            except FileNotFoundError:
+                pass
 
     def __enter__(self) -> SegmentWriter:
         return self
@@ -109,11 +121,16 @@ def sync_directory(path: Path) -> None:
 
 
 def remove_stale_temp_files(
-    base: Path, channels: list[str] | None = None, min_age_seconds: float = 0.0, now: float | None = None
+    base: Path,
+    channels: list[str] | None = None,
+    min_age_seconds: float = 0.0,
+    now: float | None = None,
 ) -> int:
-    """Delete `temp` segment files older than `min_age_seconds`; returns how many were removed.
+    """Delete `temp` segment files last modified over `min_age_seconds` ago; returns how many.
 
-    Run at start-up. Another process sharing the store may be writing right now, hence the age bound.
+    Another process sharing the store may be writing right now: pass STALE_TEMP_AGE (as TempSweeper
+    does) unless every writer of `channels` is known dead. The age is by mtime, which an
+    in-progress write keeps young.
     """
     cutoff = (time.time() if now is None else now) - min_age_seconds
     removed = 0
@@ -138,6 +155,8 @@ def remove_stale_temp_files(
                     removed += 1
             except FileNotFoundError:
                 continue
+            except OSError as exc:  # one unremovable leftover must not stop the sweep
+                logger.warning("cannot remove stale temp file %s: %s", path, exc)
     if removed:
         logger.info("removed %d stale temp files under %s", removed, base)
     return removed
@@ -157,3 +176,37 @@ def _subdirs(path: Path) -> list[str]:
             return [e.name for e in entries if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)]
     except OSError:
         return []
+
+
+class TempSweeper:
+    """Applies the temp policy while a component runs, not only at its next start.
+
+    `run(stop)` sweeps at once, then every `interval` seconds until `stop` is set; a leftover is
+    therefore gone at most `max_age + interval` after its last write.
+    """
+
+    def __init__(
+        self,
+        base: Path,
+        channels: list[str] | None = None,
+        *,
+        max_age: float = STALE_TEMP_AGE,
+        interval: float = STALE_TEMP_AGE / 4,
+    ) -> None:
+        self.base = base
+        self.channels = channels
+        self.max_age = max_age
+        self.interval = interval
+
+    async def sweep(self) -> int:
+        """One pass over the store in a worker thread; returns how many files were removed."""
+        return await asyncio.to_thread(remove_stale_temp_files, self.base, self.channels, self.max_age)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await self.sweep()
+            try:
+                async with asyncio.timeout(self.interval):
+                    await stop.wait()
+            except TimeoutError:
+                pass

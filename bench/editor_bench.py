@@ -1,0 +1,131 @@
+"""How fast the edit page becomes interactive for a 2-hour window, in Chromium.
+
+    .venv/bin/python bench/editor_bench.py [--quick] [--repeat N]
+
+"Interactive" = the first frame decoded and the waveform of the whole window drawn, read from the
+page's own performance marks (milliseconds since navigation start). The reference, measured in the
+same run and the same browser, is the time a script on the same origin needs to fetch the same data
+(config, transitions, templates, the event, master and media playlists, first segment, waveform)
+without rendering. The goal is interactive in <= 2 s. Real processes: a thrimshim over SQLite
+serving the editor, and a restreamer over a 60 s clip looped with continuous timestamps (2 h;
+10 min with --quick). The restreamer view (/watch) of the same window is measured too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from playwright.sync_api import sync_playwright
+from tests.conftest import STORE_START
+from tests.editor.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.editor.servers import migrated_sqlite, start_restreamer, start_thrimshim
+from tests.harness.media import encode_clip, loop_clip, store_clip
+from tests.harness.processes import stop_all
+
+from wubloader.db import events
+from wubloader.db.event_records import SheetEvent
+
+GOAL_MS = 2000.0
+FMT = "%Y-%m-%dT%H:%M:%S"
+
+# Fetch, without rendering, what the edit page fetches: each step needs the previous one's answer.
+FETCH_ONLY = """async ([restreamer, channel, start, end]) => {
+    const t0 = performance.now();
+    const text = async (url) => { const r = await fetch(url); if (!r.ok) throw new Error(url); return r.text(); };
+    await text('/editor/config.json');
+    await Promise.all(['/thrimshim/transitions', '/thrimshim/templates'].map(text));
+    await text('/thrimshim/bench');
+    const query = `?start=${start}&end=${end}`;
+    const master = await text(`${restreamer}/playlist/${channel}.m3u8${query}`);
+    const mediaUri = master.split('\\n').find((l) => l && !l.startsWith('#'));
+    const waveform = fetch(`${restreamer}/waveform/${channel}/source.png${query}&size=1920x100`).then((r) => r.blob());
+    const mediaUrl = new URL(mediaUri, `${restreamer}/playlist/`).href;
+    const media = await text(mediaUrl);
+    const segment = media.split('\\n').find((l) => l && !l.startsWith('#'));
+    await Promise.all([fetch(new URL(segment, mediaUrl).href).then((r) => r.arrayBuffer()), waveform]);
+    return performance.now() - t0;
+}"""
+
+
+def build_store(base: Path, work: Path, minutes: int) -> None:
+    clip = encode_clip(work / "clip", 60)
+    store_clip(base, loop_clip(work / "long", clip, minutes), STORE_START)
+
+
+def interactive_ms(page, url: str) -> float:
+    page.goto(url)
+    page.wait_for_selector("body[data-ready=yes]", timeout=120_000)
+    if page.get_attribute("body", "data-loaded") != "yes":
+        raise SystemExit(f"page failed to load: {page.inner_text('#notices')}")
+    return page.evaluate(
+        "Math.max(...['player-ready', 'waveform-drawn'].map((n) => performance.getEntriesByName(n)[0].startTime))"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10-minute window, one round")
+    parser.add_argument("--repeat", type=int, default=None, help="rounds (default 5; 1 with --quick)")
+    args = parser.parse_args()
+    minutes = 10 if args.quick else 120
+    rounds = args.repeat or (1 if args.quick else 5)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        build_store(work / "store", work, minutes)
+        database = migrated_sqlite(work / "events.sqlite")
+        with database.transaction() as conn:
+            # The edit page's window is 1 min before the start to 2 min after the end: the whole store.
+            start, end = STORE_START + timedelta(minutes=1), STORE_START + timedelta(minutes=minutes - 2)
+            events.insert_event(
+                conn, SheetEvent(id="bench", sheet_name="bench", event_start=start, event_end=end)
+            )
+        database.close()
+        restreamer = start_restreamer(work / "store", work / "logs")
+        thrimshim = start_thrimshim(database.url, restreamer.url, work / "logs", "--no-authentication")
+        try:
+            return measure(thrimshim.url, restreamer.url, minutes, rounds)
+        finally:
+            stop_all([thrimshim, restreamer])
+
+
+def measure(editor_url: str, restreamer_url: str, minutes: int, rounds: int) -> int:
+    start = f"{STORE_START:{FMT}}"
+    end = f"{STORE_START + timedelta(minutes=minutes):{FMT}}"
+    pages = {
+        "edit page": f"{editor_url}/edit/bench",
+        "watch page": f"{editor_url}/watch?channel=chan&start={start}&end={end}",
+    }
+    times: dict[str, list[float]] = {name: [] for name in [*pages, "fetch only"]}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for _ in range(rounds):
+            # Interleaved rounds, each in a fresh context (cold HTTP cache), so load bursts hit all alike.
+            for name, url in pages.items():
+                with browser.new_context() as context:
+                    times[name].append(interactive_ms(context.new_page(), url))
+            with browser.new_context() as context:
+                page = context.new_page()
+                page.goto(f"{editor_url}/editor/config.json")
+                times["fetch only"].append(page.evaluate(FETCH_ONLY, [restreamer_url, "chan", start, end]))
+        browser.close()
+    reference = statistics.median(times["fetch only"])
+    print(f"editor pages, {minutes} min window, {rounds} round(s), load average {os.getloadavg()[0]:.2f}")
+    for name, values in times.items():
+        shown = statistics.median(values)
+        what = "same data fetched without rendering" if name == "fetch only" else f"{name} interactive"
+        print(f"  {what:38} {shown:8.0f} ms  (min {min(values):6.0f})  ratio {shown / reference:5.2f}x")
+    edit = statistics.median(times["edit page"])
+    print(f"  goal: edit page interactive <= {GOAL_MS:.0f} ms: {'met' if edit <= GOAL_MS else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The events database: schema, migrations and every query (components never write SQL)."""

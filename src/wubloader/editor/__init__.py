@@ -1,0 +1,1 @@
+"""The browser editor: static pages and ES modules, and the aiohttp routes that serve them."""

@@ -1,0 +1,1 @@
+"""The edit API: events, templates and authentication over the events database."""
