@@ -191,4 +191,3 @@ def exception_response(request: web.Request, exc: Exception) -> web.Response:
     if isinstance(exc, RestreamerError):
         response.headers.update(exc.headers)
     return response
-

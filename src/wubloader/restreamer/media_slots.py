@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from wubloader.restreamer.errors import Busy
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 
 
 class MediaSlots:
@@ -88,3 +88,9 @@ class OutputPace:
         self._next_free = start + size / self.rate
         if start > now:
             await self._sleep(start - now)
+
+    async def paced(self, chunks: AsyncIterable[bytes | bytearray]) -> AsyncIterator[bytes | bytearray]:
+        """`chunks`, each let through once it fits the budget (the caller closes `chunks`)."""
+        async for chunk in chunks:
+            await self.take(len(chunk))
+            yield chunk

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
     from multidict import MultiMapping
 
-    from wubloader.restreamer.media_slots import OutputPace
     from wubloader.store.selection import Chain
 
 TS = "video/mp2t"
@@ -187,11 +186,9 @@ async def cut(request: web.Request) -> web.StreamResponse:
                 "Content-Disposition": f'attachment; filename="{filename}"',
             }
         )
-        paced = _paced(stream, state.pace)
         try:
-            return await stream_body(request, response, paced)
+            return await stream_body(request, response, state.pace.paced(stream))
         finally:
-            await paced.aclose()
             await stream.aclose()
 
 
@@ -220,15 +217,6 @@ async def _has_quality(base: Path, channel: str, quality: str) -> bool:
         return await quality_hours_async(base, channel, quality) is not None
     except NotFound:
         return False
-
-
-async def _paced(
-    stream: AsyncGenerator[bytes | bytearray, None], pace: OutputPace
-) -> AsyncGenerator[bytes | bytearray, None]:
-    """The cut's chunks no faster than `pace` allows (all cuts of the restreamer share it)."""
-    async for chunk in stream:
-        await pace.take(len(chunk))
-        yield chunk
 
 
 def add_routes(app: web.Application) -> None:
