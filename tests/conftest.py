@@ -15,6 +15,29 @@ from wubloader.db.database import Database
 STORE_START = datetime(2024, 5, 1, 10, 0, 0)
 
 
+def _seed_line(config: pytest.Config) -> str | None:
+    """pytest-randomly's seed as the option that replays this order (None when the plugin is off)."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if not isinstance(seed, int) or not config.pluginmanager.hasplugin("randomly"):
+        return None
+    return f"random order: reproduce with -p randomly --randomly-seed={seed}"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Print the seed even under -q (pytest-randomly's own header line is hidden then)."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    line = _seed_line(session.config)
+    if reporter is not None and line is not None and session.config.option.verbose < 0:
+        reporter.write_line(line)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """Repeat the seed after a failed run: the start of a long run's output has often scrolled away."""
+    line = _seed_line(config)
+    if line is not None and exitstatus != 0:
+        terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def clip(tmp_path_factory) -> Clip:
     """60 s, 2 s segments, H.264 without B-frames + AAC."""
