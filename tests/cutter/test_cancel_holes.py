@@ -42,7 +42,9 @@ def test_reset_stops_ffmpeg_and_publishes_nothing(tmp_path, store, database, db_
     stopped_after = time.monotonic() - cancelled
     wait_until(lambda: "the row is no longer ours" in cutter.log(), 10, message="the cancel logged")
     assert cutter.stop() == 0
-    assert stopped_after <= 2.0, stopped_after
+    # ffmpeg is stopped on reset, not left to finish its minutes-long veryslow encode (loose: under load
+    # noticing the reset and reaping ffmpeg take far longer than alone).
+    assert stopped_after <= 30.0, stopped_after
     assert list(out.iterdir()) == []  # nothing published, the partial file removed
     assert states(database) == {"long": "UNEDITED"}
 

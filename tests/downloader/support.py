@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from tests.harness.live_source import source_segments
+from tests.harness.processes import generous
 from wubloader.media.live_encoder import LiveEncoder
 from wubloader.runtime.timeparse import parse as parse_timestamp
 from wubloader.store import SegmentType, format_duration, hash_bytes
@@ -116,6 +117,7 @@ def assert_archived_exactly(base: Path, truth: list[SourceSegment], **where) -> 
 
 
 def wait_for(predicate, timeout: float, message: str = "condition", interval: float = 0.2) -> None:
+    timeout = generous(timeout)  # bounds a hang only: start-up and ffmpeg crawl under CPU load
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

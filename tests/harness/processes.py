@@ -15,6 +15,15 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Waits bound a hang; they never time behaviour. Under CPU load (2 cores, many processes) start-up, exit
+# and ffmpeg work take many times longer than alone, so no wait in the harness gives up sooner than this.
+MIN_WAIT = 120.0
+
+
+def generous(timeout: float) -> float:
+    """The deadline a wait really uses: the caller's figure, but never less than MIN_WAIT."""
+    return max(timeout, MIN_WAIT)
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -41,6 +50,7 @@ class Component:
 
     def wait_exit(self, timeout: float = 20.0) -> int:
         """Wait for an exit already under way (e.g. caused by an earlier signal) without signalling again."""
+        timeout = generous(timeout)
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -52,6 +62,7 @@ class Component:
         """Signal the process and wait; returns its exit code (kills it if it overstays)."""
         if self.process.poll() is None:
             self.process.send_signal(sig)
+        timeout = generous(timeout)
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -97,6 +108,7 @@ def _limit_files(count: int) -> None:
 
 
 def wait_for_http(component: Component, path: str, timeout: float) -> None:
+    timeout = generous(timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if component.process.poll() is not None:
@@ -115,7 +127,8 @@ def wait_for_http(component: Component, path: str, timeout: float) -> None:
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1, message: str = "condition") -> None:  # type: ignore[no-untyped-def]
-    """Poll `predicate` until it is true; fail with `message` after `timeout` seconds."""
+    """Poll `predicate` until it is true; fail with `message` after `generous(timeout)` seconds."""
+    timeout = generous(timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -100,8 +100,8 @@ def test_ffmpeg_dies_with_a_killed_parent():
     child = int(parent.stdout.readline())
     assert running(child)
     parent.send_signal(signal.SIGKILL)
-    parent.wait(timeout=10)
-    deadline = time.monotonic() + 10
+    parent.wait(timeout=60)
+    deadline = time.monotonic() + 60  # bounds a hang only: the kernel's kill may be reaped late under load
     while running(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     if running(child):
@@ -160,7 +160,7 @@ async def test_media_runs_at_background_priority():
     args = ["ffmpeg", "-v", "error", "-f", "s16le", "-i", "-", "-f", "null", "-"]
     async with start_media_process(args, stdin=True) as media:
         proc = f"/proc/{media.process.pid}"
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # bounds a hang only: exec crawls under load
         while open(f"{proc}/comm").read().strip() != "ffmpeg" and time.monotonic() < deadline:
             await asyncio.sleep(0.01)  # setpriv and nice exec into ffmpeg in the same process
         nice = int(open(f"{proc}/stat").read().rsplit(")", 1)[1].split()[16])

@@ -14,7 +14,7 @@ import pytest
 # Not imported: graceful_server.py installs signal handlers at import, which must not happen in pytest.
 SCRIPT = Path(__file__).with_name("graceful_server.py")
 SLOW_BYTES = 20 * 10_000  # graceful_server.SLOW_CHUNKS * len(SLOW_CHUNK)
-EXIT_DEADLINE = 8.0
+EXIT_DEADLINE = 60.0  # bounds a hang only: exits crawl on a loaded machine
 
 
 class ServerProcess:
@@ -24,7 +24,7 @@ class ServerProcess:
         self.process = process
         self.lines: list[str] = []
 
-    async def wait_for_line(self, text: str, timeout: float = 10.0) -> str:
+    async def wait_for_line(self, text: str, timeout: float = 60.0) -> str:
         """Read output until a line containing `text`; return that line."""
         assert self.process.stdout is not None
         async with asyncio.timeout(timeout):
@@ -100,7 +100,7 @@ async def test_sigterm_lets_an_in_flight_stream_finish(spawn: Spawn) -> None:
         assert resp.status == 200
         body = await resp.content.readany()
         server.signal(signal.SIGTERM)
-        async with asyncio.timeout(2):
+        async with asyncio.timeout(60):
             while not await connection_refused(port):
                 await asyncio.sleep(0.01)
         assert server.process.returncode is None  # refusing new connections while still streaming
@@ -113,15 +113,13 @@ async def test_sigterm_lets_an_in_flight_stream_finish(spawn: Spawn) -> None:
 async def test_drain_timeout_bounds_the_wait(spawn: Spawn) -> None:
     server = await spawn("--drain-timeout", "0.3")
     port = await server.port()
-    loop = asyncio.get_running_loop()
     async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/slow") as resp:
         await resp.content.readany()
         server.signal(signal.SIGTERM)
-        signalled = loop.time()
+        # The 2 s stream was cut at the drain deadline, not waited for (a finished one would not raise).
         with pytest.raises(aiohttp.ClientPayloadError):
             await resp.content.read()
     assert await server.exit_code() == 0
-    assert loop.time() - signalled < 1.5  # the 2 s stream was cut, not waited for
 
 
 async def test_second_signal_stops_immediately(spawn: Spawn) -> None:
@@ -130,17 +128,19 @@ async def test_second_signal_stops_immediately(spawn: Spawn) -> None:
     async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/slow") as resp:
         await resp.content.readany()
         server.signal(signal.SIGTERM)
-        await server.wait_for_line("received SIGTERM", timeout=2)
+        await server.wait_for_line("received SIGTERM")
         server.signal(signal.SIGINT)
-        assert await server.exit_code(timeout=1.5) == 128 + signal.SIGINT
+        # A graceful exit (after the 2 s stream) would be 0: the code alone proves it stopped at once.
+        assert await server.exit_code() == 128 + signal.SIGINT
 
 
 async def test_sigterm_during_start_up_is_honoured(spawn: Spawn) -> None:
-    server = await spawn("--startup-delay", "0.5")
+    # A start-up long enough that the signal surely lands inside it, however slowly this test runs.
+    server = await spawn("--startup-delay", "3")
     await server.wait_for_line("booting")
     await asyncio.sleep(0.05)  # now importing aiohttp / doing start-up work: not listening yet
     server.signal(signal.SIGTERM)
-    assert await server.exit_code(timeout=5) == 0
+    assert await server.exit_code() == 0
     assert not any(line.startswith("PORT") for line in server.lines)
 
 
@@ -153,5 +153,5 @@ async def test_sigterm_right_after_exec_is_honoured(spawn: Spawn) -> None:
     server = await spawn(block_stop_signals=True)
     await asyncio.sleep(0.05)
     server.signal(signal.SIGTERM)
-    assert await server.exit_code(timeout=5) == 0
+    assert await server.exit_code() == 0
     assert not any(line.startswith("PORT") for line in server.lines)
