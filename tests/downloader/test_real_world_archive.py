@@ -26,6 +26,11 @@ def errors(channel: str, kind: str, quality: str = "source") -> float:
     return metric("wubloader_downloader_errors_total", channel=channel, quality=quality, kind=kind)
 
 
+def playlist_requests(origin: FixtureOrigin) -> int:
+    """Playlist polls so far, whichever URL (a redirect's source or its target) answered them."""
+    return sum(count for path, count in origin.hits.items() if path.endswith(".m3u8"))
+
+
 async def archive(tmp_path, origin: FixtureOrigin, source_path: str, channel: str, until, **config):
     """Run a Downloader on `origin` until `until(base)` holds (or fail after 30 s); returns the store root."""
     base = tmp_path / "store"
@@ -37,7 +42,8 @@ async def archive(tmp_path, origin: FixtureOrigin, source_path: str, channel: st
     task = asyncio.create_task(downloader.run(stop))
     try:
         await wait_async(lambda: until(base) or task.done(), 30, "the archive")
-        await asyncio.sleep(0.6)  # a few more polls: nothing else may appear
+        polls = playlist_requests(origin)  # a few more polls: nothing else may appear
+        await wait_async(lambda: playlist_requests(origin) >= polls + 3 or task.done(), 60, "more polls")
     finally:
         stop.set()
         await asyncio.wait_for(task, 15)
@@ -208,7 +214,10 @@ async def test_the_real_process_archives_past_implausible_lines(tmp_path):
         await wait_async(
             lambda: len(stored(base, "realproc")) == 4 or process.returncode is not None, 60, "4 segments"
         )
-        await asyncio.sleep(1.0)  # more polls: the bad lines are logged once, nothing crashes
+        polls = origin.hits["/live.m3u8"]  # more polls: the bad lines are logged once, nothing crashes
+        await wait_async(
+            lambda: origin.hits["/live.m3u8"] >= polls + 5 or process.returncode is not None, 60, "more polls"
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
