@@ -148,9 +148,8 @@ async def test_client_disconnect_kills_ffmpeg(store, make_client):
     assert response.status == 200
     assert await response.content.readany()
     response.close()
-    for _ in range(100):
-        if not _ffmpeg_children():
-            break
+    deadline = time.monotonic() + 60  # bounds a hang only: ffmpeg is reaped late under load
+    while _ffmpeg_children() and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert _ffmpeg_children() == []
 
