@@ -111,7 +111,7 @@ async def test_encrypted_segments_are_no_content_for_a_handover(tmp_path):
             task = asyncio.create_task(worker.run())
             await wait_async(lambda: origin.hits["/enc.m3u8"] >= 3, 60, "polls")
             worker.stop()
-            await asyncio.wait_for(task, 10)
+            await asyncio.wait_for(task, 60)
     finally:
         await origin.close()
     assert events.content == 0  # ciphertext must not end the previous worker's URL

@@ -46,7 +46,7 @@ async def archive(tmp_path, origin: FixtureOrigin, source_path: str, channel: st
         await wait_async(lambda: playlist_requests(origin) >= polls + 3 or task.done(), 60, "more polls")
     finally:
         stop.set()
-        await asyncio.wait_for(task, 15)
+        await asyncio.wait_for(task, 60)
         await origin.close()
     assert not temp_files(base)
     return base

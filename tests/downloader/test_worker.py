@@ -83,7 +83,7 @@ async def test_hostile_playlists(tmp_path):
         await wait_async(lambda: hits["playlist"] >= polls + 3, 60, "three more playlist polls")
     finally:
         stop.set()
-        await asyncio.wait_for(task, 10)
+        await asyncio.wait_for(task, 60)
         await server.close()
     names = ["-".join(s.path.split("/")[-1].split("-", 3)[:3]) for s in stored_segments(tmp_path, channel)]
     assert names == ["00:00.000000-2.0-full", "00:06.000000-2.002-full"]

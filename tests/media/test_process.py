@@ -73,7 +73,7 @@ async def test_cancelled_consumer_kills_process():
                 await media.stdout.read(4096)
 
     task = asyncio.create_task(consume())
-    await asyncio.wait_for(started.wait(), 10)
+    await asyncio.wait_for(started.wait(), 60)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -134,7 +134,7 @@ async def test_serve_metrics_stops_with_the_stop_event() -> None:
     listening: asyncio.Future[RunningServer] = asyncio.get_running_loop().create_future()
     async with asyncio.TaskGroup() as group:
         group.create_task(serve_metrics("127.0.0.1", 0, stop, on_listening=listening.set_result))
-        server = await asyncio.wait_for(listening, 5)
+        server = await asyncio.wait_for(listening, 60)
         async with aiohttp.ClientSession() as session, session.get(f"{server.url}/metrics") as resp:
             assert resp.status == 200
         stop.set()

@@ -70,20 +70,20 @@ async def test_serve_app_drains_in_flight_request_after_stop() -> None:
     async with asyncio.TaskGroup() as group:
         serving = group.create_task(
             serve_app(
-                make_app(release), "127.0.0.1", 0, stop, drain_timeout=5, on_listening=listening.set_result
+                make_app(release), "127.0.0.1", 0, stop, drain_timeout=60, on_listening=listening.set_result
             )
         )
-        server = await asyncio.wait_for(listening, 5)
+        server = await asyncio.wait_for(listening, 60)
         async with aiohttp.ClientSession() as session, session.get(f"{server.url}/held") as resp:
             assert await resp.content.readexactly(6) == b"first;"
             stop.set()
-            async with asyncio.timeout(5):
+            async with asyncio.timeout(60):  # inside the drain: the held request is released below
                 while not await connect_refused(server.port):
                     await asyncio.sleep(0.01)
             assert not serving.done()  # still draining the held request
             release.set()
             assert await resp.content.read() == b"last"
-        await asyncio.wait_for(serving, 5)
+        await asyncio.wait_for(serving, 60)
 
 
 async def test_serve_app_cuts_requests_that_outlast_the_drain_timeout() -> None:
@@ -96,11 +96,11 @@ async def test_serve_app_cuts_requests_that_outlast_the_drain_timeout() -> None:
                 make_app(release), "127.0.0.1", 0, stop, drain_timeout=0.3, on_listening=listening.set_result
             )
         )
-        server = await asyncio.wait_for(listening, 5)
+        server = await asyncio.wait_for(listening, 60)
         async with aiohttp.ClientSession() as session, session.get(f"{server.url}/held") as resp:
             await resp.content.readexactly(6)
             stop.set()
-            await asyncio.wait_for(serving, 5)
+            await asyncio.wait_for(serving, 60)
             with pytest.raises(aiohttp.ClientPayloadError):
                 await resp.content.read()
 
@@ -109,7 +109,7 @@ async def test_serve_app_does_not_listen_when_stopped_during_start_up() -> None:
     stop = asyncio.Event()
     stop.set()
     called: list[RunningServer] = []
-    await asyncio.wait_for(serve_app(make_app(), "127.0.0.1", 0, stop, on_listening=called.append), 5)
+    await asyncio.wait_for(serve_app(make_app(), "127.0.0.1", 0, stop, on_listening=called.append), 60)
     assert called == []
 
 
