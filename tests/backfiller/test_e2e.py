@@ -10,11 +10,15 @@ import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.backfiller.snapshots import all_files, temp_files, tombstones, visible
 from tests.conftest import STORE_START
 from tests.harness.processes import free_port, start_component, wait_until
 from tests.harness.store_builder import write_segment
 from wubloader.store import create_tombstone
+
+pytestmark = pytest.mark.slow
 
 QUALITIES = ("source", "480p")
 

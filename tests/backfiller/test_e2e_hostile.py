@@ -4,12 +4,16 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.backfiller.peer_server import PeerServer
 from tests.backfiller.snapshots import all_files, temp_files, visible
 from tests.backfiller.test_e2e import backfill_args
 from tests.backfiller.test_hostile_peers import HASH, HOUR, endless
 from tests.conftest import STORE_START
 from tests.harness.store_builder import build_store
+
+pytestmark = pytest.mark.slow
 
 
 async def run_once(base: Path, *servers: PeerServer, extra: tuple[str, ...] = ()) -> tuple[int, str]:

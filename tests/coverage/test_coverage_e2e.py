@@ -4,12 +4,15 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 
+import pytest
 from PIL import Image
 
 from tests.harness.processes import free_port, start_component
 from tests.harness.store_builder import write_segment
 from tests.maintenance.cluster import wubloader
 from wubloader.store import SegmentType, create_tombstone
+
+pytestmark = pytest.mark.slow
 
 START = datetime(2024, 5, 1, 10)
 FULL_RGB, PARTIAL_RGB, MISSING_RGB = (0x00, 0x72, 0xB2), (0xE6, 0x9F, 0x00), (0xFF, 0xFF, 0xFF)

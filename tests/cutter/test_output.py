@@ -18,6 +18,7 @@ TRANSITIONS = [("fade", 1.0), None]
 EXPECTED = sum(b - a for a, b in SPANS) - 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_three_ranges_and_a_fade_per_cut_type(tmp_path, store, database, db_url):

@@ -19,7 +19,7 @@ from tests.cutter.jobs import (
 )
 from tests.harness.processes import wait_until
 
-pytestmark = pytest.mark.ffmpeg
+pytestmark = [pytest.mark.ffmpeg, pytest.mark.slow]
 
 
 def outputs(directory):

@@ -12,7 +12,7 @@ from tests.harness.live_source import LiveSource
 from wubloader.downloader.manager import Downloader
 from wubloader.store import SegmentIndex
 
-pytestmark = pytest.mark.ffmpeg
+pytestmark = [pytest.mark.ffmpeg, pytest.mark.slow]
 
 
 async def test_outage_with_endlist_and_404_then_resume(tmp_path):

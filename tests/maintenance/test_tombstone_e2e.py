@@ -2,11 +2,15 @@
 
 from datetime import timedelta
 
+import pytest
+
 from tests.backfiller.snapshots import visible
 from tests.conftest import STORE_START
 from tests.harness.media import store_clip
 from tests.maintenance.cluster import Cluster, file_sizes, wubloader
 from wubloader.store.tombstones import read_note
+
+pytestmark = pytest.mark.slow
 
 
 def _minute(n: int) -> str:

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from tests.backfiller.snapshots import visible
 from tests.conftest import STORE_START
 from tests.harness.media import store_clip
@@ -9,6 +11,8 @@ from tests.harness.processes import free_port, start_component, wait_until
 from tests.maintenance.cluster import Cluster, file_sizes, wubloader
 from tests.maintenance.node_metrics import metric_total
 from wubloader.store.quarantine import QUARANTINE_DIR
+
+pytestmark = pytest.mark.slow
 
 
 def flip_byte(path: Path, offset: int = 1000) -> None:

@@ -24,6 +24,8 @@ from tests.harness.processes import free_port, start_component, wait_until
 from tests.harness.store_builder import build_store, write_segment
 from wubloader.store import create_tombstone
 
+pytestmark = pytest.mark.slow
+
 FMT = "%Y-%m-%dT%H:%M:%S"
 FRAME = 1 / FPS
 

@@ -8,10 +8,14 @@ import threading
 import urllib.error
 import urllib.request
 
+import pytest
+
 from tests.conftest import STORE_START
 from tests.harness.processes import free_port, start_component
 from tests.harness.store_builder import build_store
 from wubloader.restreamer.state import STATE
+
+pytestmark = pytest.mark.slow
 
 # The widest range request times may span (years outside 1970…8999 are refused even earlier).
 HUGE = "start=1970-01-01T00:00:00&end=8999-01-01T00:00:00"

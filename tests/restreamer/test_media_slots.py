@@ -94,6 +94,7 @@ def fetch(url: str) -> tuple[int, int, str | None]:
 
 
 @pytest.mark.ffmpeg
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_concurrent_full_cuts_never_run_more_encoders_than_slots(tmp_path, components, clip):
     base = tmp_path / "store"

@@ -15,6 +15,8 @@ from tests.thrimshim.conftest import seed
 from wubloader.db import migrations
 from wubloader.db.database import Database
 
+pytestmark = pytest.mark.slow
+
 
 def start_thrimshim(db_url, tmp_path, components, *extra):
     port = free_port()
