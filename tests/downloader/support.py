@@ -55,6 +55,12 @@ class EncoderProcess:
         self.stop()
 
 
+def encoded(directory: Path) -> int:
+    """Segments an encoder has listed so far: on a loaded machine it falls behind real time."""
+    playlist = directory / "index.m3u8"
+    return len(source_segments(playlist.read_text())) if playlist.exists() else 0
+
+
 def source_truth(directory: Path, playlist_text: str | None = None) -> list[SourceSegment]:
     """Every segment an encoder produced, with the name fields a downloader must give it."""
     text = playlist_text if playlist_text is not None else (directory / "index.m3u8").read_text()

@@ -10,6 +10,7 @@ import pytest
 from tests.downloader.support import (
     EncoderProcess,
     assert_archived_exactly,
+    encoded,
     source_truth,
     stored_segments,
     temp_files,
@@ -42,15 +43,18 @@ def config(base, url, **overrides) -> DownloaderConfig:
 
 
 async def archive(tmp_path, seconds: float, faults: Faults | None = None, **overrides):
-    """Encode `seconds` of live stream, archive it through the (faulty) origin, return (truth, counts, source)."""
+    """Encode about `seconds` of live stream, archive it through the (faulty) origin, return (truth, counts, source)."""
     encoder_dir = tmp_path / "encoder"
     base = tmp_path / "store"
     with LiveSource(encoder_dir, window=8, faults=faults) as source:
-        with EncoderProcess(encoder_dir, segment_seconds=overrides.pop("segment_seconds", 2)) as encoder:
+        segment_seconds = overrides.pop("segment_seconds", 2)
+        with EncoderProcess(encoder_dir, segment_seconds=segment_seconds) as encoder:
             downloader = Downloader(config(base, source.master_url, **overrides))
             stop = asyncio.Event()
             task = asyncio.create_task(downloader.run(stop))
-            await asyncio.sleep(seconds)
+            # `seconds` of media, however long a loaded machine takes (never faster than real time).
+            want = int(seconds / segment_seconds) - 1
+            await wait_async(lambda: encoded(encoder_dir) >= want, seconds + 120, "the encoder's segments")
             encoder.stop()
             truth = source_truth(encoder_dir)
             starts = {s.start for s in truth}

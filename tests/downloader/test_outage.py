@@ -6,7 +6,13 @@ import asyncio
 
 import pytest
 
-from tests.downloader.support import EncoderProcess, assert_archived_exactly, source_truth, stored_segments
+from tests.downloader.support import (
+    EncoderProcess,
+    assert_archived_exactly,
+    encoded,
+    source_truth,
+    stored_segments,
+)
 from tests.downloader.test_live_archive import config, wait_async
 from tests.harness.live_source import LiveSource
 from wubloader.downloader.manager import Downloader
@@ -23,7 +29,7 @@ async def test_outage_with_endlist_and_404_then_resume(tmp_path):
         stop = asyncio.Event()
         task = asyncio.create_task(downloader.run(stop))
         with EncoderProcess(encoder_dir, segment_seconds=1):
-            await asyncio.sleep(6)
+            await wait_async(lambda: encoded(encoder_dir) >= 5, 120, "the first part's segments")
         first_truth = source_truth(encoder_dir)
         # 15 s serving the ended playlist (ENDLIST), then 15 s of 404.
         await asyncio.sleep(15)
@@ -31,7 +37,7 @@ async def test_outage_with_endlist_and_404_then_resume(tmp_path):
         (encoder_dir / "index.m3u8").unlink()
         await asyncio.sleep(15)
         with EncoderProcess(encoder_dir, segment_seconds=1):
-            await asyncio.sleep(6)
+            await wait_async(lambda: encoded(encoder_dir) >= 5, 120, "the second part's segments")
         second_truth = source_truth(encoder_dir)
         assert source_truth(encoder_dir, first_text) == first_truth
         truth = first_truth + second_truth
