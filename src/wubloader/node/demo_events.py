@@ -1,0 +1,74 @@
+"""Demo events: a row for a window of the demo stream already archived, at start-up and every few minutes.
+
+A newcomer opening the editor then always finds something to cut without planning an event first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from wubloader.db.event_records import SheetEvent
+from wubloader.db.events import insert_event
+from wubloader.runtime.timeparse import format_utc, now_utc
+from wubloader.store.selection import HOLE
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from wubloader.db.database import Database
+    from wubloader.node.editing_config import DemoEvents
+    from wubloader.store import SegmentIndex
+
+logger = logging.getLogger(__name__)
+
+WINDOW = timedelta(minutes=2)
+MIN_WINDOW = timedelta(seconds=30)
+POLL = 2.0
+
+
+def archived_window(
+    index: SegmentIndex, channel: str, quality: str, now: datetime
+) -> tuple[datetime, datetime] | None:
+    """The newest hole-free stretch of `channel` within the last WINDOW, if it lasts MIN_WINDOW."""
+    start: datetime | None = None
+    end: datetime | None = None
+    fresh = True  # the next segment starts a new stretch (after a hole)
+    for piece in index.best_segments(channel, quality, now - WINDOW, now):
+        if piece is HOLE:
+            fresh = True
+            continue
+        if fresh:
+            start, fresh = piece.start, False
+        end = piece.end
+    if start is None or end is None or end - start < MIN_WINDOW:
+        return None
+    return start, end
+
+
+async def create_demo_events(
+    demo: DemoEvents, database: Database, index: SegmentIndex, stop: asyncio.Event
+) -> None:
+    """Insert one demo event as soon as enough is archived, then one every `interval` seconds."""
+    while not stop.is_set():
+        window = await asyncio.to_thread(archived_window, index, demo.channel, demo.quality, now_utc())
+        pause = POLL
+        if window is not None:
+            start, end = window
+            event = SheetEvent(
+                id=start.strftime("demo-%Y%m%d-%H%M%S"),
+                sheet_name="Demo",
+                event_start=start,
+                event_end=end,
+                category="Demo",
+                description=f"A demo event: {(end - start).total_seconds():.0f} s of the demo stream to cut",
+            )
+            await database.run(insert_event, event)
+            logger.info("demo event %s created (%s to %s)", event.id, format_utc(start), format_utc(end))
+            pause = demo.interval
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(pause):
+                await stop.wait()
