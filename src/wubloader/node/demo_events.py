@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from wubloader.db.errors import ConstraintViolation
 from wubloader.db.event_records import SheetEvent
 from wubloader.db.events import insert_event
 from wubloader.runtime.timeparse import format_utc, now_utc
@@ -66,8 +67,12 @@ async def create_demo_events(
                 category="Demo",
                 description=f"A demo event: {(end - start).total_seconds():.0f} s of the demo stream to cut",
             )
-            await database.run(insert_event, event)
-            logger.info("demo event %s created (%s to %s)", event.id, format_utc(start), format_utc(end))
+            try:
+                await database.run(insert_event, event)
+            except ConstraintViolation:  # the same window after a quick restart: it is there already
+                logger.info("demo event %s exists already", event.id)
+            else:
+                logger.info("demo event %s created (%s to %s)", event.id, format_utc(start), format_utc(end))
             pause = demo.interval
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(pause):
