@@ -84,3 +84,9 @@ def test_an_outdated_database_exits_2_naming_the_upgrade(tmp_path, components):
     args = ["--base-dir", str(tmp_path / "store"), "--port", str(free_port()), "--editor-port", str(free_port()),
             "--db", url]  # fmt: skip
     exits_with_one_line(args, tmp_path, components, 2, "wubloader db upgrade")
+
+
+def test_an_editor_port_equal_to_the_port_exits_2(tmp_path, components):
+    port = str(free_port())
+    args = ["--demo", "--base-dir", str(tmp_path / "store"), "--port", port, "--editor-port", port]
+    exits_with_one_line(args, tmp_path, components, 2, "--editor-port must differ from --port")
