@@ -26,26 +26,23 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-WINDOW = timedelta(minutes=2)
-MIN_WINDOW = timedelta(seconds=30)
 POLL = 2.0
 
 
-def archived_window(
-    index: SegmentIndex, channel: str, quality: str, now: datetime
-) -> tuple[datetime, datetime] | None:
-    """The newest hole-free stretch of `channel` within the last WINDOW, if it lasts MIN_WINDOW."""
+def archived_window(index: SegmentIndex, demo: DemoEvents, now: datetime) -> tuple[datetime, datetime] | None:
+    """The newest hole-free stretch of the demo channel within the last `window` s, if it lasts
+    `min_window` s."""
     start: datetime | None = None
     end: datetime | None = None
     fresh = True  # the next segment starts a new stretch (after a hole)
-    for piece in index.best_segments(channel, quality, now - WINDOW, now):
+    for piece in index.best_segments(demo.channel, demo.quality, now - timedelta(seconds=demo.window), now):
         if piece is HOLE:
             fresh = True
             continue
         if fresh:
             start, fresh = piece.start, False
         end = piece.end
-    if start is None or end is None or end - start < MIN_WINDOW:
+    if start is None or end is None or (end - start).total_seconds() < demo.min_window:
         return None
     return start, end
 
@@ -55,7 +52,7 @@ async def create_demo_events(
 ) -> None:
     """Insert one demo event as soon as enough is archived, then one every `interval` seconds."""
     while not stop.is_set():
-        window = await asyncio.to_thread(archived_window, index, demo.channel, demo.quality, now_utc())
+        window = await asyncio.to_thread(archived_window, index, demo, now_utc())
         pause = POLL
         if window is not None:
             start, end = window

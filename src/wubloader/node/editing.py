@@ -45,7 +45,7 @@ async def run_editing(
 ) -> None:
     """Serve thrimshim + editor (+ videos), run the cutter and demo events until `stop`.
 
-    `videos` is created first, so a demo database beside it directory can be created too.
+    `videos` is created first, so the demo database beside it has its directory.
     """
     if config.videos is not None:
         await asyncio.to_thread(config.videos.mkdir, parents=True, exist_ok=True)

@@ -22,11 +22,14 @@ VIDEOS_ROUTE = "/videos/"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DemoEvents:
-    """Where demo events come from: the archived `channel`/`quality`, a new one every `interval` s."""
+    """Where demo events come from: the archived `channel`/`quality`; the first once `min_window` s are
+    archived, then one every `interval` s, each the newest hole-free stretch of at most `window` s."""
 
     channel: str
     quality: str
     interval: float = 300.0
+    window: float = 120.0
+    min_window: float = 30.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -198,6 +198,8 @@ def print_editing_summary(config: EditingConfig, url: str) -> None:
             f"  cutting to: {', '.join(config.locations)}"
             + (f" (videos served at {url}{VIDEOS_ROUTE})" if config.videos is not None else "")
         )
-    if config.demo_events is not None:
-        lines.append("  a demo event appears once 30 s are archived, then every 5 minutes")
+    demo = config.demo_events
+    if demo is not None:
+        first, every = f"{demo.min_window:.0f} s", f"{demo.interval / 60:g} minutes"
+        lines.append(f"  a demo event appears once {first} are archived, then every {every}")
     logger.info("\n".join(lines))
