@@ -137,7 +137,7 @@ class Node:
         assert editing is not None
         await self.listening.wait()
         assert self.server is not None
-        restreamer_url = self.server.url
+        restreamer_url = restreamer_url_for_editor(self.server.url, self.server.port, editing.http.host)
 
         def listening(server: RunningServer) -> None:
             print_editing_summary(editing, server.url)
@@ -186,6 +186,16 @@ def print_summary(config: NodeConfig, url: str) -> None:
     lines.append(f"  listings:   {url}/files")
     lines.append(f"  metrics:    {url}/metrics")
     logger.info("\n".join(lines))
+
+
+def restreamer_url_for_editor(url: str, port: int, editor_host: str) -> str:
+    """The restreamer URL (`url`, on `port`) the editor's pages play from: a wildcard restreamer
+    (`--host 0.0.0.0`) is reached at the address the browser reached the editor on (the demo's
+    127.0.0.1, for one)."""
+    wildcard = any(url.startswith(f"http://{host}:") for host in ("0.0.0.0", "[::]"))
+    if not wildcard or editor_host in ("0.0.0.0", "::"):
+        return url
+    return f"http://[{editor_host}]:{port}" if ":" in editor_host else f"http://{editor_host}:{port}"
 
 
 def print_editing_summary(config: EditingConfig, url: str) -> None:

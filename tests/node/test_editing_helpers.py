@@ -1,12 +1,16 @@
-"""Which window a demo event covers: the newest hole-free stretch already archived, never a gap."""
+"""The editing side's pure choices: which window a demo event covers (the newest hole-free stretch already
+archived, never a gap) and which restreamer address the editor's pages play from."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from tests.harness.store_builder import build_store
 from wubloader.node.demo_events import archived_window
 from wubloader.node.editing_config import DemoEvents
+from wubloader.node.node import restreamer_url_for_editor
 from wubloader.store import SegmentIndex
 
 T0 = datetime(2026, 11, 30, 1, 59, 0)  # the stretch crosses an hour boundary
@@ -32,3 +36,16 @@ def test_starts_within_the_window_and_needs_min_window(tmp_path):
 
 def test_nothing_while_too_little_is_archived(tmp_path):
     assert window_of(tmp_path, 14, set(), T0 + timedelta(seconds=28)) is None  # 28 s < 30 s
+
+
+@pytest.mark.parametrize(
+    ("url", "editor_host", "expected"),
+    [
+        ("http://0.0.0.0:8000", "127.0.0.1", "http://127.0.0.1:8000"),  # the demo with --host 0.0.0.0
+        ("http://[::]:8000", "::1", "http://[::1]:8000"),
+        ("http://10.0.0.5:8000", "127.0.0.1", "http://10.0.0.5:8000"),  # a specific address stays
+        ("http://0.0.0.0:8000", "0.0.0.0", "http://0.0.0.0:8000"),  # nothing better to say
+    ],
+)
+def test_the_editor_plays_from_an_address_the_browser_can_reach(url, editor_host, expected):
+    assert restreamer_url_for_editor(url, 8000, editor_host) == expected
