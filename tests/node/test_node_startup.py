@@ -6,6 +6,8 @@ import socket
 import urllib.request
 
 from tests.harness.processes import free_port, start_component
+from wubloader.db import migrations
+from wubloader.db.database import Database
 
 
 def exits_with_one_line(args: list[str], tmp_path, components, code: int, message: str) -> None:
@@ -61,3 +63,30 @@ def test_metrics_port_serves_metrics(tmp_path, components):
         assert response.status == 200
         assert b"wubloader_http_requests_total" in response.read()
     assert node.stop() == 0
+
+
+def test_locations_without_a_database_exits_2(tmp_path, components):
+    args = ["--base-dir", str(tmp_path / "store"), "--port", str(free_port()), "--locations", str(tmp_path / "l.json")]
+    exits_with_one_line(args, tmp_path, components, 2, "--locations needs --db")
+
+
+def test_an_unknown_database_url_exits_2(tmp_path, components):
+    args = ["--base-dir", str(tmp_path / "store"), "--port", str(free_port()), "--editor-port", str(free_port()),
+            "--db", "mysql://nowhere/x"]  # fmt: skip
+    exits_with_one_line(args, tmp_path, components, 2, "unsupported database 'mysql'")
+
+
+def test_an_outdated_database_exits_2_naming_the_upgrade(tmp_path, components):
+    url = f"sqlite:///{tmp_path / 'events.sqlite'}"
+    database = Database(url)
+    migrations.upgrade(database.engine, target=1)
+    database.close()
+    args = ["--base-dir", str(tmp_path / "store"), "--port", str(free_port()), "--editor-port", str(free_port()),
+            "--db", url]  # fmt: skip
+    exits_with_one_line(args, tmp_path, components, 2, "wubloader db upgrade")
+
+
+def test_an_editor_port_equal_to_the_port_exits_2(tmp_path, components):
+    port = str(free_port())
+    args = ["--demo", "--base-dir", str(tmp_path / "store"), "--port", port, "--editor-port", port]
+    exits_with_one_line(args, tmp_path, components, 2, "--editor-port must differ from --port")

@@ -11,12 +11,27 @@ from wubloader.backfiller.config import BackfillerConfig, StartBound, parse_rate
 from wubloader.downloader.config import DownloaderConfig
 from wubloader.node.config import NodeConfig
 from wubloader.node.demo import DEMO_CHANNEL
+from wubloader.node.editing_config import (
+    DEMO_LOCATION,
+    DemoEvents,
+    EditingConfig,
+    demo_db_url,
+    demo_local_location,
+    demo_videos,
+)
 from wubloader.node.node import Node
 from wubloader.restreamer.app import add_limit_arguments
 from wubloader.restreamer.app import config_from_args as restreamer_config_from_args
 from wubloader.restreamer.errors import quiet_malformed_request_logs
 from wubloader.runtime.backdoor import start_backdoor
-from wubloader.runtime.config import add_common_arguments, backdoor_config, cli_type, parse_csv, parse_port
+from wubloader.runtime.config import (
+    HttpConfig,
+    add_common_arguments,
+    backdoor_config,
+    cli_type,
+    parse_csv,
+    parse_port,
+)
 from wubloader.runtime.errors import RuntimeConfigError
 from wubloader.runtime.logsetup import setup_logging
 from wubloader.runtime.serve import run_component
@@ -45,7 +60,9 @@ def configure_parser(parser: EnvArgumentParser) -> None:
     add("--port", type=cli_type(parse_port), default=8000, help="restreamer port (default 8000)")
     add("--nodes", type=parse_csv, default=(), metavar="URL,…", help="peer nodes to backfill from")
     add("--node-file", type=Path, default=None, help="file of peer 'NAME URL' or 'URL' lines")
-    add("--db", default=None, help="database URL (the nodes table is not supported yet)")
+    add("--db", default=None, help="events database: serve thrimshim + the editor (and the nodes table)")
+    add("--locations", type=Path, default=None, metavar="FILE.json", help="run a cutter for these locations")
+    add("--editor-port", type=cli_type(parse_port), default=8004, help="thrimshim + editor port")
     add("--self-url", default=None, help="this node's URL as peers know it (excluded from backfill)")
     add("--recent-cutoff", type=float, default=120.0, metavar="S", help="backfill skips younger segments")
     add("--start", type=cli_type(parse_start), default=None, metavar="HOURS|TIMESTAMP", help="backfill bound")
@@ -100,6 +117,38 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         keep_hours=args.keep,
         coverage_interval=args.coverage_interval or None,
         metrics_port=args.metrics_port,
+        editing=editing_from_args(args, downloader),
+    )
+
+
+def editing_from_args(args: argparse.Namespace, downloader: DownloaderConfig | None) -> EditingConfig | None:
+    """With `--db` (or `--demo`: SQLite and a `local` location in the base dir, no sign-in, 127.0.0.1)."""
+    if args.locations is not None and not (args.db or args.demo):
+        raise RuntimeConfigError("--locations needs --db (the cutter's events database)")
+    if not (args.db or args.demo):
+        return None
+    http = HttpConfig(host="127.0.0.1" if args.demo else args.host, port=args.editor_port)
+    if args.editor_port == args.port:
+        raise RuntimeConfigError("--editor-port must differ from --port")
+    # The cutter's modules load only for a node that edits (a plain node stays lean).
+    from wubloader.cutter.locations import parse_location, read_locations
+
+    locations = read_locations(args.locations) if args.locations is not None else None
+    demo = None
+    if args.demo:
+        assert downloader is not None
+        local = demo_local_location(args.base_dir, http)
+        locations = locations or {DEMO_LOCATION: parse_location(DEMO_LOCATION, local)}
+        demo = DemoEvents(channel=downloader.channel, quality=downloader.qualities[0])
+    return EditingConfig(
+        db_url=args.db or demo_db_url(args.base_dir),
+        http=http,
+        upgrade=not args.db,
+        locations=locations,
+        videos=demo_videos(args.base_dir) if args.demo else None,
+        demo_events=demo,
+        authentication=not args.demo,
+        drain_timeout=args.drain_timeout,
     )
 
 

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from wubloader.backfiller.config import BackfillerConfig
     from wubloader.backfiller.nodes import NodeSource
     from wubloader.downloader.config import DownloaderConfig
+    from wubloader.node.editing_config import EditingConfig
     from wubloader.restreamer.config import RestreamerConfig
 
 
@@ -20,7 +21,7 @@ class NodeConfig:
     when it has peers (`nodes`, from which `self_url` is excluded). `scrub_rate` (bytes/s) re-hashes the
     store continuously; `keep_hours` deletes hours older than that; `coverage_interval` (s) redraws the
     coverage maps of every channel. `/metrics` is always on the restreamer's port; `metrics_port`
-    serves it on a port of its own too (same host)."""
+    serves it on a port of its own too (same host). `editing` runs thrimshim, the editor and a cutter."""
 
     restreamer: RestreamerConfig
     downloader: DownloaderConfig | None = None
@@ -33,6 +34,7 @@ class NodeConfig:
     keep_hours: float | None = None
     coverage_interval: float | None = None
     metrics_port: int | None = None
+    editing: EditingConfig | None = None
 
     def __post_init__(self) -> None:
         if self.demo and self.downloader is None:

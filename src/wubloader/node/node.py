@@ -15,6 +15,7 @@ from wubloader.downloader.manager import DOWNLOADER_THREADS, Downloader
 from wubloader.maintenance.retention import Retention
 from wubloader.maintenance.verify import Scrubber
 from wubloader.node.demo import demo_stream
+from wubloader.node.editing_config import VIDEOS_ROUTE
 from wubloader.node.progress import report_progress
 from wubloader.restreamer.app import create_app
 from wubloader.runtime.errors import RuntimeConfigError
@@ -23,13 +24,14 @@ from wubloader.runtime.metrics import serve_metrics
 from wubloader.runtime.serve import RunningServer, serve_app
 from wubloader.runtime.supervise import supervise
 from wubloader.runtime.workers import WorkerPool
-from wubloader.store import TempSweeper
+from wubloader.store import SegmentIndex, TempSweeper
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from pathlib import Path
 
     from wubloader.node.config import NodeConfig
+    from wubloader.node.editing_config import EditingConfig
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,8 @@ class Node:
         # image work (the loop's default pool) can then never starve them.
         self.downloader_pool = WorkerPool("downloader", DOWNLOADER_THREADS)
         self.replication_pool = WorkerPool("replication", config.restreamer.replication_threads)
+        # One segment index for the restreamer and the cutter: hours are listed and cached once.
+        self.index = SegmentIndex(config.restreamer.base_dir, max_bytes=config.restreamer.index_cache_bytes)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; then every component drains and the call returns.
@@ -74,6 +78,8 @@ class Node:
                 if self.config.backfiller is not None and self.config.nodes is not None:
                     self._start(group, "backfiller", lambda: self._backfill(stop), stop)
                 self._start_maintenance(group, stop)
+                if self.config.editing is not None:
+                    self._start(group, "editing", lambda: self._edit(stop), stop)
                 group.create_task(
                     report_progress(
                         self.config.progress_interval,
@@ -104,7 +110,7 @@ class Node:
         group.create_task(supervise(name, factory, stop=stop), name=name)
 
     async def _serve(self, stop: asyncio.Event) -> None:
-        app = create_app(self.config.restreamer, replication=self.replication_pool)
+        app = create_app(self.config.restreamer, self.index, replication=self.replication_pool)
         config = self.config.restreamer
 
         def listening(server: RunningServer) -> None:
@@ -121,6 +127,28 @@ class Node:
             on_listening=listening,
             limits=config.connection_limits(),
             service="restreamer",
+        )
+
+    async def _edit(self, stop: asyncio.Event) -> None:
+        """Thrimshim, the editor and the cutter, once the restreamer the editor plays from listens."""
+        from wubloader.node.editing import run_editing  # thrimshim + cutter load only when used
+
+        editing = self.config.editing
+        assert editing is not None
+        await self.listening.wait()
+        assert self.server is not None
+        restreamer_url = restreamer_url_for_editor(self.server.url, self.server.port, editing.http.host)
+
+        def listening(server: RunningServer) -> None:
+            print_editing_summary(editing, server.url)
+
+        await run_editing(
+            editing,
+            base=self.config.restreamer.base_dir,
+            index=self.index,
+            restreamer_url=restreamer_url,
+            stop=stop,
+            on_listening=listening,
         )
 
     async def _backfill(self, stop: asyncio.Event) -> None:
@@ -157,4 +185,31 @@ def print_summary(config: NodeConfig, url: str) -> None:
         lines.append("  backfilling from its peers (see the backfill progress lines)")
     lines.append(f"  listings:   {url}/files")
     lines.append(f"  metrics:    {url}/metrics")
+    logger.info("\n".join(lines))
+
+
+def restreamer_url_for_editor(url: str, port: int, editor_host: str) -> str:
+    """The restreamer URL (`url`, on `port`) the editor's pages play from: a wildcard restreamer
+    (`--host 0.0.0.0`) is reached at the address the browser reached the editor on (the demo's
+    127.0.0.1, for one)."""
+    wildcard = any(url.startswith(f"http://{host}:") for host in ("0.0.0.0", "[::]"))
+    if not wildcard or editor_host in ("0.0.0.0", "::"):
+        return url
+    return f"http://[{editor_host}]:{port}" if ":" in editor_host else f"http://{editor_host}:{port}"
+
+
+def print_editing_summary(config: EditingConfig, url: str) -> None:
+    """Where to edit, and whether anyone can (the demo asks no sign-in, so it listens on 127.0.0.1 only)."""
+    lines = [f"  editor:     {url}/   (thrimshim API at {url}/thrimshim)"]
+    if not config.authentication:
+        lines.append(f"  NO AUTHENTICATION: anyone who can reach {url} can edit (bound to 127.0.0.1 only)")
+    if config.locations:
+        lines.append(
+            f"  cutting to: {', '.join(config.locations)}"
+            + (f" (videos served at {url}{VIDEOS_ROUTE})" if config.videos is not None else "")
+        )
+    demo = config.demo_events
+    if demo is not None:
+        first, every = f"{demo.min_window:.0f} s", f"{demo.interval / 60:g} minutes"
+        lines.append(f"  a demo event appears once {first} are archived, then every {every}")
     logger.info("\n".join(lines))
