@@ -25,8 +25,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class TranscodeChecker:
-    """Polls the backend for TRANSCODING rows of one location and marks the processed ones DONE."""
+class _LocationPoller:
+    """One location's periodic pass over published rows; a failed pass is logged and retried later."""
+
+    # What a pass may fail with and still be retried at the next one (anything else is a bug).
+    retried: tuple[type[Exception], ...] = (DatabaseError, TimeoutError)
+    what = "pass"
 
     def __init__(
         self, services: JobServices, location: str, backend: UploadBackend, *, interval: float
@@ -37,15 +41,28 @@ class TranscodeChecker:
         self.interval = interval
 
     async def run(self) -> None:
-        """Forever: one pass, then sleep (longer after a failure)."""
+        """Forever: one pass, then sleep (twice as long after a failure)."""
         while True:
             try:
-                await self.check_once()
+                await self.pass_once()
                 pause = self.interval
-            except (DatabaseError, UploadError, TimeoutError) as exc:
-                logger.warning("transcode check for %s failed: %s", self.location, exc)
+            except self.retried as exc:
+                logger.warning("%s for %s failed: %s", self.what, self.location, exc)
                 pause = self.interval * 2
             await asyncio.sleep(pause)
+
+    async def pass_once(self) -> object:
+        raise NotImplementedError
+
+
+class TranscodeChecker(_LocationPoller):
+    """Polls the backend for TRANSCODING rows of one location and marks the processed ones DONE."""
+
+    retried = (DatabaseError, UploadError, TimeoutError)
+    what = "transcode check"
+
+    async def pass_once(self) -> list[str]:
+        return await self.check_once()
 
     async def check_once(self) -> list[str]:
         """Mark finished videos DONE; returns the ids marked by this pass."""
@@ -63,27 +80,13 @@ class TranscodeChecker:
         return marked
 
 
-class VideoUpdater:
+class VideoUpdater(_LocationPoller):
     """Pushes metadata (and a changed thumbnail) of MODIFIED rows to the backend, then marks them DONE."""
 
-    def __init__(
-        self, services: JobServices, location: str, backend: UploadBackend, *, interval: float
-    ) -> None:
-        self.services = services
-        self.location = location
-        self.backend = backend
-        self.interval = interval
+    what = "video update pass"
 
-    async def run(self) -> None:
-        """Forever: one pass, then sleep."""
-        while True:
-            try:
-                await self.update_once()
-                pause = self.interval
-            except (DatabaseError, TimeoutError) as exc:
-                logger.warning("video update pass for %s failed: %s", self.location, exc)
-                pause = self.interval * 2
-            await asyncio.sleep(pause)
+    async def pass_once(self) -> int:
+        return await self.update_once()
 
     async def update_once(self) -> int:
         """Update every MODIFIED row of the location; returns how many reached DONE."""
