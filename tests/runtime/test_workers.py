@@ -14,7 +14,8 @@ from wubloader.runtime.workers import PoolResolver, WorkerPool
 
 
 async def test_runs_jobs_with_at_most_its_threads():
-    pool = WorkerPool("test", 2)
+    # A name no other test uses: daemon threads of other tests' pools may still be alive.
+    pool = WorkerPool("bounded-check", 2)
     running = 0
     peak = 0
     lock = threading.Lock()
@@ -32,7 +33,8 @@ async def test_runs_jobs_with_at_most_its_threads():
     results = await asyncio.gather(*(pool.run(job, n) for n in range(10)))
     assert results == [n * n for n in range(10)]
     assert peak <= 2
-    assert {t.name for t in threading.enumerate() if t.name.startswith("test-")} <= {"test-1", "test-2"}
+    names = {t.name for t in threading.enumerate() if t.name.startswith("bounded-check")}
+    assert names <= {"bounded-check-1", "bounded-check-2"}
     pool.shutdown()
 
 
