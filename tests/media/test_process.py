@@ -10,7 +10,7 @@ import time
 import pytest
 
 from wubloader.media.errors import FfmpegFailed, FfmpegTimeout
-from wubloader.media.process import cancel_and_wait, run_media_command, start_media_process
+from wubloader.media.process import cancel_and_wait, die_with_parent, run_media_command, start_media_process
 
 pytestmark = pytest.mark.ffmpeg
 
@@ -107,6 +107,17 @@ def test_ffmpeg_dies_with_a_killed_parent():
     if running(child):
         os.kill(child, signal.SIGKILL)
         raise AssertionError("ffmpeg outlived its SIGKILLed parent")
+
+
+def test_command_refuses_to_start_when_its_parent_already_died(tmp_path):
+    """A parent killed before the death signal is set cannot signal: the command must not start at all."""
+    marker = tmp_path / "ran"
+    not_our_pid = 1
+    child = subprocess.run([*die_with_parent(not_our_pid), "touch", str(marker)], timeout=60)
+    assert child.returncode != 0
+    assert not marker.exists()
+    subprocess.run([*die_with_parent(os.getpid()), "touch", str(marker)], timeout=60, check=True)
+    assert marker.exists()
 
 
 def running(pid: int) -> bool:

@@ -25,8 +25,19 @@ FEED_CHUNK = 1 << 20
 # ffmpeg must not outlive us: a node killed with SIGKILL (or by the OOM killer) cannot clean up, and
 # an encoder writing files (the demo stream) would otherwise run forever. util-linux's setpriv sets
 # the parent-death signal between fork and exec; preexec_fn could deadlock in a threaded process.
+# A parent that dies before setpriv gets that far sends no signal, so a shell then checks that its
+# parent is still the one that started it and runs the command only if so.
 _SETPRIV = shutil.which("setpriv")
-DIE_WITH_PARENT: tuple[str, ...] = (_SETPRIV, "--pdeathsig", "KILL", "--") if _SETPRIV else ()
+_PARENT_CHECK = '[ "$PPID" = "$0" ] && exec "$@"'
+
+
+def die_with_parent(parent_pid: int) -> tuple[str, ...]:
+    """The command prefix that makes what follows die with `parent_pid`, or refuse to start without it."""
+    if _SETPRIV is None:
+        return ()
+    return (_SETPRIV, "--pdeathsig", "KILL", "--", "/bin/sh", "-c", _PARENT_CHECK, str(parent_pid))
+
+
 # Media work (cuts, waveforms, frames) must never take CPU from archiving or serving peers in the
 # same node: ffmpeg runs niced, so under load the kernel gives the node's own process priority.
 _NICE = shutil.which("nice")
@@ -80,7 +91,7 @@ async def start_media_process(
     `args`) are handed to the child; the caller feeds them inside the block.
     """
     process = await asyncio.create_subprocess_exec(
-        *DIE_WITH_PARENT,
+        *die_with_parent(os.getpid()),
         *BACKGROUND_PRIORITY,
         *args,
         stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
