@@ -14,7 +14,8 @@ COPY src ./src
 RUN pip install --no-cache-dir --no-deps .
 
 FROM python:3.11-slim-bookworm
-ARG SOURCE_URL=https://github.com/dbvideostriketeam/wubloader
+# The CI passes its own repository's URL; a local build says so instead of naming anyone else's.
+ARG SOURCE_URL=local-build
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.source=$SOURCE_URL \
       org.opencontainers.image.title="wubloader" \

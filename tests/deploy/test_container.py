@@ -60,6 +60,16 @@ def test_final_stage_rules():
     assert any(word == "RUN" and "ffmpeg" in args for word, args in final)
 
 
+def test_images_and_labels_are_ours_never_the_original_projects():
+    """A user must never pull the original project's image by mistake: names come from our CI."""
+    for name in ("Dockerfile", "compose.yaml"):
+        assert "dbvideostriketeam" not in (ROOT / name).read_text().lower()
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    for service in compose["services"].values():
+        if "image" in service:
+            assert service["image"].startswith("${WUBLOADER_IMAGE")
+
+
 def test_dockerignore_keeps_context_small():
     ignored = (ROOT / ".dockerignore").read_text().split()
     for entry in (".git", ".venv", "tests"):
