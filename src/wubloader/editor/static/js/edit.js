@@ -7,6 +7,7 @@ import { buildControls } from './controls.js';
 import { bindKeys } from './keys.js';
 import { clearNotices, showError, showInfo } from './notices.js';
 import { Player } from './player.js';
+import { outputSeconds, playPublished, playableInPage } from './published.js';
 import { Ranges } from './ranges.js';
 import { ACTION_STATES, allows, metadataEditable, rangesEditable } from './states.js';
 import { formatBusTime, formatUtc, formatVideoTime, parseBusTime, parseClock, parseIso, toIso } from './time.js';
@@ -59,6 +60,7 @@ class EditPage {
     $('thumbnail-set').addEventListener('click', () => { const t = this.player.wallTime(); if (t) { $('thumbnail-time').value = toIso(t); this.markDirty(); } });
     $('thumbnail-preview-button').addEventListener('click', () => this.previewThumbnail());
     $('preview-close').addEventListener('click', () => this.closePreview());
+    $('preview-dialog').addEventListener('cancel', (event) => { event.preventDefault(); this.closePreview(); });
     this.chapters = new ChapterList($('chapter-list'), { player: this.player, formatTime: formatUtc, onChange: () => this.markDirty() });
     $('add-chapter').addEventListener('click', () => { $('chapters-on').checked = true; this.chapters.addAtPlayhead(); });
     $('title-count').setAttribute('aria-live', 'polite');
@@ -147,6 +149,7 @@ class EditPage {
     $('row-error').textContent = row.error || 'none';
     const link = row.video_link ? Object.assign(document.createElement('a'), { href: row.video_link, textContent: row.video_link }) : 'none yet';
     $('row-link').replaceChildren(link);
+    if (row.video_link && playableInPage(row.video_link)) $('row-link').append(' ', this.playButton(row.video_link));
     $('row-editor').textContent = row.editor ? `${row.editor} at ${formatUtc(parseIso(row.edit_time))}` : '—';
     for (const action of Object.keys(ACTION_STATES)) $(BUTTONS[action]).disabled = !allows(action, row.state);
     $('manual-link').disabled = $('manual-youtube').disabled = !allows('manualLink', row.state);
@@ -285,12 +288,27 @@ class EditPage {
       transition: join.type ? `${join.type},${join.duration}` : '',
     };
     const video = $('preview-video');
+    $('preview-heading').textContent = 'Preview of the join';
     video.src = restreamerUrl(this.config, `/cut/${encodeURIComponent(this.row.video_channel)}/${this.quality()}.ts`, params);
     $('preview-dialog').showModal();
     video.play().catch(() => {});
   }
 
+  playButton(link) {
+    const button = Object.assign(document.createElement('button'), { type: 'button', id: 'play-published', textContent: 'Play here' });
+    button.addEventListener('click', () => {
+      let seconds;
+      try { const { ranges, transitions } = this.ranges.value(); seconds = outputSeconds(ranges, transitions); } catch (error) { showError(error); return; }
+      $('preview-heading').textContent = 'The published video';
+      this.stopPublished = playPublished($('preview-video'), link, seconds, showError);
+      $('preview-dialog').showModal();
+    });
+    return button;
+  }
+
   closePreview() {
+    this.stopPublished?.();
+    this.stopPublished = null;
     $('preview-video').pause();
     $('preview-video').removeAttribute('src');
     $('preview-video').load();
