@@ -11,7 +11,7 @@ import { outputSeconds, playPublished, playableInPage } from './published.js';
 import { Ranges } from './ranges.js';
 import { ACTION_STATES, allows, metadataEditable, rangesEditable } from './states.js';
 import { formatBusTime, formatUtc, formatVideoTime, parseBusTime, parseClock, parseIso, toIso } from './time.js';
-import { Waveform, waveformUrl } from './waveform.js';
+import { Waveform, peaksUrl } from './waveform.js';
 
 const $ = (id) => document.getElementById(id);
 const MINUTE = 60000;
@@ -184,7 +184,7 @@ class EditPage {
     if (!start || ($('window-end').value.trim() && !end)) { showError('The window start and end must be UTC timestamps.'); return; }
     const channel = this.row.video_channel;
     const playing = this.player.load(restreamerUrl(this.config, `/playlist/${encodeURIComponent(channel)}.m3u8`, { start: toIso(start), end: end ? toIso(end) : null }));
-    this.waveform.drawWindow(start, end, (quality, from, until) => waveformUrl(this.config, channel, quality, from, until));
+    this.waveform.drawWindow(start, end, (quality, hour) => peaksUrl(this.config, channel, quality, hour));
     const ok = await playing;
     await this.waveform.drawing;
     this.ranges.render();
