@@ -1,15 +1,20 @@
 """The newcomer's path, in Chromium, on a real `wubloader node --demo`: open the printed editor URL, open
-the demo event, set two ranges with a fade, submit, watch the row become DONE on the events page
-without a reload, and play the published video in the page. The file is checked with ffprobe."""
+the demo event, set two ranges with a fade and a thumbnail in a template (previewed by the node's
+restreamer, which reads the template from the node's database), submit, watch the row become DONE on
+the events page without a reload, and play the published video in the page. The file is checked
+with ffprobe."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
 import urllib.request
 from datetime import datetime
 
 import pytest
+from PIL import Image
 
 from tests.editor.browser import save_screenshot, serious_accessibility_violations
 from tests.harness.media import probe_duration
@@ -21,6 +26,27 @@ FPS = 25  # the demo stream's frame rate
 FADE = 1.0
 # Seconds into the player's window: the first demo event holds at least 30 s of archived video.
 RANGES = [(3.0, 9.0), (14.0, 22.0)]
+
+
+TEMPLATE_SIZE = (64, 36)
+
+
+def add_template(editor: str) -> None:
+    """A template with a transparent window for the frame, through thrimshim's API (the demo asks no sign-in)."""
+    image = Image.new("RGBA", TEMPLATE_SIZE, (200, 40, 40, 255))
+    image.paste((0, 0, 0, 0), (8, 4, 56, 32))
+    png = io.BytesIO()
+    image.save(png, format="PNG")
+    body = {
+        "name": "banner", "image": base64.b64encode(png.getvalue()).decode(), "description": "A banner",
+        "attribution": "", "crop": [0, 0, 640, 360], "location": [8, 4, 56, 32],
+    }  # fmt: skip
+    request = urllib.request.Request(
+        f"{editor}thrimshim/add-template", data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"}, method="POST",
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 201
 
 
 def parse_utc(text: str) -> datetime:
@@ -58,6 +84,7 @@ def test_newcomer_cuts_a_demo_event_in_the_browser(demo_node, page):
     # The events page refreshes itself: the first demo event appears once 30 s are archived.
     first_row = page.wait_for_selector("tbody tr[data-id]", timeout=150_000)
     event_id = first_row.get_attribute("data-id")
+    add_template(editor)
     page.click(f"tr[data-id='{event_id}'] a[href^='/edit/']")
     page.wait_for_selector("body[data-ready=yes]")
     assert page.get_attribute("body", "data-loaded") == "yes", page.inner_text("#notices")
@@ -72,6 +99,18 @@ def test_newcomer_cuts_a_demo_event_in_the_browser(demo_node, page):
         page.keyboard.press("]")
     page.select_option(".range[data-index='1'] .transition-type", "fade")
     page.fill(".range[data-index='1'] .transition-duration", str(FADE))
+    # The thumbnail preview is the restreamer's frame composed into the template, as the cutter makes it.
+    page.select_option("#thumbnail-mode", "TEMPLATE")
+    page.select_option("#thumbnail-template", "banner")
+    seek(page, 5.0)
+    page.click("#thumbnail-set")
+    page.click("#thumbnail-preview-button")
+    page.wait_for_function(
+        "(() => { const i = document.getElementById('thumbnail-frame'); return i.complete && i.naturalWidth > 0; })()"
+    )
+    assert page.evaluate(
+        "(i => [i.naturalWidth, i.naturalHeight])(document.getElementById('thumbnail-frame'))"
+    ) == list(TEMPLATE_SIZE)
     page.fill("#video-title", "My first cut")
     page.click("#submit")
     page.wait_for_selector("text=Submitted edit")

@@ -315,16 +315,19 @@ class EditPage {
     $('preview-dialog').close();
   }
 
+  /** The thumbnail as the cutter will make it: the restreamer's frame, composed into the template. */
   previewThumbnail() {
     const when = parseIso($('thumbnail-time').value.trim());
     if (!when) { showError('Set a thumbnail time first.'); return; }
-    const frame = $('thumbnail-frame');
-    frame.src = restreamerUrl(this.config, `/frame/${encodeURIComponent(this.row.video_channel)}/${this.quality()}.png`, { timestamp: toIso(when) });
-    frame.hidden = false;
-    const template = $('thumbnail-template').value;
-    const image = $('thumbnail-template-image');
-    image.hidden = !template || $('thumbnail-mode').value !== 'TEMPLATE';
-    if (!image.hidden) image.src = thrimshimUrl(this.config, `/template/${encodeURIComponent(template)}.png`);
+    const mode = $('thumbnail-mode').value;
+    const template = mode === 'TEMPLATE' ? $('thumbnail-template').value : '';
+    if (mode === 'TEMPLATE' && !template) { showError('Choose a template first.'); return; }
+    const image = $('thumbnail-frame');
+    image.alt = template ? `Thumbnail: the frame at the thumbnail time in template ${template}` : 'Thumbnail: the frame at the thumbnail time';
+    image.onerror = () => showError('The thumbnail preview could not be made (is there video at that time?).');
+    image.src = restreamerUrl(this.config, `/thumbnail/${encodeURIComponent(this.row.video_channel)}/${this.quality()}.png`,
+      { timestamp: toIso(when), template: template || null });
+    image.hidden = false;
   }
 }
 
