@@ -1,0 +1,120 @@
+"""The Helm chart: `helm lint` and `helm template` (the official helm binary, bin/setup --test) succeed,
+every rendered manifest validates against the Kubernetes schemas (kubernetes-validate bundles them), and
+every container's command, flags, variables and probes match our CLI and its health routes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+
+from tests.deploy.invocations import parse_invocation, unknown_options
+from tests.deploy.manifests import CHART, HELM_VALUES, helm, helm_invocations, helm_template
+from wubloader.node.app import config_from_args as node_config_from_args
+
+# The oldest Kubernetes release the chart supports, and the newest the validator knows.
+KUBERNETES_VERSIONS = ("1.29.0", "1.35.0")
+SETS = [f"--set={key}={value}" for key, value in HELM_VALUES.items()]
+
+
+@pytest.fixture(scope="module")
+def docs() -> list[dict[str, object]]:
+    return helm_template()
+
+
+def by_kind(docs: list[dict[str, object]], kind: str) -> list[dict]:
+    return [doc for doc in docs if doc["kind"] == kind]
+
+
+def test_helm_lint_passes() -> None:
+    result = helm("lint", "--strict", str(CHART), *SETS)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_rendered_manifests_validate_against_the_kubernetes_schemas(docs: list[dict], version: str) -> None:
+    assert {doc["kind"] for doc in docs} == {
+        "Secret",
+        "ConfigMap",
+        "Service",
+        "StatefulSet",
+        "Deployment",
+        "Job",
+    }
+    for doc in docs:
+        kubernetes_validate.validate(doc, version, strict=True)  # raises ValidationError
+    broken = dict(by_kind(docs, "StatefulSet")[0], spec={"replicas": "three"})
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, version, strict=True)
+
+
+def test_render_fails_without_a_database() -> None:
+    with pytest.raises(AssertionError, match=r"database\.url or database\.existingSecret"):
+        helm_template({"channel": "c", "source": "https://live.example/c.m3u8"})
+
+
+def test_an_existing_secret_is_used_instead_of_creating_one() -> None:
+    docs = helm_template({"database.existingSecret": "pg", "database.secretKey": "uri"})
+    assert by_kind(docs, "Secret") == []
+    for workload in by_kind(docs, "StatefulSet") + by_kind(docs, "Deployment") + by_kind(docs, "Job"):
+        env = workload["spec"]["template"]["spec"]["containers"][0]["env"]
+        db = next(item for item in env if item["name"] == "WUBLOADER_DB")
+        assert db["valueFrom"]["secretKeyRef"] == {"name": "pg", "key": "uri"}
+
+
+def test_nodes_are_a_statefulset_with_a_volume_each(docs: list[dict]) -> None:
+    (nodes,) = by_kind(docs, "StatefulSet")
+    assert nodes["spec"]["replicas"] == 3
+    (claim,) = nodes["spec"]["volumeClaimTemplates"]
+    mounts = nodes["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    assert {"name": claim["metadata"]["name"], "mountPath": "/mnt/segments"} in mounts
+    headless = next(
+        s for s in by_kind(docs, "Service") if s["metadata"]["name"] == nodes["spec"]["serviceName"]
+    )
+    assert headless["spec"]["clusterIP"] == "None"
+
+
+def test_peers_follow_the_replica_count() -> None:
+    docs = helm_template({**HELM_VALUES, "node.replicas": "5"})
+    (config,) = by_kind(docs, "ConfigMap")
+    peers = [line.split() for line in config["data"]["nodes.txt"].splitlines()]
+    assert [name for name, _ in peers] == [f"wb-wubloader-node-{i}" for i in range(5)]
+    assert peers[4][1] == "http://wb-wubloader-node-4.wb-wubloader-node.archive.svc:8000"
+
+
+def test_pods_carry_prometheus_scrape_annotations(docs: list[dict]) -> None:
+    for workload in by_kind(docs, "StatefulSet") + by_kind(docs, "Deployment"):
+        annotations = workload["spec"]["template"]["metadata"]["annotations"]
+        port = workload["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
+        assert annotations == {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(port),
+            "prometheus.io/path": "/metrics",
+        }
+
+
+def test_every_command_flag_and_variable_exists_in_our_cli(docs: list[dict], tmp_path: Path) -> None:
+    invocations = helm_invocations(docs, tmp_path, HELM_VALUES["database.url"])
+    assert sorted(i.argv[0] for i in invocations) == ["db", "node", "thrimshim"]
+    for invocation in invocations:
+        assert unknown_options(invocation) == [], invocation.where
+        args = parse_invocation(invocation)
+        if invocation.argv[0] == "node":
+            node = node_config_from_args(args)
+            assert node.self_url == "http://wb-wubloader-node-0.wb-wubloader-node.archive.svc:8000"
+            assert node.downloader is not None and node.backfiller is not None
+            assert node.editing is not None and node.editing.db_url == HELM_VALUES["database.url"]
+
+
+def test_probes_hit_the_health_routes_on_the_served_port(docs: list[dict], tmp_path: Path) -> None:
+    for invocation in helm_invocations(docs, tmp_path, HELM_VALUES["database.url"]):
+        if invocation.argv[0] == "db":
+            assert invocation.healthchecks == []  # a Job: it exits
+            continue
+        port = parse_invocation(invocation).port
+        assert invocation.healthchecks == [
+            ("livenessProbe", port, "/healthz"),
+            ("readinessProbe", port, "/readyz"),
+            ("startupProbe", port, "/healthz"),
+        ], invocation.where
