@@ -24,6 +24,7 @@ from wubloader.db.errors import DatabaseUnavailable
 from wubloader.db.listen import listen_for_edits
 from wubloader.runtime.backdoor import start_backdoor
 from wubloader.runtime.config import add_common_arguments, backdoor_config, parse_csv
+from wubloader.runtime.health import Health
 from wubloader.runtime.logsetup import setup_logging
 from wubloader.runtime.metrics import start_metrics_server
 from wubloader.runtime.serve import run_component
@@ -131,6 +132,11 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
     database = Database(args.db, pool_size=config.jobs + 4)
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(database.close)
+        if args.metrics_port is not None:
+            # Up before the database wait, so /readyz can say the database is what is missing.
+            health = Health({"database": database.check_ready}, stop=stop)
+            server = await start_metrics_server("127.0.0.1", args.metrics_port, health=health)
+            stack.push_async_callback(server.close)
         if not await wait_for_database(database, stop):
             return 0
         backends = build_backends(config.locations, args.creds)
@@ -140,9 +146,6 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
             config=config, database=database, index=SegmentIndex(config.base_dir), now=now_utc
         )
         runner = JobRunner(services, backends, stop)
-        if args.metrics_port is not None:
-            server = await start_metrics_server("127.0.0.1", args.metrics_port)
-            stack.push_async_callback(server.close)
         backdoor = await start_backdoor(backdoor_config(args), {"runner": runner, "config": config})
         if backdoor is not None:
             stack.push_async_callback(backdoor.close)
