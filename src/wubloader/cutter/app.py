@@ -15,6 +15,7 @@ from wubloader.cutter.backend_youtube import YouTubeBackend, YouTubeOptions
 from wubloader.cutter.config import CutterConfig
 from wubloader.cutter.errors import LocationsError
 from wubloader.cutter.job import JobServices
+from wubloader.cutter.job_gauges import JobStateGauges
 from wubloader.cutter.locations import BackendType, read_locations
 from wubloader.cutter.runner import JobRunner
 from wubloader.cutter.upkeep import TranscodeChecker, VideoUpdater
@@ -44,6 +45,7 @@ EXIT_FAILED_JOBS = 1
 TRANSCODE_INTERVAL = 20.0
 UPDATE_INTERVAL = 10.0
 DB_RETRY_PAUSE = 10.0
+JOB_GAUGES_INTERVAL = 15.0
 
 
 def configure_parser(parser: EnvArgumentParser) -> None:
@@ -179,6 +181,8 @@ async def run_all(
     async with asyncio.TaskGroup() as group:
         helpers = [group.create_task(listen_for_edits(db_url, runner.notify))]
         if not config.once:
+            gauges = JobStateGauges(services.database, interval=JOB_GAUGES_INTERVAL)
+            helpers.append(group.create_task(gauges.run()))
             for name, location in config.locations.items():
                 backend = backends[name]
                 if backend.needs_transcode:
