@@ -50,13 +50,13 @@ def unknown_options(invocation: Invocation) -> list[str]:
 def parse_invocation(invocation: Invocation) -> argparse.Namespace:
     """Parse argv under the invocation's environment, container paths mapped to their host files."""
     parser, used = subcommand_parser(invocation.argv)
-    argv = [_host_path(word, invocation.files) for word in invocation.argv[used:]]
-    env = {k: _host_path(v, invocation.files) for k, v in invocation.env.items()}
+    argv = [host_path(word, invocation.files) for word in invocation.argv[used:]]
+    env = {k: host_path(v, invocation.files) for k, v in invocation.env.items()}
     cleared = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
     with mock.patch.dict(os.environ, {**cleared, **env}, clear=True):
         return parser.parse_args(argv)
 
 
-def _host_path(word: str, files: dict[str, Path]) -> str:
+def host_path(word: str, files: dict[str, Path]) -> str:
     prefix, eq, value = word.rpartition("=") if word.startswith("--") else ("", "", word)
     return f"{prefix}{eq}{files[value]}" if value in files else word

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 
 from tests.deploy.invocations import parse_invocation, unknown_options
 from tests.deploy.manifests import (
@@ -27,7 +28,7 @@ from tests.deploy.manifests import (
 )
 from wubloader.node.app import config_from_args as node_config_from_args
 
-NODES = ("node-1", "node-2", "node-3")
+NODES = ("node-a", "node-b", "node-c")  # as deploy/prometheus/targets/nodes.yml names them
 
 
 def compose_schema() -> dict[str, object]:
@@ -60,7 +61,7 @@ def test_compose_validates_against_the_compose_spec_schema() -> None:
     assert errors == []
     # The schema does reject what compose rejects: a misspelt key under a service.
     broken = compose_config()
-    broken["services"]["node-1"]["helthcheck"] = {}
+    broken["services"]["node-a"]["helthcheck"] = {}
     assert not validator.is_valid(broken)
 
 
@@ -85,7 +86,9 @@ def test_every_reference_resolves() -> None:
             source = volume.split(":", 1)[0]
             if source.startswith("./deploy/compose/"):
                 assert (ROOT / source).exists(), (name, source)
-            elif not source.startswith("./deploy/"):  # deploy/prometheus, deploy/grafana: monitoring's
+            elif source.startswith("./deploy/prometheus"):
+                assert (ROOT / source).exists(), (name, source)
+            elif not source.startswith("./deploy/grafana"):  # deploy/grafana: the monitoring branch's
                 assert source in config["volumes"], (name, source)
     for item in config["configs"].values():
         assert (ROOT / item["file"]).is_file(), item
@@ -183,3 +186,15 @@ def test_monitoring_mounts_the_deploy_folders() -> None:
     grafana = services["grafana"]["volumes"]
     assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana
     assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro" in grafana
+
+
+def test_prometheus_scrapes_every_node_and_thrimshim() -> None:
+    """deploy/prometheus/targets/ names the compose services, so the alerts see every one."""
+    targets = ROOT / "deploy" / "prometheus" / "targets"
+    scraped = {
+        target
+        for name in ("nodes.yml", "thrimshim.yml")
+        for group in yaml.safe_load((targets / name).read_text())
+        for target in group["targets"]
+    }
+    assert scraped == {f"{name}:8000" for name in NODES} | {"thrimshim:8004"}
