@@ -118,3 +118,22 @@ def test_probes_hit_the_health_routes_on_the_served_port(docs: list[dict], tmp_p
             ("readinessProbe", port, "/readyz"),
             ("startupProbe", port, "/healthz"),
         ], invocation.where
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("node.replicas=three", "/node/replicas"), ("database.url=mysql://u:p@h/d", "/database/url")],
+)
+def test_values_schema_refuses_bad_values(value: str, message: str) -> None:
+    key, _, text = value.partition("=")
+    with pytest.raises(AssertionError, match=message):
+        helm_template({**HELM_VALUES, key: text})
+
+
+def test_without_a_source_the_nodes_only_backfill(tmp_path: Path) -> None:
+    values = {"database.url": HELM_VALUES["database.url"]}
+    invocations = helm_invocations(helm_template(values), tmp_path, values["database.url"])
+    node = next(i for i in invocations if i.argv[0] == "node")
+    assert "WUBLOADER_SOURCE" not in node.env and "WUBLOADER_CHANNEL" not in node.env
+    config = node_config_from_args(parse_invocation(node))
+    assert config.downloader is None and config.backfiller is not None
