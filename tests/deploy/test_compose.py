@@ -185,7 +185,7 @@ def test_monitoring_mounts_the_deploy_folders() -> None:
     assert "--config.file=/etc/prometheus/prometheus.yml" in services["prometheus"]["command"]
     grafana = services["grafana"]["volumes"]
     assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana
-    assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro" in grafana
+    assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards/wubloader:ro" in grafana
 
 
 def test_prometheus_scrapes_every_node_and_thrimshim() -> None:
