@@ -137,3 +137,14 @@ def test_without_a_source_the_nodes_only_backfill(tmp_path: Path) -> None:
     assert "WUBLOADER_SOURCE" not in node.env and "WUBLOADER_CHANNEL" not in node.env
     config = node_config_from_args(parse_invocation(node))
     assert config.downloader is None and config.backfiller is not None
+
+
+def test_the_upgrade_hook_runs_after_the_secret_it_needs_exists(docs: list[dict]) -> None:
+    """Helm creates ordinary resources only after the pre-install hooks: the Secret must be a hook too."""
+    (secret,) = by_kind(docs, "Secret")
+    (job,) = by_kind(docs, "Job")
+    hooks = [secret["metadata"]["annotations"], job["metadata"]["annotations"]]
+    assert all(h["helm.sh/hook"] == "pre-install,pre-upgrade" for h in hooks)
+    assert int(hooks[0]["helm.sh/hook-weight"]) < int(hooks[1]["helm.sh/hook-weight"])
+    env = job["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert env[0]["valueFrom"]["secretKeyRef"]["name"] == secret["metadata"]["name"]
