@@ -112,6 +112,7 @@ class Invocation:
     env: dict[str, str]
     files: dict[str, Path] = field(default_factory=dict)
     healthchecks: list[tuple[str, int, str]] = field(default_factory=list)  # (kind, port, path)
+    check_command: list[str] = field(default_factory=list)  # compose's healthcheck test, after "CMD"
 
 
 _HEALTH_URL = re.compile(r"http://127\.0\.0\.1:(\d+)(/[A-Za-z0-9_/-]*)")
@@ -137,7 +138,10 @@ def compose_invocations(config: dict[str, Any], secrets_dir: Path) -> list[Invoc
             for port, path in _HEALTH_URL.findall(" ".join(test)):
                 checks.append(("healthcheck", int(port), path))
         env = {key: str(value) for key, value in service.get("environment", {}).items()}
-        found.append(Invocation(f"compose service {name}", list(service["command"]), env, files, checks))
+        command = list(test[1:]) if test else []
+        found.append(
+            Invocation(f"compose service {name}", list(service["command"]), env, files, checks, command)
+        )
     return found
 
 

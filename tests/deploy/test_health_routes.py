@@ -6,6 +6,9 @@ check's own URL path answers 200.
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -111,4 +114,15 @@ def test_health_checks_answer_200_from_the_real_process(index: int, tmp_path: Pa
     for kind, deploy_port, path in checks:
         url = f"http://127.0.0.1:{ports[deploy_port]}{path}"
         assert status(url) == 200, (invocation.where, kind, url, component.log())
+    if invocation.check_command:  # compose runs this very command in the container
+        assert run_check(invocation.check_command, ports) == 0, component.log()
     assert component.stop() == 0, component.log()
+    if invocation.check_command:  # and it fails when nothing answers
+        assert run_check(invocation.check_command, ports) != 0
+
+
+def run_check(command: list[str], ports: dict[int, int]) -> int:
+    """Run a compose health check command here: the image's `python` is ours, its ports are mapped."""
+    argv = [sys.executable if word == "python" else word for word in command]
+    argv = [re.sub(r"127\.0\.0\.1:(\d+)", lambda m: f"127.0.0.1:{ports[int(m[1])]}", w) for w in argv]
+    return subprocess.run(argv, capture_output=True, timeout=60, check=False).returncode
