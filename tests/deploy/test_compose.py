@@ -84,11 +84,9 @@ def test_every_reference_resolves() -> None:
             assert mount["source"] in config["configs"], (name, mount)
         for volume in service.get("volumes", []):
             source = volume.split(":", 1)[0]
-            if source.startswith("./deploy/compose/"):
+            if source.startswith("./"):
                 assert (ROOT / source).exists(), (name, source)
-            elif source.startswith("./deploy/prometheus"):
-                assert (ROOT / source).exists(), (name, source)
-            elif not source.startswith("./deploy/grafana"):  # deploy/grafana: the monitoring branch's
+            else:
                 assert source in config["volumes"], (name, source)
     for item in config["configs"].values():
         assert (ROOT / item["file"]).is_file(), item
@@ -198,3 +196,17 @@ def test_prometheus_scrapes_every_node_and_thrimshim() -> None:
         for target in group["targets"]
     }
     assert scraped == {f"{name}:8000" for name in NODES} | {"thrimshim:8004"}
+
+
+def test_grafana_provisioning_finds_the_mounted_dashboards_and_prometheus() -> None:
+    services = compose_config()["services"]
+    provisioning = ROOT / "deploy" / "grafana" / "provisioning"
+    (provider,) = yaml.safe_load((provisioning / "dashboards" / "wubloader.yml").read_text())["providers"]
+    mounts = dict(v.removesuffix(":ro").split(":", 1)[::-1] for v in services["grafana"]["volumes"])
+    assert mounts[provider["options"]["path"]] == "./deploy/grafana/dashboards"
+    assert list((ROOT / "deploy" / "grafana" / "dashboards").glob("*.json"))
+    (datasource,) = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())[
+        "datasources"
+    ]
+    listen = next(a for a in services["prometheus"]["command"] if a.startswith("--web.listen-address="))
+    assert datasource["url"] == "http://prometheus:" + listen.rsplit(":", 1)[1]
