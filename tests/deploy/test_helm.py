@@ -4,10 +4,13 @@ every container's command, flags, variables and probes match our CLI and its hea
 
 from __future__ import annotations
 
+import functools
+import re
 from pathlib import Path
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from tests.deploy.invocations import parse_invocation, unknown_options
 from tests.deploy.manifests import CHART, HELM_VALUES, helm, helm_invocations, helm_template
@@ -148,3 +151,48 @@ def test_the_upgrade_hook_runs_after_the_secret_it_needs_exists(docs: list[dict]
     assert int(hooks[0]["helm.sh/hook-weight"]) < int(hooks[1]["helm.sh/hook-weight"])
     env = job["spec"]["template"]["spec"]["containers"][0]["env"]
     assert env[0]["valueFrom"]["secretKeyRef"]["name"] == secret["metadata"]["name"]
+
+
+def relabel(rules: list[dict], labels: dict[str, str]) -> dict[str, str] | None:
+    """Prometheus's `keep` and `replace` relabeling (anchored regexes, `;`-joined sources, `$1`)."""
+    labels = dict(labels)
+    for rule in rules:
+        value = ";".join(labels.get(name, "") for name in rule["source_labels"])
+        match = re.fullmatch(rule.get("regex", "(.*)"), value)
+        if rule.get("action", "replace") == "keep":
+            if match is None:
+                return None
+        elif match is not None:
+            labels[rule["target_label"]] = match.expand(rule.get("replacement", "$1").replace("$", "\\"))
+    return labels
+
+
+def pod_meta(workload: dict, name: str, ip: str) -> dict[str, str]:
+    """The labels Kubernetes service discovery gives a pod of `workload`."""
+    template = workload["spec"]["template"]["metadata"]
+    sanitize = functools.partial(re.sub, r"[^A-Za-z0-9_]", "_")
+    meta = {"__address__": ip, "__meta_kubernetes_pod_ip": ip, "__meta_kubernetes_pod_name": name}
+    meta |= {
+        f"__meta_kubernetes_pod_annotation_{sanitize(k)}": v
+        for k, v in template.get("annotations", {}).items()
+    }
+    meta |= {f"__meta_kubernetes_pod_label_{sanitize(k)}": v for k, v in template["labels"].items()}
+    return meta
+
+
+def test_the_kubernetes_prometheus_config_scrapes_the_pods_by_their_annotations(docs: list[dict]) -> None:
+    """Debian's promtool lacks Kubernetes discovery, so the relabeling is applied here to rendered pods."""
+    config = yaml.safe_load((CHART.parent / "prometheus-kubernetes.yml").read_text())
+    assert config["rule_files"] == ["alerts.yml"]
+    (job,) = config["scrape_configs"]
+    assert job["kubernetes_sd_configs"] == [{"role": "pod"}]
+    (nodes,) = by_kind(docs, "StatefulSet")
+    target = relabel(job["relabel_configs"], pod_meta(nodes, "wb-wubloader-node-1", "10.1.2.3"))
+    assert target is not None
+    assert (target["__address__"], target["__metrics_path__"]) == ("10.1.2.3:8000", "/metrics")
+    assert (target["node"], target["component"]) == ("wb-wubloader-node-1", "node")
+    (thrimshim,) = by_kind(docs, "Deployment")
+    target = relabel(job["relabel_configs"], pod_meta(thrimshim, "wb-wubloader-thrimshim-x", "10.1.2.4"))
+    assert target is not None and target["__address__"] == "10.1.2.4:8004"
+    (upgrade,) = by_kind(docs, "Job")  # no scrape annotation: not a target
+    assert relabel(job["relabel_configs"], pod_meta(upgrade, "wb-wubloader-db-upgrade-x", "10.1.2.5")) is None
