@@ -36,7 +36,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg=7:5.1.* \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin wubloader \
-    && mkdir /mnt/segments && chown wubloader /mnt/segments
+    && mkdir /mnt/segments /srv/videos && chown wubloader /mnt/segments /srv/videos
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

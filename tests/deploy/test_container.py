@@ -60,29 +60,18 @@ def test_final_stage_rules():
 
 
 def test_images_and_labels_are_ours_never_the_original_projects():
-    """A user must never pull the original project's image by mistake: names come from our CI."""
-    for name in ("Dockerfile", "compose.yaml"):
+    """A user must never pull the original project's image by mistake: names come from our CI.
+
+    (test_compose.py checks that each compose service runs ${WUBLOADER_IMAGE…} or a pinned official image.)
+    """
+    for name in ("Dockerfile", "compose.yaml", "deploy/helm/wubloader/values.yaml"):
         assert "dbvideostriketeam" not in (ROOT / name).read_text().lower()
-    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
-    for service in compose["services"].values():
-        if "image" in service:
-            assert service["image"].startswith("${WUBLOADER_IMAGE")
 
 
 def test_dockerignore_keeps_context_small():
     ignored = (ROOT / ".dockerignore").read_text().split()
     for entry in (".git", ".venv", "tests"):
         assert entry in ignored
-
-
-def test_compose_runs_two_nodes_backfilling_from_each_other():
-    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
-    services = compose["services"]
-    a, b = services["node-a"], services["node-b"]
-    assert a["command"][0] == b["command"][0] == "node"
-    assert "http://node-b:8000" in a["command"] and "http://node-a:8000" in b["command"]
-    for service in (a, b):
-        assert all(port.startswith("127.0.0.1:") for port in service["ports"])
 
 
 def test_ci_workflow_tests_then_publishes_on_main():

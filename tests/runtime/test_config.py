@@ -371,3 +371,37 @@ def test_base_dir_that_is_a_file_is_refused(tmp_path):
     with pytest.raises(RuntimeConfigError, match="not a directory"):
         StoreConfig(base_dir=afile)
     StoreConfig(base_dir=tmp_path / "missing")  # created later by whoever writes first
+
+
+def test_env_file_variable_reads_a_secret_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    secret = tmp_path / "port"
+    secret.write_text("9123\n")
+    monkeypatch.setenv("WUBLOADER_BASE_DIR_FILE", str(tmp_path / "missing-but-moot"))
+    monkeypatch.setenv("WUBLOADER_BASE_DIR", "/env")
+    monkeypatch.setenv("WUBLOADER_PORT_FILE", str(secret))
+    args = make_parser().parse_args([])
+    assert args.port == 9123 and args.base_dir == Path("/env")
+    assert make_parser().parse_args(["--port", "1"]).port == 1
+
+
+def test_env_file_errors_name_the_variable_never_the_secret(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WUBLOADER_PORT_FILE", str(tmp_path / "absent"))
+    with pytest.raises(SystemExit) as exit_info:
+        make_parser().parse_args(["--base-dir", "/x"])
+    assert exit_info.value.code == 2
+    assert "WUBLOADER_PORT_FILE=" in capsys.readouterr().err
+    secret = tmp_path / "port"
+    secret.write_text("hunter2-secret")
+    monkeypatch.setenv("WUBLOADER_PORT_FILE", str(secret))
+    with pytest.raises(SystemExit):
+        make_parser().parse_args(["--base-dir", "/x"])
+    err = capsys.readouterr().err
+    assert "WUBLOADER_PORT_FILE" in err and "hunter2" not in err
+
+
+def test_env_file_satisfies_a_required_option(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "base").write_text("/from/file\n")
+    monkeypatch.setenv("WUBLOADER_BASE_DIR_FILE", str(tmp_path / "base"))
+    assert make_parser().parse_args([]).base_dir == Path("/from/file")

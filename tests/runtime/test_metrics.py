@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import re
+import shutil
 
 import aiohttp
 from aiohttp import web
@@ -16,6 +18,7 @@ from wubloader.runtime.metrics import (
     request_metrics_middleware,
     serve_metrics,
     start_metrics_server,
+    watch_store_space,
 )
 from wubloader.runtime.serve import RunningServer, start_app
 
@@ -138,3 +141,11 @@ async def test_serve_metrics_stops_with_the_stop_event() -> None:
         async with aiohttp.ClientSession() as session, session.get(f"{server.url}/metrics") as resp:
             assert resp.status == 200
         stop.set()
+
+
+def test_store_space_is_read_at_scrape_time(tmp_path) -> None:
+    watch_store_space(tmp_path / "store")
+    assert math.isnan(sample("wubloader_store_free_bytes"))  # not there yet: unknown, not 0
+    (tmp_path / "store").mkdir()
+    assert sample("wubloader_store_size_bytes") == shutil.disk_usage(tmp_path).total
+    assert 0 < sample("wubloader_store_free_bytes") <= shutil.disk_usage(tmp_path).total

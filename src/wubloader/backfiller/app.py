@@ -30,11 +30,12 @@ from wubloader.runtime.config import (
     parse_duration_seconds,
 )
 from wubloader.runtime.errors import RuntimeConfigError
+from wubloader.runtime.health import Check, Health
 from wubloader.runtime.http_client import create_session
 from wubloader.runtime.logsetup import setup_logging
-from wubloader.runtime.metrics import start_metrics_server
+from wubloader.runtime.metrics import start_metrics_server, watch_store_space
 from wubloader.runtime.serve import run_component
-from wubloader.store.writer import TempSweeper
+from wubloader.store.writer import TempSweeper, writable_check
 
 if TYPE_CHECKING:
     import argparse
@@ -132,7 +133,9 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
             config, session=session, nodes=nodes, self_name=args.node_name, self_url=args.self_url, stop=stop
         )
         if args.metrics_port is not None:
-            server = await start_metrics_server("127.0.0.1", args.metrics_port)
+            health = Health(readiness_checks(args, config, stack), stop=stop)
+            watch_store_space(config.base_dir)
+            server = await start_metrics_server("127.0.0.1", args.metrics_port, health=health)
             stack.push_async_callback(server.close)
         backdoor = await start_backdoor(backdoor_config(args), {"backfiller": backfiller, "config": config})
         if backdoor is not None:
@@ -144,6 +147,19 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
             group.create_task(sweeper.run(stop))  # leftovers are removed while running, too
             await run_draining(backfiller, stop, config.drain_timeout)
     return 0
+
+
+def readiness_checks(
+    args: argparse.Namespace, config: BackfillerConfig, stack: contextlib.AsyncExitStack
+) -> dict[str, Check]:
+    """The store is writable and, with `--db`, the nodes table's database answers (through a
+    connection of its own, closed with `stack`)."""
+    checks = {"store": writable_check(config.base_dir)}
+    if args.db:
+        database = Database(args.db, pool_size=1)
+        stack.callback(database.close)
+        checks["database"] = database.check_ready
+    return checks
 
 
 async def run_draining(backfiller: Backfiller, stop: asyncio.Event, drain_timeout: float) -> None:

@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING
 from wubloader.coverage.checker import CoverageChecker
 from wubloader.runtime.config import add_common_arguments, check_base_dir, parse_csv
 from wubloader.runtime.errors import RuntimeConfigError
+from wubloader.runtime.health import Health
 from wubloader.runtime.logsetup import setup_logging
-from wubloader.runtime.metrics import start_metrics_server
+from wubloader.runtime.metrics import start_metrics_server, watch_store_space
 from wubloader.runtime.serve import run_component
 from wubloader.store.errors import UnsafePath
 from wubloader.store.listing import list_channels, list_qualities
 from wubloader.store.naming import check_component
+from wubloader.store.writer import writable_check
 
 if TYPE_CHECKING:
     import argparse
@@ -103,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
             return 0 if len(reports) == len(checker.targets()) else EXIT_FAILED
         async with contextlib.AsyncExitStack() as stack:
             if args.metrics_port is not None:
-                server = await start_metrics_server("127.0.0.1", args.metrics_port)
+                # The maps are written into the store, so it must be writable.
+                health = Health({"store": writable_check(config.base_dir)}, stop=stop)
+                watch_store_space(config.base_dir)
+                server = await start_metrics_server("127.0.0.1", args.metrics_port, health=health)
                 stack.push_async_callback(server.close)
             await checker.run(config.interval, stop)
         return 0

@@ -15,6 +15,7 @@ from wubloader.cutter.backend_youtube import YouTubeBackend, YouTubeOptions
 from wubloader.cutter.config import CutterConfig
 from wubloader.cutter.errors import LocationsError
 from wubloader.cutter.job import JobServices
+from wubloader.cutter.job_gauges import JobStateGauges
 from wubloader.cutter.locations import BackendType, read_locations
 from wubloader.cutter.runner import JobRunner
 from wubloader.cutter.upkeep import TranscodeChecker, VideoUpdater
@@ -24,6 +25,7 @@ from wubloader.db.errors import DatabaseUnavailable
 from wubloader.db.listen import listen_for_edits
 from wubloader.runtime.backdoor import start_backdoor
 from wubloader.runtime.config import add_common_arguments, backdoor_config, parse_csv
+from wubloader.runtime.health import Health
 from wubloader.runtime.logsetup import setup_logging
 from wubloader.runtime.metrics import start_metrics_server
 from wubloader.runtime.serve import run_component
@@ -43,6 +45,7 @@ EXIT_FAILED_JOBS = 1
 TRANSCODE_INTERVAL = 20.0
 UPDATE_INTERVAL = 10.0
 DB_RETRY_PAUSE = 10.0
+JOB_GAUGES_INTERVAL = 15.0
 
 
 def configure_parser(parser: EnvArgumentParser) -> None:
@@ -131,6 +134,11 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
     database = Database(args.db, pool_size=config.jobs + 4)
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(database.close)
+        if args.metrics_port is not None:
+            # Up before the database wait, so /readyz can say the database is what is missing.
+            health = Health({"database": database.check_ready}, stop=stop)
+            server = await start_metrics_server("127.0.0.1", args.metrics_port, health=health)
+            stack.push_async_callback(server.close)
         if not await wait_for_database(database, stop):
             return 0
         backends = build_backends(config.locations, args.creds)
@@ -140,9 +148,6 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
             config=config, database=database, index=SegmentIndex(config.base_dir), now=now_utc
         )
         runner = JobRunner(services, backends, stop)
-        if args.metrics_port is not None:
-            server = await start_metrics_server("127.0.0.1", args.metrics_port)
-            stack.push_async_callback(server.close)
         backdoor = await start_backdoor(backdoor_config(args), {"runner": runner, "config": config})
         if backdoor is not None:
             stack.push_async_callback(backdoor.close)
@@ -176,6 +181,8 @@ async def run_all(
     async with asyncio.TaskGroup() as group:
         helpers = [group.create_task(listen_for_edits(db_url, runner.notify))]
         if not config.once:
+            gauges = JobStateGauges(services.database, interval=JOB_GAUGES_INTERVAL)
+            helpers.append(group.create_task(gauges.run()))
             for name, location in config.locations.items():
                 backend = backends[name]
                 if backend.needs_transcode:

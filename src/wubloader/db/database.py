@@ -64,5 +64,12 @@ class Database:
         """Raise SchemaOutdated (naming `wubloader db upgrade`) unless the schema is at head."""
         self.call(migrations.require_current)
 
+    async def check_ready(self) -> None:
+        """Return once the database answers with the current schema (a readiness check).
+
+        Raises DatabaseUnavailable, SchemaOutdated or TimeoutError (after the database deadline).
+        """
+        await self.run(migrations.require_current)
+
     def close(self) -> None:
         self.engine.dispose()

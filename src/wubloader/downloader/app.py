@@ -24,10 +24,12 @@ from wubloader.runtime.config import (
     parse_csv,
     parse_duration_seconds,
 )
+from wubloader.runtime.health import Health
 from wubloader.runtime.logsetup import setup_logging
-from wubloader.runtime.metrics import serve_metrics
+from wubloader.runtime.metrics import serve_metrics, watch_store_space
 from wubloader.runtime.serve import run_component
 from wubloader.store import TempSweeper
+from wubloader.store.writer import writable_check
 
 if TYPE_CHECKING:
     import argparse
@@ -107,7 +109,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             async with asyncio.TaskGroup() as group:
                 if args.metrics_port is not None:
-                    group.create_task(serve_metrics(args.metrics_host, args.metrics_port, stop))
+                    health = Health({"store": writable_check(config.base_dir)}, stop=stop)
+                    watch_store_space(config.base_dir)
+                    metrics = serve_metrics(args.metrics_host, args.metrics_port, stop, health=health)
+                    group.create_task(metrics)
                 group.create_task(downloader.run(stop))
                 group.create_task(TempSweeper(config.base_dir, [config.channel]).run(stop))
         finally:

@@ -19,7 +19,7 @@ from wubloader.node.demo_events import create_demo_events
 from wubloader.node.editing_config import VIDEOS_ROUTE
 from wubloader.runtime.serve import serve_app
 from wubloader.runtime.timeparse import now_utc
-from wubloader.thrimshim.app import create_app, editor_config
+from wubloader.thrimshim.app import create_app, database_health, editor_config
 from wubloader.thrimshim.config import ThrimshimConfig
 
 if TYPE_CHECKING:
@@ -82,7 +82,8 @@ async def _serve(
         default_channel=config.demo_events.channel if config.demo_events is not None else None,
         drain_timeout=config.drain_timeout,
     )
-    app = create_app(thrimshim, database, editor=editor_config(thrimshim, restreamer_url))
+    editor = editor_config(thrimshim, restreamer_url)
+    app = create_app(thrimshim, database, editor=editor, health=database_health(database, stop))
     if config.videos is not None:
         app.router.add_static(VIDEOS_ROUTE, config.videos, show_index=False, follow_symlinks=False)
     await serve_app(

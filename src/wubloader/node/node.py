@@ -17,10 +17,11 @@ from wubloader.maintenance.verify import Scrubber
 from wubloader.node.demo import demo_stream
 from wubloader.node.editing_config import VIDEOS_ROUTE
 from wubloader.node.progress import report_progress
-from wubloader.restreamer.app import create_app
+from wubloader.restreamer.app import create_app, store_checks
 from wubloader.runtime.errors import RuntimeConfigError
+from wubloader.runtime.health import Check, Health
 from wubloader.runtime.http_client import create_session
-from wubloader.runtime.metrics import serve_metrics
+from wubloader.runtime.metrics import serve_metrics, watch_store_space
 from wubloader.runtime.serve import RunningServer, serve_app
 from wubloader.runtime.supervise import supervise
 from wubloader.runtime.workers import WorkerPool
@@ -59,20 +60,22 @@ class Node:
         """
         base = self.config.restreamer.base_dir
         await asyncio.to_thread(prepare_store, base)
+        watch_store_space(base)
         sweeper = TempSweeper(base)
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(self.downloader_pool.shutdown)
             stack.callback(self.replication_pool.shutdown)
+            health = Health(self._readiness_checks(stack), stop=stop)
             downloader_config = self.config.downloader
             if self.config.demo and downloader_config is not None:
                 demo = await stack.enter_async_context(demo_stream())
                 downloader_config = dataclasses.replace(downloader_config, source=demo.url)
             async with asyncio.TaskGroup() as group:
                 group.create_task(sweeper.run(stop), name="temp-sweeper")
-                self._start(group, "restreamer", lambda: self._serve(stop), stop)
+                self._start(group, "restreamer", lambda: self._serve(stop, health), stop)
                 if self.config.metrics_port is not None:
-                    host = self.config.restreamer.host
-                    group.create_task(serve_metrics(host, self.config.metrics_port, stop), name="metrics")
+                    host, port = self.config.restreamer.host, self.config.metrics_port
+                    group.create_task(serve_metrics(host, port, stop, health=health), name="metrics")
                 if downloader_config is not None:
                     downloader = Downloader(downloader_config, pool=self.downloader_pool)
                     self._start(group, "downloader", lambda: downloader.run(stop), stop)
@@ -90,6 +93,18 @@ class Node:
                     ),
                     name="progress",
                 )
+
+    def _readiness_checks(self, stack: contextlib.AsyncExitStack) -> dict[str, Check]:
+        """The store is writable and, on a node that edits, its events database answers (through a
+        connection of its own, so a busy cutter cannot make the node look unready)."""
+        checks = store_checks(self.config.restreamer)
+        if self.config.editing is not None:
+            from wubloader.db.database import Database  # only editing nodes pay for SQLAlchemy
+
+            database = Database(self.config.editing.db_url, pool_size=1)
+            stack.callback(database.close)
+            checks["database"] = database.check_ready
+        return checks
 
     def _start_maintenance(self, group: asyncio.TaskGroup, stop: asyncio.Event) -> None:
         """The optional continuous scrub, retention and coverage jobs."""
@@ -110,22 +125,26 @@ class Node:
     ) -> None:
         group.create_task(supervise(name, factory, stop=stop), name=name)
 
-    async def _serve(self, stop: asyncio.Event) -> None:
+    async def _serve(self, stop: asyncio.Event, health: Health) -> None:
         if self.config.editing is None:
-            await self._serve_app(stop, None)
+            await self._serve_app(stop, health, None)
             return
         # /thumbnail composes the editor's templates, which live in the events database.
         from wubloader.db.database import Database  # only nodes with a database pay for SQLAlchemy
 
         templates = Database(self.config.editing.db_url)
         try:
-            await self._serve_app(stop, templates)
+            await self._serve_app(stop, health, templates)
         finally:
             templates.close()
 
-    async def _serve_app(self, stop: asyncio.Event, templates: Database | None) -> None:
+    async def _serve_app(self, stop: asyncio.Event, health: Health, templates: Database | None) -> None:
         app = create_app(
-            self.config.restreamer, self.index, replication=self.replication_pool, templates_db=templates
+            self.config.restreamer,
+            self.index,
+            replication=self.replication_pool,
+            templates_db=templates,
+            health=health,
         )
         config = self.config.restreamer
 

@@ -41,12 +41,19 @@ from wubloader.runtime.config import (
     parse_duration_seconds,
     parse_port,
 )
+from wubloader.runtime.health import HEALTH_ROUTES, Check, Health, add_health_routes
 from wubloader.runtime.logsetup import setup_logging
-from wubloader.runtime.metrics import add_metrics_route, request_metrics_middleware, serve_metrics
+from wubloader.runtime.metrics import (
+    add_metrics_route,
+    request_metrics_middleware,
+    serve_metrics,
+    watch_store_space,
+)
 from wubloader.runtime.serve import run_component, serve_app
 from wubloader.runtime.timeparse import now_utc
 from wubloader.runtime.workers import WorkerPool
 from wubloader.store.selection import SegmentIndex
+from wubloader.store.writer import writable_check
 
 if TYPE_CHECKING:
     import argparse
@@ -78,13 +85,15 @@ def create_app(
     now: Callable[[], datetime] = now_utc,
     replication: WorkerPool | None = None,
     templates_db: Database | None = None,
+    health: Health | None = None,
 ) -> web.Application:
     """The restreamer app over `config.base_dir`.
 
     `index` may be shared with other components of the same process (one per store); `now` returns
     naive UTC and decides whether a range lies in the past (ENDLIST). `replication` is the pool for
     the `/files` routes' directory reads; without one the app makes its own and shuts it on cleanup.
-    `templates_db` (the events database) lets `/thumbnail` compose templates.
+    `templates_db` (the events database) lets `/thumbnail` compose templates. `health` is what
+    `/readyz` checks (default: the store is writable).
     """
     app = web.Application(middlewares=[request_metrics_middleware(SERVICE), error_middleware])
     if replication is None:
@@ -122,7 +131,27 @@ def create_app(
     document_route(
         app, "/metrics", RouteDoc(summary="Prometheus metrics", content_type="text/plain", errors=())
     )
+    add_health_routes(app, health or Health(store_checks(config)))
+    for path in HEALTH_ROUTES:
+        document_route(app, path, HEALTH_DOCS[path])
     return app
+
+
+HEALTH_DOCS = {
+    "/healthz": RouteDoc(summary="Alive: the process answers", content_type="application/json", errors=()),
+    "/readyz": RouteDoc(
+        summary="Ready: the store is writable and the server is not draining",
+        content_type="application/json",
+        errors=(),
+        extra_statuses={503: "not ready; the JSON body's `reason` says why"},
+    ),
+}
+
+
+def store_checks(config: RestreamerConfig) -> dict[str, Check]:
+    """The restreamer is ready when its store is writable. The optional templates database is not
+    checked: segments, playlists and cuts are served without it."""
+    return {"store": writable_check(config.base_dir)}
 
 
 async def _shutdown(pool: WorkerPool) -> None:
@@ -204,7 +233,9 @@ async def serve(
 
     With `backdoor`, a debug console sees `config` and `app`.
     """
-    app = create_app(config, templates_db=templates_db)
+    health = Health(store_checks(config), stop=stop)
+    watch_store_space(config.base_dir)
+    app = create_app(config, templates_db=templates_db, health=health)
     console = await start_backdoor(backdoor, {"config": config, "app": app}) if backdoor else None
     try:
         async with asyncio.TaskGroup() as tasks:
@@ -220,7 +251,7 @@ async def serve(
                 )
             )
             if metrics_port is not None:
-                tasks.create_task(serve_metrics(config.host, metrics_port, stop))
+                tasks.create_task(serve_metrics(config.host, metrics_port, stop, health=health))
     finally:
         if console is not None:
             await console.close()

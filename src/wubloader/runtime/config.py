@@ -95,7 +95,8 @@ class _BadEnvValue:
 class EnvArgumentParser(argparse.ArgumentParser):
     """ArgumentParser whose every `--foo-bar` option defaults to env `WUBLOADER_FOO_BAR`.
 
-    Precedence: command line > environment > `default=`. The env text goes through the option's
+    Precedence: command line > environment > `default=`; `WUBLOADER_FOO_BAR_FILE` names a file holding
+    the value instead (for secrets; the variable itself wins). The env text goes through the option's
     `type=` and `choices`; flags (`store_true`, `store_false`, BooleanOptionalAction) read
     1/true/yes/on or 0/false/no/off; `nargs` lists read whitespace-separated items. An empty variable
     counts as unset. A required option is satisfied by its variable. A bad value that the command
@@ -116,10 +117,11 @@ class EnvArgumentParser(argparse.ArgumentParser):
         relaxed: list[argparse.Action] = []
         for action in self._actions:
             name = _action_env_name(action)
-            text = os.environ.get(name) if name else None
-            if name is None or not text or hasattr(filled, action.dest):
+            if name is None or hasattr(filled, action.dest):
                 continue
-            value = _env_value(action, name, text)
+            value = _env_or_file_value(action, name)
+            if value is None:
+                continue
             if isinstance(value, _BadEnvValue) and _is_count(action):
                 self.error(value.message)  # argparse would do arithmetic on the placeholder
             setattr(filled, action.dest, value)
@@ -136,6 +138,36 @@ class EnvArgumentParser(argparse.ArgumentParser):
             if isinstance(value, _BadEnvValue):
                 self.error(value.message)
         return parsed, extras
+
+
+def _env_or_file_value(action: argparse.Action, name: str) -> Any:
+    """The converted value of `name` (or of `name`_FILE's file); None when neither is set."""
+    text = os.environ.get(name)
+    if text:
+        return _env_value(action, name, text)
+    from_file = _env_file_text(name)
+    if not from_file or isinstance(from_file, _BadEnvValue):
+        return from_file or None
+    value = _env_value(action, name, from_file)
+    if isinstance(value, _BadEnvValue):
+        # The text is a secret's: never repeat it in an error message.
+        return _BadEnvValue(f"environment variable {name}_FILE: the file's value is invalid for this option")
+    return value
+
+
+def _env_file_text(name: str) -> str | _BadEnvValue | None:
+    """The value of `<name>_FILE`'s file (stripped), so secrets come from files (compose secrets).
+
+    `<name>` itself wins when both are set. An unreadable file is a usage error naming the variable.
+    """
+    path = os.environ.get(name + "_FILE")
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+        return _BadEnvValue(f"environment variable {name}_FILE={_show(path)}: cannot read it: {reason}")
 
 
 def _is_count(action: argparse.Action) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import shutil
 import time
 from typing import TYPE_CHECKING
 
@@ -12,15 +14,20 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
 
+from wubloader.runtime.health import add_health_routes
+
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from aiohttp.typedefs import Handler, Middleware
 
+    from wubloader.runtime.health import Health
     from wubloader.runtime.serve import RunningServer
 
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -63,6 +70,33 @@ TASK_RESTARTS = Counter(
     "Crashes of supervised long-lived jobs, each followed by a restart after backoff.",
     ["task"],
 )
+
+STORE_FREE_BYTES = Gauge(
+    "wubloader_store_free_bytes", "Bytes an unprivileged writer may still use on the store's filesystem."
+)
+STORE_SIZE_BYTES = Gauge("wubloader_store_size_bytes", "Size of the store's filesystem in bytes.")
+
+
+def watch_store_space(base: Path) -> None:
+    """Report `base`'s filesystem in the store gauges, read (one statvfs) at each scrape.
+
+    A process has one store, so the gauges carry no label; NaN while `base` cannot be read.
+    """
+
+    def free() -> float:
+        try:
+            return float(shutil.disk_usage(base).free)
+        except OSError:
+            return math.nan
+
+    def size() -> float:
+        try:
+            return float(shutil.disk_usage(base).total)
+        except OSError:
+            return math.nan
+
+    STORE_FREE_BYTES.set_function(free)
+    STORE_SIZE_BYTES.set_function(size)
 
 
 def status_class(status: int) -> str:
@@ -121,23 +155,26 @@ def add_metrics_route(app: web.Application, registry: CollectorRegistry = REGIST
     app.router.add_get("/metrics", handle_metrics)
 
 
-def _metrics_app(registry: CollectorRegistry) -> web.Application:
+def _metrics_app(registry: CollectorRegistry, health: Health | None) -> web.Application:
     app = web.Application()
     add_metrics_route(app, registry)
+    if health is not None:
+        add_health_routes(app, health)
     return app
 
 
 async def start_metrics_server(
-    host: str, port: int, *, registry: CollectorRegistry = REGISTRY
+    host: str, port: int, *, registry: CollectorRegistry = REGISTRY, health: Health | None = None
 ) -> RunningServer:
-    """Start serving `/metrics` on host:port for a component without its own HTTP server.
+    """Start serving `/metrics` (and, with `health`, `/healthz` and `/readyz`) on host:port for a
+    component without its own HTTP server.
 
     Returns the running server (`.port` is the real port when 0 was asked); `await server.close()`
     when stopping. Raises ListenError if the address cannot be bound.
     """
     from wubloader.runtime.serve import start_app  # serve uses these metrics: import it late
 
-    return await start_app(_metrics_app(registry), host, port, drain_timeout=5.0)
+    return await start_app(_metrics_app(registry, health), host, port, drain_timeout=5.0)
 
 
 async def serve_metrics(
@@ -147,8 +184,11 @@ async def serve_metrics(
     *,
     registry: CollectorRegistry = REGISTRY,
     on_listening: Callable[[RunningServer], None] | None = None,
+    health: Health | None = None,
 ) -> None:
-    """Serve `/metrics` on host:port until `stop` is set (a task to put in the component's TaskGroup)."""
+    """Serve `/metrics` (and, with `health`, `/healthz` and `/readyz`) on host:port until `stop` is
+    set (a task to put in the component's TaskGroup)."""
     from wubloader.runtime.serve import serve_app  # serve uses these metrics: import it late
 
-    await serve_app(_metrics_app(registry), host, port, stop, drain_timeout=5.0, on_listening=on_listening)
+    app = _metrics_app(registry, health)
+    await serve_app(app, host, port, stop, drain_timeout=5.0, on_listening=on_listening)

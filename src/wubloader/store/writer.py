@@ -22,6 +22,7 @@ from wubloader.store.naming import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
     from datetime import datetime
     from pathlib import Path
     from types import TracebackType
@@ -37,6 +38,28 @@ STALE_TEMP_AGE = 600.0
 def ensure_directory(path: Path) -> None:
     """Create `path` and its parents; a no-op if it exists (safe against concurrent creators)."""
     path.mkdir(parents=True, exist_ok=True)
+
+
+def probe_writable(base: Path) -> None:
+    """Create `base` if needed, then create and remove a hidden file in it (readiness checks).
+
+    Raises OSError when the store cannot be written (read-only or full filesystem, permissions).
+    Hidden names (a leading `.`) never appear in any listing, so a reader never sees the probe.
+    """
+    ensure_directory(base)
+    probe = base / f".writable-{uuid.uuid4().hex}"
+    with open(probe, "xb") as file:
+        file.write(b"ok")
+    probe.unlink()
+
+
+def writable_check(base: Path) -> Callable[[], Awaitable[None]]:
+    """A readiness check of `base`: runs `probe_writable` on a worker thread (OSError when not writable)."""
+
+    async def check() -> None:
+        await asyncio.to_thread(probe_writable, base)
+
+    return check
 
 
 class SegmentWriter:

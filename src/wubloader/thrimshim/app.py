@@ -16,6 +16,7 @@ from wubloader.db import migrations
 from wubloader.db.database import Database
 from wubloader.editor.routes import EditorConfig, add_editor_routes
 from wubloader.runtime.config import HttpConfig, add_common_arguments, cli_type, parse_csv, parse_port
+from wubloader.runtime.health import Health, add_health_routes
 from wubloader.runtime.http_errors import cors_headers, quiet_malformed_request_logs
 from wubloader.runtime.logsetup import setup_logging
 from wubloader.runtime.metrics import add_metrics_route, request_metrics_middleware
@@ -50,10 +51,12 @@ def create_app(
     *,
     now: Callable[[], datetime] = now_utc,
     editor: EditorConfig | None = None,
+    health: Health | None = None,
 ) -> web.Application:
     """The API over `database` (which must be migrated; see `Database.require_current`).
 
-    With `editor`, the browser editor is served too (at `/`, `/edit/{id}`, `/watch`).
+    With `editor`, the browser editor is served too (at `/`, `/edit/{id}`, `/watch`). `/readyz`
+    checks `health` (default: the database answers with the current schema).
     """
     app = web.Application(
         middlewares=[request_metrics_middleware(SERVICE), error_middleware], client_max_size=MAX_BODY_BYTES
@@ -69,9 +72,15 @@ def create_app(
     for group in ROUTE_GROUPS:
         group.add_routes(app)
     add_metrics_route(app)
+    add_health_routes(app, health or database_health(database))
     if editor is not None:
         add_editor_routes(app, editor)
     return app
+
+
+def database_health(database: Database, stop: asyncio.Event | None = None) -> Health:
+    """Ready while the database answers with the current schema and `stop` is not set."""
+    return Health({"database": database.check_ready}, stop=stop)
 
 
 def editor_config(config: ThrimshimConfig, restreamer_url: str) -> EditorConfig:
@@ -145,7 +154,7 @@ async def serve(config: ThrimshimConfig, stop: asyncio.Event, editor: EditorConf
         await database.run(migrations.require_current)
         if not config.authentication:
             logger.warning("authentication is DISABLED (--no-authentication): anyone can edit, as NOT_AUTH")
-        app = create_app(config, database, editor=editor)
+        app = create_app(config, database, editor=editor, health=database_health(database, stop))
         await serve_app(app, config.http.host, config.http.port, stop, drain_timeout=config.drain_timeout)
     finally:
         database.close()
