@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.conftest import STORE_START
-from tests.harness.processes import free_port, start_component
+from tests.harness.processes import free_port, start_component, wait_until
 from tests.harness.store_builder import build_store
 from wubloader.db.database import Database
 
@@ -90,3 +90,39 @@ def test_health_routes(name, tmp_path, components):
         assert body["status"] == "not ready" and body["reason"].startswith(case.reason), body
         assert "\n" not in body["reason"]
     assert component.stop() == 0, component.log()
+
+
+@pytest.mark.parametrize("command", ["cutter", "backfiller", "coverage", "downloader"])
+def test_metrics_host_moves_the_standalone_server(command, tmp_path, components):
+    """Probes and Prometheus in other containers need a wider address than loopback's 127.0.0.1."""
+    base = tmp_path / "store"
+    build_store(base, STORE_START, 1)
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    Database(db).upgrade()
+    locations = tmp_path / "locations.json"
+    locations.write_text(json.dumps({"l": {"type": "local", "path": str(tmp_path / "out")}}))
+    port = free_port()
+    args = {
+        "cutter": f"cutter --base-dir {base} --db {db} --locations {locations}",
+        "backfiller": f"backfiller --base-dir {base} --nodes http://127.0.0.1:{CLOSED}",
+        "coverage": f"coverage --base-dir {base} --channels chan",
+        "downloader": f"downloader chan --source http://127.0.0.1:{CLOSED}/x.m3u8 --base-dir {base}",
+    }[command].split()
+    component = start_component(
+        [*args, "--metrics-port", str(port), "--metrics-host", "127.0.0.2"],
+        tmp_path / "logs",
+        port=port,
+        ready_path=None,
+    )
+    components.append(component)
+    wait_until(lambda: answers(f"http://127.0.0.2:{port}/healthz"), 60, message="the moved health route")
+    assert get(f"http://127.0.0.2:{port}/readyz") == (200, {"status": "ready"})
+    assert not answers(f"http://127.0.0.1:{port}/healthz")
+    assert component.stop() == 0, component.log()
+
+
+def answers(url: str) -> bool:
+    try:
+        return get(url)[0] == 200
+    except OSError:
+        return False

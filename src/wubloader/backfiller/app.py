@@ -33,7 +33,7 @@ from wubloader.runtime.errors import RuntimeConfigError
 from wubloader.runtime.health import Check, Health
 from wubloader.runtime.http_client import create_session
 from wubloader.runtime.logsetup import setup_logging
-from wubloader.runtime.metrics import start_metrics_server, watch_store_space
+from wubloader.runtime.metrics import LOOPBACK, start_metrics_server, watch_store_space
 from wubloader.runtime.serve import run_component
 from wubloader.store.writer import TempSweeper, writable_check
 
@@ -135,7 +135,9 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         if args.metrics_port is not None:
             health = Health(readiness_checks(args, config, stack), stop=stop)
             watch_store_space(config.base_dir)
-            server = await start_metrics_server("127.0.0.1", args.metrics_port, health=health)
+            server = await start_metrics_server(
+                args.metrics_host or LOOPBACK, args.metrics_port, health=health
+            )
             stack.push_async_callback(server.close)
         backdoor = await start_backdoor(backdoor_config(args), {"backfiller": backfiller, "config": config})
         if backdoor is not None:

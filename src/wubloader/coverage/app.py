@@ -13,7 +13,7 @@ from wubloader.runtime.config import add_common_arguments, check_base_dir, parse
 from wubloader.runtime.errors import RuntimeConfigError
 from wubloader.runtime.health import Health
 from wubloader.runtime.logsetup import setup_logging
-from wubloader.runtime.metrics import start_metrics_server, watch_store_space
+from wubloader.runtime.metrics import LOOPBACK, start_metrics_server, watch_store_space
 from wubloader.runtime.serve import run_component
 from wubloader.store.errors import UnsafePath
 from wubloader.store.listing import list_channels, list_qualities
@@ -108,7 +108,9 @@ def run(args: argparse.Namespace) -> int:
                 # The maps are written into the store, so it must be writable.
                 health = Health({"store": writable_check(config.base_dir)}, stop=stop)
                 watch_store_space(config.base_dir)
-                server = await start_metrics_server("127.0.0.1", args.metrics_port, health=health)
+                server = await start_metrics_server(
+                    args.metrics_host or LOOPBACK, args.metrics_port, health=health
+                )
                 stack.push_async_callback(server.close)
             await checker.run(config.interval, stop)
         return 0

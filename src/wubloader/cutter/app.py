@@ -27,7 +27,7 @@ from wubloader.runtime.backdoor import start_backdoor
 from wubloader.runtime.config import add_common_arguments, backdoor_config, parse_csv
 from wubloader.runtime.health import Health
 from wubloader.runtime.logsetup import setup_logging
-from wubloader.runtime.metrics import start_metrics_server
+from wubloader.runtime.metrics import LOOPBACK, start_metrics_server
 from wubloader.runtime.serve import run_component
 from wubloader.runtime.timeparse import now_utc
 from wubloader.store.selection import SegmentIndex
@@ -137,7 +137,9 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         if args.metrics_port is not None:
             # Up before the database wait, so /readyz can say the database is what is missing.
             health = Health({"database": database.check_ready}, stop=stop)
-            server = await start_metrics_server("127.0.0.1", args.metrics_port, health=health)
+            server = await start_metrics_server(
+                args.metrics_host or LOOPBACK, args.metrics_port, health=health
+            )
             stack.push_async_callback(server.close)
         if not await wait_for_database(database, stop):
             return 0

@@ -26,7 +26,7 @@ from wubloader.runtime.config import (
 )
 from wubloader.runtime.health import Health
 from wubloader.runtime.logsetup import setup_logging
-from wubloader.runtime.metrics import serve_metrics, watch_store_space
+from wubloader.runtime.metrics import LOOPBACK, serve_metrics, watch_store_space
 from wubloader.runtime.serve import run_component
 from wubloader.store import TempSweeper
 from wubloader.store.writer import writable_check
@@ -45,7 +45,6 @@ def configure_parser(parser: EnvArgumentParser) -> None:
         "--qualities", type=parse_csv, default=("source",), help="comma list (default source)"
     )
     parser.add_argument("--base-dir", type=Path, required=True, help="segment store root")
-    parser.add_argument("--metrics-host", default="127.0.0.1", help="address for --metrics-port")
     seconds = cli_type(parse_duration_seconds)
     parser.add_argument("--poll-interval", type=seconds, default=1.0, help="media playlist poll interval")
     parser.add_argument("--suspect-after", type=seconds, default=59.0, help="a fetch this slow is suspect")
@@ -111,7 +110,9 @@ def run(args: argparse.Namespace) -> int:
                 if args.metrics_port is not None:
                     health = Health({"store": writable_check(config.base_dir)}, stop=stop)
                     watch_store_space(config.base_dir)
-                    metrics = serve_metrics(args.metrics_host, args.metrics_port, stop, health=health)
+                    metrics = serve_metrics(
+                        args.metrics_host or LOOPBACK, args.metrics_port, stop, health=health
+                    )
                     group.create_task(metrics)
                 group.create_task(downloader.run(stop))
                 group.create_task(TempSweeper(config.base_dir, [config.channel]).run(stop))

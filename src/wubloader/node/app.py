@@ -117,6 +117,7 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         keep_hours=args.keep,
         coverage_interval=args.coverage_interval or None,
         metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
         editing=editing_from_args(args, downloader),
     )
 

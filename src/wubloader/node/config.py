@@ -21,7 +21,8 @@ class NodeConfig:
     when it has peers (`nodes`, from which `self_url` is excluded). `scrub_rate` (bytes/s) re-hashes the
     store continuously; `keep_hours` deletes hours older than that; `coverage_interval` (s) redraws the
     coverage maps of every channel. `/metrics` is always on the restreamer's port; `metrics_port`
-    serves it on a port of its own too (same host). `editing` runs thrimshim, the editor and a cutter."""
+    serves it on a port of its own too (on `metrics_host`, else the restreamer's host). `editing`
+    runs thrimshim, the editor and a cutter."""
 
     restreamer: RestreamerConfig
     downloader: DownloaderConfig | None = None
@@ -34,6 +35,7 @@ class NodeConfig:
     keep_hours: float | None = None
     coverage_interval: float | None = None
     metrics_port: int | None = None
+    metrics_host: str | None = None
     editing: EditingConfig | None = None
 
     def __post_init__(self) -> None:

@@ -74,7 +74,8 @@ class Node:
                 group.create_task(sweeper.run(stop), name="temp-sweeper")
                 self._start(group, "restreamer", lambda: self._serve(stop, health), stop)
                 if self.config.metrics_port is not None:
-                    host, port = self.config.restreamer.host, self.config.metrics_port
+                    host = self.config.metrics_host or self.config.restreamer.host
+                    port = self.config.metrics_port
                     group.create_task(serve_metrics(host, port, stop, health=health), name="metrics")
                 if downloader_config is not None:
                     downloader = Downloader(downloader_config, pool=self.downloader_pool)

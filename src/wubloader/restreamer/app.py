@@ -226,6 +226,7 @@ async def serve(
     stop: asyncio.Event,
     *,
     metrics_port: int | None = None,
+    metrics_host: str | None = None,
     backdoor: BackdoorConfig | None = None,
     templates_db: Database | None = None,
 ) -> None:
@@ -251,7 +252,9 @@ async def serve(
                 )
             )
             if metrics_port is not None:
-                tasks.create_task(serve_metrics(config.host, metrics_port, stop, health=health))
+                tasks.create_task(
+                    serve_metrics(metrics_host or config.host, metrics_port, stop, health=health)
+                )
     finally:
         if console is not None:
             await console.close()
@@ -278,6 +281,7 @@ def run(args: argparse.Namespace) -> int:
                 config,
                 stop,
                 metrics_port=args.metrics_port,
+                metrics_host=args.metrics_host,
                 backdoor=backdoor_config(args),
                 templates_db=database,
             )

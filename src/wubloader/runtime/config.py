@@ -413,12 +413,13 @@ def backdoor_config(args: argparse.Namespace) -> BackdoorConfig:
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the flags every component shares: `--log-level`, the backdoor flags, `--metrics-port`.
+    """Add the flags every component shares: `--log-level`, the backdoor flags, `--metrics-port/-host`.
 
     Build the backdoor's config from the parsed flags with `backdoor_config(args)`.
 
     Defaults: log level None (setup_logging then reads env/INFO), backdoor off, metrics port None
-    (no separate metrics server).
+    (no separate metrics server). Metrics (and /healthz, /readyz) stay on loopback unless
+    `--metrics-host` says otherwise: a container's probes and Prometheus need a wider address.
     """
     parser.add_argument(
         "--log-level",
@@ -454,4 +455,10 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="PORT",
         help="serve Prometheus /metrics on this port (components without their own HTTP server)",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default=None,
+        metavar="HOST",
+        help="address for --metrics-port (default 127.0.0.1, or the component's own --host)",
     )

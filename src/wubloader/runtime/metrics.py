@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from wubloader.runtime.serve import RunningServer
 
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
+LOOPBACK = "127.0.0.1"  # where a standalone metrics server listens unless --metrics-host widens it
 # Methods outside this set are counted as "other": the method is client-controlled text.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
