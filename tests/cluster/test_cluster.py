@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ import pytest
 from tests.downloader.support import SourceSegment, source_truth
 from tests.harness.cluster import CHANNEL, LOCATION, QUALITY, WINDOW, Cluster, ClusterNode, start_cluster
 from tests.harness.media import probe_duration
+from tests.harness.postgres import PostgresServer, start_postgres
 from tests.harness.processes import wait_until
 from wubloader.runtime.timeparse import format_utc
 from wubloader.store import SegmentType, hash_bytes
@@ -35,8 +37,17 @@ OUTAGE = WINDOW + 10
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory, postgres_server):
-    with start_cluster(tmp_path_factory.mktemp("cluster"), postgres_server) as running:
+def cluster_postgres():
+    """The cluster's own PostgreSQL server (the suite's harness, another instance): the failover test
+    crashes it, which must not cut off the connections of other tests sharing the session's server."""
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, cluster_postgres):
+    with start_cluster(tmp_path_factory.mktemp("cluster"), cluster_postgres) as running:
         yield running
 
 
@@ -90,54 +101,76 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def published(node: ClusterNode) -> list[Path]:
-    """Finished videos in the node's local location (hidden part files excluded)."""
+def published(node: ClusterNode, title: str) -> list[Path]:
+    """Finished videos of this title in the node's local location (hidden part files excluded)."""
     if not node.videos.exists():
         return []
-    return sorted(p for p in node.videos.iterdir() if p.suffix == ".ts" and not p.name.startswith("."))
+    return sorted(
+        p for p in node.videos.glob(f"{title.replace(' ', '_')}-*.ts") if not p.name.startswith(".")
+    )
 
 
-def test_an_edit_through_the_api_is_published_exactly_once(cluster, tmp_path):
-    segments = wait_segments(cluster, 6)[1:5]
-    wait_everywhere(cluster, segments)  # so all three cutters see the job as theirs to take
-    events = tmp_path / "events.csv"
+def uploads(cluster: Cluster) -> dict[str, float]:
+    return {
+        n: metric(cutter_metrics_url(node), "cutter_videos_uploaded_total")
+        for n, node in cluster.nodes.items()
+    }
+
+
+def submit_edit(
+    cluster: Cluster, event_id: str, segments: list[SourceSegment], title: str, directory: Path
+) -> None:
+    """Import the event (CLI), then submit an edit of `segments` through A's editing API."""
+    events = directory / f"{event_id}.csv"
     events.write_text("id,sheet_name,event_start,event_end,category,description,notes,tags\n"
-                      "ev1,Day 1,,,Chat,A chat,,a\n")  # fmt: skip
+                      f"{event_id},Day 1,,,Chat,A chat,,a\n")  # fmt: skip
     assert cli("events", "import", "--db", cluster.db_url, str(events)).returncode == 0
     editor = cluster.nodes["A"].editor_url
-    row = http_json(f"{editor}/thrimshim/ev1")
+    row = http_json(f"{editor}/thrimshim/{event_id}")
     assert isinstance(row, dict)
     start, end = segments[0].start, segments[-1].start + timedelta(seconds=float(segments[-1].duration_text))
-    body = {
-        key: row[key]
-        for key in ("sheet_name", "event_start", "event_end", "category", "description", "notes", "tags")
-    }
+    sheet = ("sheet_name", "event_start", "event_end", "category", "description", "notes", "tags")
+    body = {key: row[key] for key in sheet}
     body |= {"upload_location": LOCATION, "video_ranges": [[format_utc(start), format_utc(end)]],
              "video_transitions": [], "video_channel": CHANNEL, "video_quality": QUALITY,
-             "video_title": "Cluster video", "video_description": "cut by one of three", "video_tags": ["t"],
+             "video_title": title, "video_description": "cut by one of three", "video_tags": ["t"],
              "thumbnail_mode": "NONE", "public": True, "state": "EDITED"}  # fmt: skip
-    http_json(f"{editor}/thrimshim/ev1", body, token=cluster.token)
+    http_json(f"{editor}/thrimshim/{event_id}", body, token=cluster.token)
+
+
+def assert_published_once(
+    cluster: Cluster, event_id: str, segments: list[SourceSegment], directory: Path
+) -> None:
+    """Submit an edit; exactly one cutter publishes it: one DONE row, one file, one upload counted."""
+    title = f"Cluster video {event_id}"
+    before = uploads(cluster)
+    submit_edit(cluster, event_id, segments, title, directory)
+    editor = cluster.nodes["A"].editor_url
 
     def done() -> bool:
-        state = http_json(f"{editor}/thrimshim/ev1")
+        state = http_json(f"{editor}/thrimshim/{event_id}")
         return isinstance(state, dict) and state["state"] == "DONE"
 
-    wait_until(done, 120, interval=0.5, message="the edit to be published")
-    row = http_json(f"{editor}/thrimshim/ev1")
+    wait_until(done, 120, interval=0.5, message=f"{event_id} to be published")
+    row = http_json(f"{editor}/thrimshim/{event_id}")
     assert isinstance(row, dict)
-    videos = {name: published(node) for name, node in cluster.nodes.items()}
+    videos = {name: published(node, title) for name, node in cluster.nodes.items()}
     assert sum(len(v) for v in videos.values()) == 1, videos
     (winner,) = [name for name, files in videos.items() if files]
     (video,) = videos[winner]
     assert row["uploader"] == winner
     assert row["video_link"] == f"file://{cluster.nodes[winner].videos}/{video.name}"
-    assert abs(probe_duration(video) - (end - start).total_seconds()) <= 0.1
+    duration = (segments[-1].start - segments[0].start).total_seconds() + float(segments[-1].duration_text)
+    assert abs(probe_duration(video) - duration) <= 0.1
     # One upload in the whole cluster, counted by the winner's cutter alone.
-    uploads = {
-        name: metric(cutter_metrics_url(node), "cutter_videos_uploaded_total")
-        for name, node in cluster.nodes.items()
-    }
-    assert uploads == {name: float(name == winner) for name in cluster.nodes}
+    after = uploads(cluster)
+    assert {n: after[n] - before[n] for n in after} == {n: float(n == winner) for n in after}
+
+
+def test_an_edit_through_the_api_is_published_exactly_once(cluster, tmp_path):
+    segments = wait_segments(cluster, 6)[1:5]
+    wait_everywhere(cluster, segments)  # so all three cutters see the job as theirs to take
+    assert_published_once(cluster, "ev1", segments, tmp_path)
 
 
 def cutter_metrics_url(node: ClusterNode) -> str:
@@ -213,3 +246,36 @@ def test_a_tombstone_made_on_c_reaches_a_and_b(cluster):
     for node in cluster.nodes.values():
         with urllib.request.urlopen(f"{node.url}/files/{CHANNEL}/{QUALITY}/{hour}", timeout=30) as response:
             assert relative.name not in json.load(response)
+
+
+def http_status(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def all_running(cluster: Cluster) -> bool:
+    return all(c.process.poll() is None for c in cluster.components())
+
+
+def test_the_database_fails_over_and_publishing_goes_on(cluster, cluster_postgres: PostgresServer, tmp_path):
+    """The primary dies at once and comes back (crash recovery) on the same address, as a promoted
+    standby behind a stable name would: archiving never needed it, the API answers 503 meanwhile, no
+    process dies, and the next edit is published exactly once."""
+    editor = cluster.nodes["A"].editor_url
+    cluster_postgres.crash()
+    try:
+        assert http_status(f"{editor}/thrimshim") == (503, "database unavailable, try again\n")
+        down_at = cluster.encoded()
+        wait_everywhere(cluster, wait_segments(cluster, down_at + 3)[down_at:])
+        assert all_running(cluster)
+    finally:
+        cluster_postgres.start()
+    wait_until(lambda: http_status(f"{editor}/thrimshim")[0] == 200, 120, message="the API to recover")
+    up_at = cluster.encoded()
+    segments = wait_segments(cluster, up_at + 5)[up_at : up_at + 4]
+    wait_everywhere(cluster, segments)
+    assert_published_once(cluster, "ev2", segments, tmp_path)
+    assert all_running(cluster)
