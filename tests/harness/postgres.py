@@ -117,6 +117,17 @@ class PostgresServer:
         with self.admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+    def crash(self) -> None:
+        """Stop the server at once (no checkpoint, clients cut off), keeping its files: as a failed primary."""
+        _run(
+            [str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"],
+            "pg_ctl stop",
+        )
+
+    def start(self) -> None:
+        """Start the server again on the same port after `crash()` (crash recovery replays its WAL)."""
+        _start(self)
+
     def stop(self) -> None:
         subprocess.run(
             _as_postgres(

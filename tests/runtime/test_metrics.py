@@ -145,6 +145,7 @@ async def test_serve_metrics_stops_with_the_stop_event() -> None:
 
 def test_store_space_is_read_at_scrape_time(tmp_path) -> None:
     watch_store_space(tmp_path / "store")
+    watch_store_space(tmp_path / "store")  # a second component of the same process: no error
     assert math.isnan(sample("wubloader_store_free_bytes"))  # not there yet: unknown, not 0
     (tmp_path / "store").mkdir()
     assert sample("wubloader_store_size_bytes") == shutil.disk_usage(tmp_path).total

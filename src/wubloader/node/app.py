@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,6 +64,7 @@ def configure_parser(parser: EnvArgumentParser) -> None:
     add("--db", default=None, help="events database: serve thrimshim + the editor (and the nodes table)")
     add("--locations", type=Path, default=None, metavar="FILE.json", help="run a cutter for these locations")
     add("--editor-port", type=cli_type(parse_port), default=8004, help="thrimshim + editor port")
+    add("--name", default=None, help="the cutter's unique name in the cluster (default: hostname)")
     add("--self-url", default=None, help="this node's URL as peers know it (excluded from backfill)")
     add("--recent-cutoff", type=float, default=120.0, metavar="S", help="backfill skips younger segments")
     add("--start", type=cli_type(parse_start), default=None, metavar="HOURS|TIMESTAMP", help="backfill bound")
@@ -131,6 +133,8 @@ def editing_from_args(args: argparse.Namespace, downloader: DownloaderConfig | N
     http = HttpConfig(host="127.0.0.1" if args.demo else args.host, port=args.editor_port)
     if args.editor_port == args.port:
         raise RuntimeConfigError("--editor-port must differ from --port")
+    if args.name is not None and (not args.name or not args.name.isprintable()):
+        raise RuntimeConfigError("--name must be a non-empty printable name")
     # The cutter's modules load only for a node that edits (a plain node stays lean).
     from wubloader.cutter.locations import parse_location, read_locations
 
@@ -150,6 +154,7 @@ def editing_from_args(args: argparse.Namespace, downloader: DownloaderConfig | N
         demo_events=demo,
         authentication=not args.demo,
         drain_timeout=args.drain_timeout,
+        cutter_name=args.name or socket.gethostname(),
     )
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from typing import TYPE_CHECKING
 
 from wubloader.cutter.app import build_backends, run_all
@@ -58,7 +57,8 @@ async def run_editing(
         async with asyncio.TaskGroup() as group:
             group.create_task(_serve(config, database, restreamer_url, stop, on_listening), name="thrimshim")
             if config.locations:
-                group.create_task(_cut(config.locations, base, index, database, stop), name="cutter")
+                cut = _cut(config.locations, config.cutter_name, base, index, database, stop)
+                group.create_task(cut, name="cutter")
             if config.demo_events is not None:
                 demo = create_demo_events(config.demo_events, database, index, stop)
                 group.create_task(demo, name="demo-events")
@@ -98,9 +98,14 @@ async def _serve(
 
 
 async def _cut(
-    locations: dict[str, Location], base: Path, index: SegmentIndex, database: Database, stop: asyncio.Event
+    locations: dict[str, Location],
+    name: str,
+    base: Path,
+    index: SegmentIndex,
+    database: Database,
+    stop: asyncio.Event,
 ) -> None:
-    cutter = CutterConfig(base_dir=base, name=socket.gethostname(), locations=locations)
+    cutter = CutterConfig(base_dir=base, name=name, locations=locations)
     backends = build_backends(locations, None)
     async with contextlib.AsyncExitStack() as stack:
         for backend in backends.values():

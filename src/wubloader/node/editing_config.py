@@ -45,6 +45,8 @@ class EditingConfig:
     demo_events: DemoEvents | None = None
     authentication: bool = True
     drain_timeout: float = 20.0
+    # Claims are made in this name: two cutters sharing one would each take the other's jobs for its own.
+    cutter_name: str = "cutter"
 
 
 def demo_local_location(base: Path, http: HttpConfig) -> dict[str, object]:

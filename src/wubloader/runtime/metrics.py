@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import shutil
 import time
@@ -72,10 +73,16 @@ TASK_RESTARTS = Counter(
     ["task"],
 )
 
+# Registered by `watch_store_space` only: a process without a store (thrimshim, a cutter) must not
+# export a free space of 0.
 STORE_FREE_BYTES = Gauge(
-    "wubloader_store_free_bytes", "Bytes an unprivileged writer may still use on the store's filesystem."
+    "wubloader_store_free_bytes",
+    "Bytes an unprivileged writer may still use on the store's filesystem.",
+    registry=None,
 )
-STORE_SIZE_BYTES = Gauge("wubloader_store_size_bytes", "Size of the store's filesystem in bytes.")
+STORE_SIZE_BYTES = Gauge(
+    "wubloader_store_size_bytes", "Size of the store's filesystem in bytes.", registry=None
+)
 
 
 def watch_store_space(base: Path) -> None:
@@ -98,6 +105,9 @@ def watch_store_space(base: Path) -> None:
 
     STORE_FREE_BYTES.set_function(free)
     STORE_SIZE_BYTES.set_function(size)
+    for gauge in (STORE_FREE_BYTES, STORE_SIZE_BYTES):
+        with contextlib.suppress(ValueError):  # registered by an earlier call in this process
+            REGISTRY.register(gauge)
 
 
 def status_class(status: int) -> str:
