@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from wubloader.store.errors import BadSegmentName, UnsafePath
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
 HOUR_FORMAT = "%Y-%m-%dT%H"
@@ -35,7 +36,10 @@ _NAME_RE = re.compile(
     r"-(full|suspect|partial|temp)"
     r"-([A-Za-z0-9_-]{1,64})\.ts"
 )
+# The same pattern once per line of a newline-joined listing, for parsing an hour's names in bulk.
+_NAME_LINE_RE = re.compile("^" + _NAME_RE.pattern + "$", re.MULTILINE)
 _HOUR_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}")
+_UNSEEN = timedelta(-1)  # a marker no parsed duration equals (durations are never negative)
 _LAST_TIME = datetime(9999, 12, 31, 23, 59, 59, 999999)  # naive UTC, like every store time
 
 
@@ -173,6 +177,63 @@ def parse_segment_name(
         type=seg_type,
         hash=None if seg_type is SegmentType.TEMP else hash_text,
     )
+
+
+def parse_hour_names(
+    hour_start: datetime, names: Sequence[str], channel: str | None, quality: str | None, prefix: str
+) -> list[Segment | None]:
+    """`parse_segment_name` of each name (path `prefix + name`), None for a bad one, in bulk.
+
+    One regular-expression pass over the joined names replaces a match per name; any name it cannot
+    vouch for (a newline in a name, a malformed or unusual one) sends the whole hour through the exact
+    per-name path, so the results are always those of `parse_segment_name`.
+    """
+    text = "\n".join(names)
+    found = _NAME_LINE_RE.findall(text)
+    if len(found) != len(names) or text.count("\n") != len(names) - 1 or hour_start.year == 9999:
+        return [_parse_or_none(hour_start, name, channel, quality, prefix) for name in names]
+    parsed: list[Segment | None] = []
+    append = parsed.append
+    durations: dict[str, timedelta | None] = {}
+    for name, fields in zip(names, found, strict=True):
+        minute, second, fraction, duration_text, type_text, hash_text = fields
+        seg_type = _TYPES[type_text]
+        duration = durations.get(duration_text, _UNSEEN)
+        if duration is _UNSEEN:
+            duration = durations[duration_text] = _duration_or_none(duration_text)
+        temp = seg_type is SegmentType.TEMP
+        if duration is None or (not temp and len(hash_text) > HASH_LENGTH):
+            append(None)
+            continue
+        offset = timedelta(0, int(minute) * 60 + int(second), int(fraction.ljust(6, "0")))
+        append(
+            Segment(
+                path=prefix + name,
+                channel=channel,
+                quality=quality,
+                start=hour_start + offset,
+                duration=duration,
+                type=seg_type,
+                hash=None if temp else hash_text,
+            )
+        )
+    return parsed
+
+
+def _duration_or_none(text: str) -> timedelta | None:
+    try:
+        return _parse_duration(text)
+    except BadSegmentName:
+        return None
+
+
+def _parse_or_none(
+    hour_start: datetime, name: str, channel: str | None, quality: str | None, prefix: str
+) -> Segment | None:
+    try:
+        return parse_segment_name(hour_start, name, channel, quality, prefix + name)
+    except BadSegmentName:
+        return None
 
 
 @functools.lru_cache(maxsize=1024)
