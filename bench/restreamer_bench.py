@@ -168,6 +168,8 @@ def main() -> int:
                     str(base),
                     "--port",
                     str(ours_port),
+                    "--max-media-rate",  # no cap on cut output: (a) times a rough cut against `cat`
+                    "0",
                 ],
                 env=env,
             )
@@ -189,7 +191,7 @@ def main() -> int:
         servers = {"ours": ours, "nginx": ref, "shipped nginx config": shipped}
         pids = {"ours": processes[0].pid, "nginx": child_pid(processes[1].pid)}
         pids["shipped nginx config"] = pids["nginx"]  # the same worker serves both nginx ports
-        report(servers, pids, quoted, hours, args)
+        report(servers, pids, quoted, hours, args, base)
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -209,6 +211,7 @@ def report(
     segment: str,
     hours: int,
     options: argparse.Namespace,
+    base: Path,
 ) -> None:
     seconds = 1.0 if options.quick else options.duration
     rounds = 1 if options.quick else options.rounds
@@ -234,7 +237,25 @@ def report(
         goal = LATENCY_GOALS_MS.get(name)
         record(f"{name}, warm", result["p50_ms"], unit="ms", target=f"<= {goal:g} ms" if goal else "",
                met=result["p50_ms"] <= goal if goal else None)  # fmt: skip
+    rough_cut_vs_cat(ours, base, rounds)
     throughput(servers, pids, segment, seconds, rounds)
+
+
+def rough_cut_vs_cat(ours: str, base: Path, rounds: int) -> None:
+    """A rough cut of the first hour (curl to /dev/null) against `cat` of the same files to /dev/null."""
+    hour_dir = base / "chan" / "source" / f"{START:%Y-%m-%dT%H}"
+    files = sorted(str(p) for p in hour_dir.iterdir())
+    fmt = "%Y-%m-%dT%H:%M:%S"
+    url = f"{ours}/cut/chan/source.ts?type=rough&range={START:{fmt}},{START + timedelta(hours=1):{fmt}}"
+    cut_s, cat_s = [], []
+    for _ in range(max(rounds, 2)):
+        for name, command in (("cat", ["cat", *files]), ("cut", ["curl", "-sf", "-o", "/dev/null", url])):
+            began = time.perf_counter()
+            subprocess.run(command, stdout=subprocess.DEVNULL, check=True, timeout=600)
+            (cat_s if name == "cat" else cut_s).append(time.perf_counter() - began)
+    cut, cat = statistics.median(cut_s), statistics.median(cat_s)
+    print(f"  rough cut 1 h   {cut * 1e3:8.0f} ms   cat of the same {len(files)} files {cat * 1e3:.0f} ms: {cut / cat:.2f}x")
+    record("rough cut 1 h (HTTP, curl)", cut * 1e3, cat * 1e3, unit="ms", target="<= 1.5x cat", met=cut <= 1.5 * cat)
 
 
 def throughput(
