@@ -7,7 +7,8 @@ unmounting and mounting it again empties the kernel's caches for that store alon
 shared: no global cache drop). Each round remounts, times the floor — a fresh Python process doing a
 bare `os.stat` + `os.scandir` of the same 25 hour directories — then remounts, starts `wubloader
 restreamer`, waits until it answers, and times its first `GET` of the 24 h media playlist. Reported:
-medians and their ratio (target <= 3x), and the second (warm) request. Without root or loop devices
+medians and their ratio (target <= 3x), the second (warm) request, and the restreamer's resident memory
+after both (target <= 80 MiB). Without root or loop devices
 the store stays in a temp directory and the measure is labelled "warm cache".
 """
 
@@ -81,8 +82,16 @@ def floor_seconds(base: Path) -> float:
     return float(out.stdout)
 
 
-def first_playlist(base: Path) -> tuple[float, float, int]:
-    """(first, second request seconds, body bytes) of the 24 h playlist on a fresh restreamer."""
+def rss_mib(pid: int) -> float:
+    """Resident memory of process `pid` in MiB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise SystemExit(f"no VmRSS for process {pid}")
+
+
+def first_playlist(base: Path) -> tuple[float, float, int, float]:
+    """(first, second request seconds, body bytes, RSS MiB after) of the 24 h playlist on a fresh restreamer."""
     port = free_port()
     env = {**os.environ, "WUBLOADER_LOG_LEVEL": "WARNING"}
     command = [sys.executable, "-m", "wubloader", "restreamer", "--base-dir", str(base), "--port", str(port)]
@@ -97,7 +106,7 @@ def first_playlist(base: Path) -> tuple[float, float, int]:
             with urllib.request.urlopen(url, timeout=120) as response:
                 body = response.read()
             times.append(time.perf_counter() - began)
-        return times[0], times[1], len(body)
+        return times[0], times[1], len(body), rss_mib(process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -116,14 +125,15 @@ def main() -> int:
             base = (mount.point if mount else work) / "store"
             build_store(base, START - timedelta(hours=1), (HOURS + 1) * 1800, contents=[b"G" * 188 * k for k in (1, 2, 3)])
             time.sleep(2.1)  # directory mtimes older than the caches' settle time, as for past hours
-            floors, firsts, seconds = [], [], []
+            floors, firsts, seconds, rss = [], [], [], []
             for _ in range(rounds):
                 if mount:
                     mount.cold()
                 floors.append(floor_seconds(base))
                 if mount:
                     mount.cold()
-                first, second, size = first_playlist(base)
+                first, second, size, resident = first_playlist(base)
+                rss.append(resident)
                 firsts.append(first)
                 seconds.append(second)
         finally:
@@ -137,6 +147,9 @@ def main() -> int:
     print(f"  second playlist (warm)            {second:8.1f} ms   (target <= 50 ms)")
     record(f"24 h playlist, fresh process, {cache}", first, floor, unit="ms", target="<= 3x", met=first <= 3 * floor)
     record("24 h playlist, second request", second, unit="ms", target="<= 50 ms", met=second <= 50)
+    memory = max(rss)
+    print(f"  restreamer RSS after them         {memory:8.1f} MiB (target <= 80 MiB)")
+    record("restreamer RSS after a 24 h playlist", memory, unit="MiB", target="<= 80 MiB", met=memory <= 80)
     return 0
 
 
