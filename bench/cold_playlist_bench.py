@@ -5,7 +5,7 @@
 Builds a 25 h store of 2 s segments on a private ext4 image mounted through a loop device, so that
 unmounting and mounting it again empties the kernel's caches for that store alone (the machine is
 shared: no global cache drop). Each round remounts, times the floor — a fresh Python process doing a
-bare `os.stat` + `os.scandir` of the same 25 hour directories — then remounts, starts `wubloader
+bare `os.stat` + `os.scandir` of the 26 hour directories the range touches — then remounts, starts `wubloader
 restreamer`, waits until it answers, and times its first `GET` of the 24 h media playlist. Reported:
 medians and their ratio (target <= 3x), the second (warm) request, and the restreamer's resident memory
 after both (target <= 80 MiB). Without root or loop devices
