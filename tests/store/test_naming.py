@@ -222,3 +222,10 @@ def test_bulk_parse_refuses_an_end_after_the_last_representable_time():
     parsed = parse_hour_names(hour, names, None, None, "")
     assert parsed[0] is None
     assert parsed[1] is not None and parsed[1].end == datetime(9999, 12, 31, 23, 59, 59)
+
+
+def test_bulk_parse_reuses_offsets_across_hours_correctly():
+    """The offsets cache is keyed by the time text alone: the same names in two hours start 1 h apart."""
+    first = parse_hour_names(datetime(2024, 1, 1, 5), GOOD_NAMES, "c", "q", "")
+    second = parse_hour_names(datetime(2024, 1, 1, 6), GOOD_NAMES, "c", "q", "")
+    assert [b.start - a.start for a, b in zip(first, second, strict=True)] == [timedelta(hours=1)] * len(GOOD_NAMES)

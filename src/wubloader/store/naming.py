@@ -36,8 +36,19 @@ _NAME_RE = re.compile(
     r"-(full|suspect|partial|temp)"
     r"-([A-Za-z0-9_-]{1,64})\.ts"
 )
-# The same pattern once per line of a newline-joined listing, for parsing an hour's names in bulk.
-_NAME_LINE_RE = re.compile("^" + _NAME_RE.pattern + "$", re.MULTILINE)
+# The same names, one per line of a newline-joined listing, for parsing an hour in bulk; TIME is one
+# group (`MM:SS.ffffff`), the key of the offsets cache below.
+_NAME_LINE_RE = re.compile(
+    r"^([0-5][0-9]:[0-5][0-9]\.[0-9]{1,6})"
+    r"-([0-9]{1,4}(?:\.[0-9]{1,20})?)"
+    r"-(full|suspect|partial|temp)"
+    r"-([A-Za-z0-9_-]{1,64})\.ts$",
+    re.MULTILINE,
+)
+# TIME text → offset into its hour. A stream's segments keep their phase, so the same 1,800 texts come
+# back every hour: one dict lookup instead of three int() calls and a timedelta. Bounded.
+_OFFSETS: dict[str, timedelta] = {}
+_MAX_OFFSETS = 16384
 _HOUR_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}")
 _UNSEEN = timedelta(-1)  # a marker no parsed duration equals (durations are never negative)
 _LAST_TIME = datetime(9999, 12, 31, 23, 59, 59, 999999)  # naive UTC, like every store time
@@ -195,8 +206,8 @@ def parse_hour_names(
     parsed: list[Segment | None] = []
     append = parsed.append
     durations: dict[str, timedelta | None] = {}
-    for name, fields in zip(names, found, strict=True):
-        minute, second, fraction, duration_text, type_text, hash_text = fields
+    offsets = _OFFSETS
+    for name, (time_text, duration_text, type_text, hash_text) in zip(names, found, strict=True):
         seg_type = _TYPES[type_text]
         duration = durations.get(duration_text, _UNSEEN)
         if duration is _UNSEEN:
@@ -205,7 +216,9 @@ def parse_hour_names(
         if duration is None or (not temp and len(hash_text) > HASH_LENGTH):
             append(None)
             continue
-        offset = timedelta(0, int(minute) * 60 + int(second), int(fraction.ljust(6, "0")))
+        offset = offsets.get(time_text)
+        if offset is None:
+            offset = _time_offset(time_text)
         append(
             Segment(
                 path=prefix + name,
@@ -218,6 +231,15 @@ def parse_hour_names(
             )
         )
     return parsed
+
+
+def _time_offset(text: str) -> timedelta:
+    """`MM:SS.ffffff` (already matched) → its offset into the hour, remembered in _OFFSETS."""
+    offset = timedelta(0, int(text[0:2]) * 60 + int(text[3:5]), int(text[6:].ljust(6, "0")))
+    if len(_OFFSETS) >= _MAX_OFFSETS:
+        _OFFSETS.clear()
+    _OFFSETS[text] = offset
+    return offset
 
 
 def _duration_or_none(text: str) -> timedelta | None:
