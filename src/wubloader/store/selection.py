@@ -168,10 +168,12 @@ class _CachedHour:
     names: frozenset[str]
     parsed: dict[str, Segment]
     index: HourIndex
+    prefix: str  # every parsed segment's path is prefix + its name
 
     def size(self) -> int:
         """Estimated bytes held (names, parsed segments, index), for the cache's byte budget."""
-        segments = sum(SEGMENT_BYTES + len(seg.path) for seg in self.parsed.values())
+        paths = sum(map(len, self.parsed)) + len(self.prefix) * len(self.parsed)  # path = prefix + name
+        segments = SEGMENT_BYTES * len(self.parsed) + paths
         return names_bytes(self.names) + segments + CHAIN_BYTES * len(self.index.chain)
 
 
@@ -325,7 +327,8 @@ class SegmentIndex:
                 parsed[name] = seg
         ordered = drop_implausible([parsed[n] for n in visible if n in parsed])
         candidates = best_per_start(ordered, _file_size)
-        return _CachedHour(mtime_ns=-1, names=names, parsed=parsed, index=build_hour_index(candidates))
+        index = build_hour_index(candidates)
+        return _CachedHour(mtime_ns=-1, names=names, parsed=parsed, index=index, prefix=prefix)
 
     def best_segments(
         self, channel: str, quality: str, start: datetime, end: datetime, *, allow_holes: bool = True
