@@ -26,6 +26,7 @@ from pathlib import Path
 
 import aiohttp
 
+from results import record
 from wubloader.backfiller import Backfiller, BackfillerConfig, StaticNodeSource, peer_from_url
 from wubloader.runtime.http_client import create_session
 from wubloader.store import SegmentType, hash_bytes, segment_path
@@ -213,6 +214,8 @@ def run(args: argparse.Namespace, work: Path) -> None:
         print(f"backfill (fetch + verify + fsync + rename): {seconds:.2f} s, {mb / seconds:.0f} MB/s")
         print(f"ratio backfill/reference(/dev/null): {reference / seconds:.2f}x (target >= 0.6x, <= 3 s)")
         print(f"ratio backfill/reference(disk + fsync): {disk / seconds:.2f}x")
+        record("backfill vs raw HTTP copy + fsync", mb / seconds, mb / disk, unit="MB/s",
+               target=">= 0.9x", met=disk / seconds >= 0.9)  # fmt: skip
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -233,6 +236,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
         f"no-op pass over {args.noop_hours} h ({count} segments): first {first:.3f} s, "
         f"steady {steady:.3f} s ({result.hours_unchanged} hours unchanged; target <= 1 s)"
     )
+    record(f"backfill no-op pass {args.noop_hours} h", steady, unit="s", target="<= 1 s", met=steady <= 1)
 
 
 if __name__ == "__main__":

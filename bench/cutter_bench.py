@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa
+from bench.results import record
 from tests.conftest import STORE_START
 from tests.cutter.jobs import edit_for, submit
 from tests.harness.media import encode_clip
@@ -156,6 +157,8 @@ def report(latencies: list[float], engine: list[float], published: list[float], 
     print(f"{seconds / 60:.0f} min smart cut, bare engine   median {e:.3f} s (min {min(engine):.3f} s)")
     print(f"{seconds / 60:.0f} min smart cut, published     median {p:.3f} s (min {min(published):.3f} s)")
     print(f"published / engine                   {p / e:.2f}x")
+    record("cutter edit -> claim", statistics.median(latencies), POLL_INTERVAL, unit="s")
+    record(f"cutter {seconds / 60:.0f} min smart cut published", p, e, unit="s")
 
 
 def main() -> None:

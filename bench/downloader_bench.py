@@ -36,6 +36,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from downloader_window import run_window
+from results import record
 
 REPO = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -235,6 +236,10 @@ def run(args: argparse.Namespace) -> int:
         f"publish -> stored latency: median {median:.3f} s, p90 {statistics.quantiles(latencies, n=10)[-1]:.3f} s, "
         f"max {max(latencies):.3f} s (target median <= {TARGET_MEDIAN_LATENCY:.0f} s: {median / TARGET_MEDIAN_LATENCY:.2f}x)"
     )
+    record("downloader CPU per archived hour", cpu_per_hour, ref, unit="CPU s",
+           target=f"<= {TARGET_CPU_PER_HOUR:.0f} s", met=cpu_per_hour <= TARGET_CPU_PER_HOUR)  # fmt: skip
+    record("downloader publish -> stored median", median, unit="s",
+           target=f"<= {TARGET_MEDIAN_LATENCY:.0f} s", met=median <= TARGET_MEDIAN_LATENCY)  # fmt: skip
     if not args.no_window:
         segments, seconds, warmup = (3600, 6.0, 60.0) if args.quick else (43200, 30.0, 300.0)
         for line in run_window(work, free_port(), segments, seconds, warmup):

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.results import record
 from tests.harness.store_builder import build_store, write_segment
 
 from wubloader.coverage.checker import CoverageChecker
@@ -124,6 +125,9 @@ def main() -> int:
     print(f"  bare listing {floor * 1e3:8.1f}")
     print(f"  cold pass    {cold * 1e3:8.1f}   {cold / floor:.2f}x the listing")
     print(f"  warm pass    {warm * 1e3:8.1f}   {warm / floor:.2f}x the listing")
+    record("verify vs sha256sum", verify_rate, sha_rate, unit="MB/s")
+    record(f"coverage cold pass {hours} h", cold * 1e3, floor * 1e3, unit="CPU ms")
+    record(f"coverage warm pass {hours} h", warm * 1e3, floor * 1e3, unit="CPU ms")
     return 0
 
 

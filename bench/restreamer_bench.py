@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.results import record  # noqa: E402
 from tests.harness.store_builder import build_store  # noqa: E402
 
 START = datetime(2024, 5, 1, 0, 0, 0)
@@ -66,6 +67,8 @@ http {{
     include {tmp}/shipped.conf;
 }}
 """
+# Warm latency goals (wrk median), by measure name.
+LATENCY_GOALS_MS = {"playlist 24 h": 50.0, "1 h hour listing": 2.0}
 TEMPLATE = ROOT / "deploy" / "nginx" / "restreamer.conf.template"
 
 
@@ -165,6 +168,8 @@ def main() -> int:
                     str(base),
                     "--port",
                     str(ours_port),
+                    "--max-media-rate",  # no cap on cut output: (a) times a rough cut against `cat`
+                    "0",
                 ],
                 env=env,
             )
@@ -186,7 +191,7 @@ def main() -> int:
         servers = {"ours": ours, "nginx": ref, "shipped nginx config": shipped}
         pids = {"ours": processes[0].pid, "nginx": child_pid(processes[1].pid)}
         pids["shipped nginx config"] = pids["nginx"]  # the same worker serves both nginx ports
-        report(servers, pids, quoted, hours, args)
+        report(servers, pids, quoted, hours, args, base)
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -206,6 +211,7 @@ def report(
     segment: str,
     hours: int,
     options: argparse.Namespace,
+    base: Path,
 ) -> None:
     seconds = 1.0 if options.quick else options.duration
     rounds = 1 if options.quick else options.rounds
@@ -215,19 +221,41 @@ def report(
     ours = servers["ours"]
     fmt = "%Y-%m-%dT%H:%M:%S"
     one_h = f"start={START:{fmt}}&end={START + timedelta(hours=1):{fmt}}"
-    long_h = min(24, hours - 1)
-    long_q = f"start={START:{fmt}}&end={START + timedelta(hours=long_h):{fmt}}"
+    day = f"start={START:{fmt}}&end={START + timedelta(hours=24):{fmt}}"
     latency = {
         "playlist 1 h": f"{ours}/playlist/chan/source.m3u8?{one_h}",
-        f"playlist {long_h} h": f"{ours}/playlist/chan/source.m3u8?{long_q}",
-        "hour listing": f"{ours}/files/chan/source/{START:%Y-%m-%dT%H}",
+        "playlist 24 h": f"{ours}/playlist/chan/source.m3u8?{day}",
+        "1 h hour listing": f"{ours}/files/chan/source/{START:%Y-%m-%dT%H}",
     }
+    if hours <= 24:  # the quick store is too short for a day
+        del latency["playlist 24 h"]
     print(f"\n(a) latency, warm, 1 connection (wrk median over {seconds:g} s):")
     for name, url in latency.items():
         urllib.request.urlopen(url, timeout=30).read()  # warm the caches
         result = wrk(url, 1, seconds)
         print(f"  {name:<14} {result['p50_ms']:8.2f} ms   ({result['rps']:.0f} req/s)")
+        goal = LATENCY_GOALS_MS.get(name)
+        record(f"{name}, warm", result["p50_ms"], unit="ms", target=f"<= {goal:g} ms" if goal else "",
+               met=result["p50_ms"] <= goal if goal else None)  # fmt: skip
+    rough_cut_vs_cat(ours, base, rounds)
     throughput(servers, pids, segment, seconds, rounds)
+
+
+def rough_cut_vs_cat(ours: str, base: Path, rounds: int) -> None:
+    """A rough cut of the first hour (curl to /dev/null) against `cat` of the same files to /dev/null."""
+    hour_dir = base / "chan" / "source" / f"{START:%Y-%m-%dT%H}"
+    files = sorted(str(p) for p in hour_dir.iterdir())
+    fmt = "%Y-%m-%dT%H:%M:%S"
+    url = f"{ours}/cut/chan/source.ts?type=rough&range={START:{fmt}},{START + timedelta(hours=1):{fmt}}"
+    cut_s, cat_s = [], []
+    for _ in range(max(rounds, 2)):
+        for name, command in (("cat", ["cat", *files]), ("cut", ["curl", "-sf", "-o", "/dev/null", url])):
+            began = time.perf_counter()
+            subprocess.run(command, stdout=subprocess.DEVNULL, check=True, timeout=600)
+            (cat_s if name == "cat" else cut_s).append(time.perf_counter() - began)
+    cut, cat = statistics.median(cut_s), statistics.median(cat_s)
+    print(f"  rough cut 1 h   {cut * 1e3:8.0f} ms   cat of the same {len(files)} files {cat * 1e3:.0f} ms: {cut / cat:.2f}x")
+    record("rough cut 1 h (HTTP, curl)", cut * 1e3, cat * 1e3, unit="ms", target="<= 1.5x cat", met=cut <= 1.5 * cat)
 
 
 def throughput(
@@ -259,6 +287,9 @@ def throughput(
         ]
         median = {name: statistics.median(values) for name, values in rps.items()}
         per_request = {name: cpu[name] / max(requests[name], 1) * 1e6 for name in servers}
+        ratio = statistics.median(ratios)
+        record(f"/segments {connections} conn", median["ours"], median["nginx"], unit="req/s", ratio=ratio,
+               target=">= 0.8x nginx", met=ratio >= 0.8)  # fmt: skip
         print(
             f"  {connections} conn: ours {median['ours']:6.0f} req/s ({median['ours'] * SEGMENT_BYTES / 1e6:5.0f} MB/s), "
             f"nginx {median['nginx']:6.0f} req/s ({median['nginx'] * SEGMENT_BYTES / 1e6:5.0f} MB/s) [medians]\n"

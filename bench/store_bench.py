@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.results import record
 from tests.harness.store_builder import build_store
 
 from wubloader.store import SegmentIndex, hour_name
@@ -91,6 +92,8 @@ def main() -> int:
             f"{label:>6} {floor * 1e3:9.2f} {cold_s * 1e3:9.2f} {warm_s * 1e3:9.2f} {iterate_s * 1e3:9.2f}"
             f" {warm_s / floor:10.2f}x"
         )
+        record(f"selection {label}, new index", cold_s * 1e3, floor * 1e3, unit="ms")
+        record(f"selection {label}, warm + iterate", iterate_s * 1e3, floor * 1e3, unit="ms")
     return 0
 
 

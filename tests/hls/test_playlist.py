@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import quote
+
+import pytest
 
 from wubloader.hls.playlist import (
     EntryCache,
@@ -11,8 +14,9 @@ from wubloader.hls.playlist import (
     plan_media_playlist,
     render_master_playlist,
     render_media_playlist,
+    segment_uri,
 )
-from wubloader.store import Segment, SegmentType
+from wubloader.store import Segment, SegmentType, parse_segment_path
 
 T0 = datetime(2024, 5, 1, 10, 0, 0)
 LIVE_EDGE = timedelta(seconds=15)
@@ -121,3 +125,19 @@ def test_master_playlist():
 def test_master_playlist_frame_rate():
     text = render_master_playlist([Variant(name="source", bandwidth=1, uri="s.m3u8", frame_rate=30000 / 1001)])
     assert '#EXT-X-STREAM-INF:BANDWIDTH=1,FRAME-RATE=29.970,NAME="source"\n' in text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/s/chan/source/2024-05-01T10/00:02.000000-2.0-full-AbC_-9.ts",
+        "/s/my chan/source/2024-05-01T10/00:02.000000-2.0-full-abc.ts",  # a space: percent-quoted
+        "/s/ch%an/qu?al/2024-05-01T10/00:02.000000-2.0-full-abc.ts",
+        "/s/chän/source/2024-05-01T10/00:02.000000-2.0-full-abc.ts",  # not ASCII
+    ],
+)
+def test_segment_uri_quotes_every_part(path):
+    """The shortcut for plain names gives what quoting each part does."""
+    seg = parse_segment_path(path)
+    parts = path.split("/")[-4:]
+    assert segment_uri(seg) == "../../segments/" + "/".join(quote(p, safe="") for p in parts)

@@ -7,6 +7,7 @@ import time
 import urllib.parse
 import urllib.request
 from datetime import timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -17,6 +18,7 @@ from tests.harness.media import store_clip
 from tests.harness.processes import free_port, start_component
 from tests.harness.store_builder import write_segment
 from tests.media.test_cut_engine import _ffmpeg_children
+from wubloader.store import SegmentIndex
 
 pytestmark = pytest.mark.ffmpeg
 FMT = "%Y-%m-%dT%H:%M:%S.%f"
@@ -134,6 +136,21 @@ async def test_holes_closed_up_when_allowed(store, make_client, tmp_path):
     got = packets(out)
     assert got.frames == first_frame_index(43.5) - first_frame_index(39) - 2 * FPS
     assert abs(got.duration - (4.5 - 2)) <= 1 / FPS + 1e-9
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+async def test_rough_cut_is_the_covering_files_back_to_back(store, make_client, method):
+    """Sent zero-copy with an exact Content-Length: every covering file whole, in order, the hole skipped."""
+    client = await make_client(store)
+    params = {"range": rng(37.5, 45.1), "type": "rough", "allow_holes": "TRUE"}
+    response = await client.request(method, URL, params=params)
+    assert response.status == 200, await response.text()
+    chain = SegmentIndex(store).best_segments("chan", "source", STORE_START + timedelta(seconds=37.5),
+                                              STORE_START + timedelta(seconds=45.1))  # fmt: skip
+    assert None in chain
+    expected = b"".join(Path(seg.path).read_bytes() for seg in chain if seg is not None)
+    assert int(response.headers["Content-Length"]) == len(expected) > 0
+    assert await response.read() == (expected if method == "GET" else b"")
 
 
 async def test_client_disconnect_kills_ffmpeg(store, make_client):

@@ -12,6 +12,8 @@ from wubloader.store.naming import (
     decode_hash,
     hour_name,
     parse_hour,
+    parse_hour_names,
+    parse_segment_name,
     segment_filename,
     segment_path,
     tombstone_name,
@@ -90,9 +92,7 @@ def test_bad_durations_refused(bad):
         format_duration(bad)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
+BAD_NAMES = [
         "45:51.608000-2.0-full.ts",  # too few parts
         "45:51.608000-2.0-bogus-abc.ts",  # unknown type
         "45:51.608000-2.0-full-abc.json",  # wrong suffix
@@ -121,8 +121,10 @@ def test_bad_durations_refused(bad):
         "45:51.608000-2.0-temp-" + "a" * 65 + ".ts",
         "45:51.608000-2.0-full-abc" + "é" * 120 + ".ts",  # not ASCII, over 255 bytes
         "45:51.608000-2.0-temp-" + "a" * 240 + ".ts",  # over 255 bytes
-    ],
-)
+]
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
 def test_bad_names_refused(name):
     with pytest.raises(BadSegmentName):
         parse_segment_path(f"c/q/2024-01-01T00/{name}")
@@ -188,3 +190,42 @@ def test_temp_has_no_hash_and_tombstone_name():
 def test_unsafe_components_refused(component):
     with pytest.raises(UnsafePath):
         check_component(component)
+
+
+GOOD_NAMES = [
+    "00:00.000000-2.0-full-" + "A" * 43 + ".ts",
+    "00:02.5-2.002-suspect-abc_-.ts",
+    "00:04.123456-1.5-partial-xyz.ts",
+    "00:05.000000-2.0-temp-" + "b" * 64 + ".ts",
+    "59:58.000000-3600.0-full-end.ts",
+]
+
+
+@pytest.mark.parametrize("bad", [None, *BAD_NAMES, "a\nb", "00:00.000000-2.0-full-abc.ts\n00:00.1-2.0-full-x.ts"])
+def test_bulk_parse_equals_the_exact_parser(bad):
+    """parse_hour_names gives what parse_segment_name gives, name by name, whatever the hour holds."""
+    hour = datetime(2024, 1, 1, 5)
+    names = GOOD_NAMES if bad is None else [*GOOD_NAMES[:2], bad, *GOOD_NAMES[2:]]
+    expected = []
+    for name in names:
+        try:
+            expected.append(parse_segment_name(hour, name, "c", "q", "/s/c/q/2024-01-01T05/" + name))
+        except BadSegmentName:
+            expected.append(None)
+    assert parse_hour_names(hour, names, "c", "q", "/s/c/q/2024-01-01T05/") == expected
+    assert sum(seg is None for seg in expected) == (0 if bad is None else 1)
+
+
+def test_bulk_parse_refuses_an_end_after_the_last_representable_time():
+    hour = datetime(9999, 12, 31, 23)
+    names = ["59:00.000000-61.0-full-abc.ts", "59:00.000000-59.0-full-abc.ts"]
+    parsed = parse_hour_names(hour, names, None, None, "")
+    assert parsed[0] is None
+    assert parsed[1] is not None and parsed[1].end == datetime(9999, 12, 31, 23, 59, 59)
+
+
+def test_bulk_parse_reuses_offsets_across_hours_correctly():
+    """The offsets cache is keyed by the time text alone: the same names in two hours start 1 h apart."""
+    first = parse_hour_names(datetime(2024, 1, 1, 5), GOOD_NAMES, "c", "q", "")
+    second = parse_hour_names(datetime(2024, 1, 1, 6), GOOD_NAMES, "c", "q", "")
+    assert [b.start - a.start for a, b in zip(first, second, strict=True)] == [timedelta(hours=1)] * len(GOOD_NAMES)

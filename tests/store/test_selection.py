@@ -9,7 +9,8 @@ import pytest
 
 from tests.harness.store_builder import build_store, write_segment
 from wubloader.store import ContainsHoles, SegmentIndex, SegmentType, create_tombstone, hour_name
-from wubloader.store.selection import HourIndex, build_hour_index
+from wubloader.store.naming import parse_segment_name
+from wubloader.store.selection import HourIndex, _walk_chain, build_hour_index
 
 T0 = datetime(2024, 5, 1, 10, 0, 0)
 
@@ -216,3 +217,25 @@ def test_an_absurd_duration_does_not_hide_the_rest_of_its_hour(tmp_path):
 def test_long_segments_are_kept_when_they_are_the_norm(tmp_path):
     build_store(tmp_path, T0, 4, duration=900.0)
     assert spans(select(tmp_path, 0, 3600, allow_holes=False)) == [(900 * i, 900 * i + 900) for i in range(4)]
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        [(0, 2, "full"), (2, 2, "full"), (4, 2, "partial")],  # a partial last segment: still seamless
+        [(0, 2, "full"), (2.005, 2, "full"), (3.999, 2, "full")],  # gaps and overlaps within 10 ms
+        [(0, 2, "full"), (2, 0, "full"), (2, 2, "full")],  # a zero-length segment
+        [(0, 2, "full"), (2, 2, "partial"), (4, 2, "full")],  # a partial inside: a hole
+        [(0, 2, "full"), (2.02, 2, "full")],  # a gap: a hole
+        [(0, 4, "full"), (2, 1, "full"), (4, 2, "full")],  # an end going back: skipped
+    ],
+)
+def test_index_of_a_seamless_hour_equals_the_greedy_walk(layout):
+    """build_hour_index's shortcut for seamless hours gives exactly the chain the walk gives."""
+    candidates = [
+        parse_segment_name(T0, f"{T0 + timedelta(seconds=s):%M:%S.%f}-{d:.1f}-{t}-h{i}.ts", "chan", "source")
+        for i, (s, d, t) in enumerate(layout)
+    ]
+    index = build_hour_index(candidates)
+    chain, keys, pos = _walk_chain(candidates)
+    assert (list(index.chain), list(index.chain_end_keys), list(index.chain_pos)) == (chain, keys, pos)

@@ -7,7 +7,9 @@ each segment's rendered lines from an `EntryCache` so that a 24 h playlist costs
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -99,8 +101,12 @@ def target_duration(items: Sequence[Segment | None], *, live: bool) -> int:
     return max(target, LIVE_MIN_TARGET_DURATION) if live else target
 
 
+@functools.lru_cache(maxsize=1024)
 def format_extinf(seconds: float) -> str:
-    """Decimal seconds with up to 6 fraction digits, never exponent notation (`2.0`, `2.002`)."""
+    """Decimal seconds with up to 6 fraction digits, never exponent notation (`2.0`, `2.002`).
+
+    Memoised: a stream repeats a handful of durations, and a 24 h playlist renders 43,200 of them.
+    """
     text = f"{seconds:.6f}".rstrip("0")
     return text + "0" if text.endswith(".") else text
 
@@ -110,9 +116,17 @@ def format_program_date_time(when: datetime) -> str:
     return when.isoformat(timespec="microseconds") + "Z"
 
 
+# Path tails whose only character `quote(part, safe="")` changes is ":" (every valid segment name, and
+# ordinary channel and quality names): one `str.replace` instead of a per-character quote per part.
+_PLAIN_TAIL = re.compile(r"[A-Za-z0-9_.~:/-]*")
+
+
 def segment_uri(segment: Segment) -> str:
     """Relative URI of a segment from `/playlist/C/Q.m3u8`: `../../segments/C/Q/HOUR/NAME`, quoted."""
     parts = segment.path.rsplit("/", 4)[-4:]
+    tail = "/".join(parts)
+    if _PLAIN_TAIL.fullmatch(tail) is not None:
+        return "../../segments/" + tail.replace(":", "%3A")
     return "../../segments/" + "/".join(quote(part, safe="") for part in parts)
 
 

@@ -46,6 +46,19 @@ def _read_head(path: str) -> bytes:
         return f.read(1024 * 1024 // 188 * 188)
 
 
+def plan_rough(
+    ranges: Sequence[CutRange], chains: Sequence[Sequence[Segment | None]], *, allow_holes: bool
+) -> list[Segment]:
+    """The segments a rough cut sends, in order, after the checks `prepare_cut` makes (same errors).
+
+    A rough cut ignores transitions (whole segments cannot be mixed), but still checks the ranges.
+    For a caller that sends the files itself (zero-copy) instead of iterating `rough_cut`.
+    """
+    validate_cut(ranges, [None] * (len(ranges) - 1))
+    check_chains(chains, allow_holes=allow_holes)
+    return rough_segments(chains)
+
+
 async def prepare_cut(
     cut_type: CutType,
     ranges: Sequence[CutRange],
@@ -66,12 +79,11 @@ async def prepare_cut(
     full cut its sound; the other cut types copy segments as they are and ignore them.
     """
     options = options or CutOptions()
-    # A rough cut ignores transitions (whole segments cannot be mixed), but still checks the ranges.
-    validate_cut(ranges, [None] * (len(ranges) - 1) if cut_type is CutType.ROUGH else transitions)
+    if cut_type is CutType.ROUGH:
+        return rough_cut(plan_rough(ranges, chains, allow_holes=allow_holes))
+    validate_cut(ranges, transitions)
     check_chains(chains, allow_holes=allow_holes)
     first = next(seg for chain in chains for seg in chain if seg is not None)
-    if cut_type is CutType.ROUGH:
-        return rough_cut(rough_segments(chains))
     info = await probe_segment(first.path)
     if cut_type is CutType.FULL:
         planned = await asyncio.to_thread(plan_full, ranges, chains, info.frame_seconds)

@@ -11,12 +11,13 @@ from aiohttp import web
 from pydantic import Field
 
 from wubloader.hls.playlist import audio_quality
-from wubloader.media.cut_engine import MPEGTS_ARGS, WEBM_ARGS, CutOptions, prepare_cut
+from wubloader.media.cut_engine import MPEGTS_ARGS, WEBM_ARGS, CutOptions, plan_rough, prepare_cut
 from wubloader.media.cut_plan import CutRange, CutType, Transition
 from wubloader.media.errors import BadCut, UnsupportedMedia
 from wubloader.restreamer.errors import BadRequest, NoContent, NotFound
 from wubloader.restreamer.openapi import RouteDoc, add_documented_route
 from wubloader.restreamer.ranges import hours_text, quality_hours_async
+from wubloader.restreamer.rough_send import send_rough_cut
 from wubloader.restreamer.schemas import BINARY_SCHEMA, QueryModel, parse_request_time, path_arg
 from wubloader.restreamer.state import state_of
 from wubloader.restreamer.streaming import stream_body
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
     from multidict import MultiMapping
 
+    from wubloader.store.naming import Segment
     from wubloader.store.selection import Chain
 
 TS = "video/mp2t"
@@ -177,7 +179,6 @@ async def cut(request: web.Request) -> web.StreamResponse:
         for chain in audio_chains:
             await asyncio.to_thread(state.resolver.confine, chain, files=True)
     async with state.media_slot():  # from the first probe to the last byte: every ffmpeg run
-        stream = await _prepare(values, ranges, chains, audio_chains)
         extension = "webm" if values.content_type == WEBM else "ts"
         filename = f"{channel}-{quality}-{ranges[0].start:%Y-%m-%dT%H-%M-%S}.{extension}"
         response = web.StreamResponse(
@@ -186,6 +187,10 @@ async def cut(request: web.Request) -> web.StreamResponse:
                 "Content-Disposition": f'attachment; filename="{filename}"',
             }
         )
+        if values.cut_type is CutType.ROUGH:  # whole files: zero-copy, no stream through Python
+            segments = _rough_segments(ranges, chains, allow_holes=values.allow_holes)
+            return await send_rough_cut(request, response, segments, state.pace)
+        stream = await _prepare(values, ranges, chains, audio_chains)
         try:
             return await stream_body(request, response, state.pace.paced(stream))
         finally:
@@ -210,6 +215,14 @@ async def _prepare(
         raise BadRequest(str(exc)) from exc
     except UnsupportedMedia as exc:
         raise NoContent(f"cannot cut this media with type={values.cut_type}: {exc}") from exc
+
+
+def _rough_segments(ranges: list[CutRange], chains: list[Chain], *, allow_holes: bool) -> list[Segment]:
+    """`plan_rough`, a bad cut mapped to 400 (as `_prepare` does for the other cut types)."""
+    try:
+        return plan_rough(ranges, chains, allow_holes=allow_holes)
+    except BadCut as exc:
+        raise BadRequest(str(exc)) from exc
 
 
 async def _has_quality(base: Path, channel: str, quality: str) -> bool:

@@ -282,7 +282,7 @@ class SendfileResponse(web.StreamResponse):
         transport = request.transport
         send_body = bool(self._count) and request.method != "HEAD"
         sock = transport.get_extra_info("socket") if transport is not None and send_body else None
-        corked = sock is not None and _set_cork(sock, True)
+        corked = sock is not None and set_cork(sock, True)
         try:
             writer = await super().prepare(request)
             if send_body:
@@ -294,10 +294,10 @@ class SendfileResponse(web.StreamResponse):
         finally:
             self._segment.close()
             if corked and sock is not None:
-                _set_cork(sock, False)
+                set_cork(sock, False)
 
 
-def _set_cork(sock: socket.socket, on: bool) -> bool:
+def set_cork(sock: socket.socket, on: bool) -> bool:
     """Set TCP_CORK; False if the socket cannot (not TCP) or is already closed (fileno -1 is
     never a reused descriptor, so an uncork after the client left is harmless)."""
     if sock.fileno() == -1:

@@ -15,7 +15,7 @@ from wubloader.media.errors import MediaError
 from wubloader.runtime.http_errors import one_line
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterable
+    from collections.abc import AsyncIterable, Awaitable, Callable
 
     from aiohttp import web
 
@@ -26,11 +26,22 @@ async def stream_body(
     request: web.Request, response: web.StreamResponse, chunks: AsyncIterable[bytes | bytearray]
 ) -> web.StreamResponse:
     """Prepare `response`, write `chunks` (none for HEAD) and finish it; abort on any failure."""
+
+    async def write_chunks() -> None:
+        async for chunk in chunks:
+            await response.write(chunk)
+
+    return await send_body(request, response, write_chunks)
+
+
+async def send_body(
+    request: web.Request, response: web.StreamResponse, write: Callable[[], Awaitable[None]]
+) -> web.StreamResponse:
+    """Prepare `response`, run `write` (not for HEAD) to send the body, and finish; abort on any failure."""
     try:
         await response.prepare(request)
         if request.method != "HEAD":
-            async for chunk in chunks:
-                await response.write(chunk)
+            await write()
         await response.write_eof()
     except ConnectionResetError:
         logger.debug("client left during %s", request.path)

@@ -56,6 +56,8 @@ def split_hour_entries(names: Iterable[str]) -> tuple[list[str], list[str]]:
     A segment with a tombstone is not visible. Hidden names (leading `.`) are neither.
     """
     names = list(names)
+    if not any(n.endswith(TOMBSTONE_SUFFIX) or n.startswith(".") for n in names):  # the usual hour
+        return sorted(n for n in names if n.endswith(SEGMENT_SUFFIX)), []
     tombstones = {n for n in names if n.endswith(TOMBSTONE_SUFFIX) and not n.startswith(".")}
     segments = sorted(
         n

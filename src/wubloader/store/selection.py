@@ -15,12 +15,13 @@ import time
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import add, sub
 from typing import TYPE_CHECKING
 
 from wubloader.store.cache import ByteBudgetLRU, names_bytes
-from wubloader.store.errors import BadSegmentName, ContainsHoles
+from wubloader.store.errors import ContainsHoles
 from wubloader.store.listing import read_hour_names, split_hour_entries
-from wubloader.store.naming import Segment, SegmentType, check_component, hour_name, parse_segment_name
+from wubloader.store.naming import Segment, SegmentType, check_component, hour_name, parse_hour_names
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -74,6 +75,9 @@ def choose_best_version(versions: Sequence[Segment], size_of: Callable[[Segment]
 
 def best_per_start(segments: Iterable[Segment], size_of: Callable[[Segment], int]) -> list[Segment]:
     """Group time-ordered segments by identical start and keep the best version of each."""
+    segments = list(segments)
+    if len({s.start for s in segments}) == len(segments):  # the usual hour: one version per start
+        return [s for s in segments if s.type is not SegmentType.TEMP]
     result: list[Segment] = []
     group: list[Segment] = []
     for seg in segments:
@@ -107,6 +111,37 @@ def build_hour_index(candidates: list[Segment]) -> HourIndex:
     """Precompute the greedy chain from the hour's first candidate (see `best_segments`)."""
     if not candidates:
         return EMPTY_HOUR
+    starts = [s.start for s in candidates]
+    ends = list(map(add, starts, [s.duration for s in candidates]))
+    if _seamless(candidates, starts, ends):  # the usual hour: the chain is every candidate
+        chain: Chain = list(candidates)
+        keys, pos = ends, list(range(len(candidates)))
+    else:
+        chain, keys, pos = _walk_chain(candidates)
+    return HourIndex(
+        candidates=candidates,
+        starts=starts,
+        max_duration=max(s.duration for s in candidates),
+        chain=chain,
+        chain_end_keys=keys,
+        chain_pos=pos,
+    )
+
+
+def _seamless(candidates: list[Segment], starts: list[datetime], ends: list[datetime]) -> bool:
+    """Every candidate but the last is full, each starts within ALLOWABLE_GAP of the previous one's
+    end, and the ends never go back: `_walk_chain` would then take them all, with no hole."""
+    if any(s.type is not SegmentType.FULL for s in candidates[:-1]):
+        return False
+    gaps = list(map(sub, starts[1:], ends[:-1]))
+    steps = list(map(sub, ends[1:], ends[:-1]))
+    return not gaps or (
+        -ALLOWABLE_GAP <= min(gaps) and max(gaps) <= ALLOWABLE_GAP and min(steps) >= timedelta(0)
+    )
+
+
+def _walk_chain(candidates: list[Segment]) -> tuple[Chain, list[datetime], list[int]]:
+    """The greedy chain, its sorted end keys and each candidate's position in it (-1: skipped)."""
     chain: Chain = [candidates[0]]
     pos = [0] + [-1] * (len(candidates) - 1)
     keys = [candidates[0].end]
@@ -124,14 +159,7 @@ def build_hour_index(candidates: list[Segment]) -> HourIndex:
         # A running max keeps the keys sorted for bisect even around zero-length segments.
         keys.append(max(keys[-1], seg.end))
         last = seg
-    return HourIndex(
-        candidates=candidates,
-        starts=[s.start for s in candidates],
-        max_duration=max(s.duration for s in candidates),
-        chain=chain,
-        chain_end_keys=keys,
-        chain_pos=pos,
-    )
+    return chain, keys, pos
 
 
 @dataclass(slots=True)
@@ -140,10 +168,12 @@ class _CachedHour:
     names: frozenset[str]
     parsed: dict[str, Segment]
     index: HourIndex
+    prefix: str  # every parsed segment's path is prefix + its name
 
     def size(self) -> int:
         """Estimated bytes held (names, parsed segments, index), for the cache's byte budget."""
-        segments = sum(SEGMENT_BYTES + len(seg.path) for seg in self.parsed.values())
+        paths = sum(map(len, self.parsed)) + len(self.prefix) * len(self.parsed)  # path = prefix + name
+        segments = SEGMENT_BYTES * len(self.parsed) + paths
         return names_bytes(self.names) + segments + CHAIN_BYTES * len(self.index.chain)
 
 
@@ -287,20 +317,18 @@ class SegmentIndex:
     ) -> _CachedHour:
         visible, _ = split_hour_entries(names)
         old = previous.parsed if previous is not None else {}
-        parsed: dict[str, Segment] = {}
         prefix = f"{hour_dir}/"
-        for name in visible:
-            seg = old.get(name)
+        fresh = [name for name in visible if name not in old]
+        parsed: dict[str, Segment] = {name: old[name] for name in visible if name in old}
+        for name, seg in zip(fresh, parse_hour_names(hour, fresh, channel, quality, prefix), strict=True):
             if seg is None:
-                try:
-                    seg = parse_segment_name(hour, name, channel, quality, prefix + name)
-                except BadSegmentName:
-                    logger.warning("ignoring unparseable file %s%s", prefix, name)
-                    continue
-            parsed[name] = seg
+                logger.warning("ignoring unparseable file %s%s", prefix, name)
+            else:
+                parsed[name] = seg
         ordered = drop_implausible([parsed[n] for n in visible if n in parsed])
         candidates = best_per_start(ordered, _file_size)
-        return _CachedHour(mtime_ns=-1, names=names, parsed=parsed, index=build_hour_index(candidates))
+        index = build_hour_index(candidates)
+        return _CachedHour(mtime_ns=-1, names=names, parsed=parsed, index=index, prefix=prefix)
 
     def best_segments(
         self, channel: str, quality: str, start: datetime, end: datetime, *, allow_holes: bool = True

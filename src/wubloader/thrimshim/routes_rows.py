@@ -16,6 +16,7 @@ from wubloader.db.schema import EventState
 from wubloader.media.transitions import TRANSITIONS
 from wubloader.thrimshim.edits import EditRequest, apply_edit
 from wubloader.thrimshim.errors import BadRequest, Conflict, Forbidden, NotFound
+from wubloader.thrimshim.list_cache import etag_matches
 from wubloader.thrimshim.openapi import RouteDoc, add_route
 from wubloader.thrimshim.rows_json import decorated_event_json, defaults_json
 from wubloader.thrimshim.schemas import (
@@ -46,11 +47,15 @@ ARRAY = {"type": "array", "items": OBJECT}
 
 
 async def list_rows(request: web.Request) -> web.Response:
+    """The listing with a strong ETag; 304 when `If-None-Match` names it (the events page polls)."""
     query = query_model(request, ListQuery)
-    body = await state_of(request).database.run(
-        events.list_events_json, EventFilter(state=query.state, category=query.category, since=query.since)
-    )
-    return web.Response(text=body, content_type="application/json")
+    state = state_of(request)
+    filters = EventFilter(state=query.state, category=query.category, since=query.since)
+    body, etag = await state.database.run(state.listing.listing, filters)
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag_matches(etag, request.headers.get("If-None-Match")):
+        return web.Response(status=304, headers=headers)
+    return web.Response(text=body, content_type="application/json", headers=headers)
 
 
 async def get_row(request: web.Request) -> web.Response:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel
 
 from wubloader.thrimshim.errors import BadRequest
+from wubloader.thrimshim.list_cache import EventListCache
 from wubloader.thrimshim.schemas import parse_json_object
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ class ThrimshimState:
     database: Database
     auth: Authenticator
     now: Callable[[], datetime]
+    listing: EventListCache = field(default_factory=EventListCache)
 
 
 STATE = web.AppKey("thrimshim_state", ThrimshimState)

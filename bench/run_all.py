@@ -1,0 +1,121 @@
+"""Every benchmark in bench/, one after another, and one table of their figures.
+
+    .venv/bin/python bench/run_all.py [--quick] [--only NAME,...] [--json FILE]
+
+Runs each `bench/*_bench.py` (and the restreamer's `--load` scenario) as its own process, with
+`--quick` if asked; each records its figures through `bench/results.py`. Prints one row per figure:
+measure, ours, the reference measured in the same run, their ratio, the target and whether it is met,
+with the 1-minute load average before each bench (the machine is shared: read ratios, not absolutes).
+A bench that fails is listed as FAILED and the others still run; the exit status is then 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.results import RESULTS_ENV  # noqa: E402
+
+# Extra runs beside the plain `NAME_bench.py` ones: (name, script, arguments).
+EXTRA_RUNS = [("restreamer_load", "restreamer_bench.py", ["--load"])]
+TIMEOUT_SECONDS = 3600
+
+
+def runs() -> list[tuple[str, str, list[str]]]:
+    """(name, script, arguments) of every bench, in a fixed order."""
+    plain = [(p.stem.removesuffix("_bench"), p.name, []) for p in sorted(BENCH.glob("*_bench.py"))]
+    return plain + [(n, s, list(a)) for n, s, a in EXTRA_RUNS]
+
+
+def run_one(script: str, arguments: list[str], quick: bool, log: Path) -> tuple[list[dict], str]:
+    """Run one bench; its recorded rows and a status ('ok', 'FAILED (exit N)', 'TIMEOUT')."""
+    with tempfile.NamedTemporaryFile(prefix="bench-results-", suffix=".jsonl", delete=False) as out:
+        results = Path(out.name)
+    command = [sys.executable, str(BENCH / script), *arguments, *(["--quick"] if quick else [])]
+    env = {**os.environ, RESULTS_ENV: str(results)}
+    try:
+        with log.open("w") as output:
+            code = subprocess.run(
+                command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, timeout=TIMEOUT_SECONDS
+            ).returncode
+        status = "ok" if code == 0 else f"FAILED (exit {code})"
+    except subprocess.TimeoutExpired:
+        status = "TIMEOUT"
+    rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+    results.unlink()
+    return rows, status
+
+
+def fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+
+
+def verdict(met: bool | None) -> str:
+    return "-" if met is None else ("met" if met else "NOT met")
+
+
+def print_table(rows: list[dict]) -> None:
+    header = ("bench", "measure", "ours", "reference", "unit", "ratio", "target", "met", "load")
+    cells = [header] + [
+        (
+            r["bench"], r["measure"], fmt(r["ours"]), fmt(r["reference"]), r["unit"],
+            "-" if r["ratio"] is None else f"{r['ratio']:.2f}x", r["target"] or "-", verdict(r["met"]),
+            f"{r['load']:.1f}",
+        )
+        for r in rows
+    ]  # fmt: skip
+    widths = [max(len(str(c[i])) for c in cells) for i in range(len(header))]
+    for c in cells:
+        print("  ".join(str(v).ljust(w) for v, w in zip(c, widths, strict=True)).rstrip())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="every bench in its quick (smoke) mode")
+    parser.add_argument("--only", default="", help="comma-separated bench names (e.g. store,restreamer)")
+    parser.add_argument("--json", type=Path, help="also write every row to this file as JSON")
+    parser.add_argument("--logs", type=Path, help="keep each bench's output here (default: a temp dir)")
+    args = parser.parse_args()
+    wanted = [n for n in args.only.split(",") if n]
+    known = [name for name, _, _ in runs()]
+    unknown = sorted(set(wanted) - set(known))
+    if unknown:
+        parser.error(f"unknown bench {', '.join(unknown)}; known: {', '.join(known)}")
+    logs = args.logs or Path(tempfile.mkdtemp(prefix="bench-logs-"))
+    logs.mkdir(parents=True, exist_ok=True)
+    table: list[dict] = []
+    failed = False
+    for name, script, arguments in runs():
+        if wanted and name not in wanted:
+            continue
+        load = os.getloadavg()[0]
+        began = time.monotonic()
+        print(f"running {name} (load average {load:.1f}) ...", flush=True)
+        rows, status = run_one(script, arguments, args.quick, logs / f"{name}.log")
+        print(f"  {status} in {time.monotonic() - began:.0f} s, output in {logs / f'{name}.log'}", flush=True)
+        if status != "ok":
+            failed = True
+            rows.append({"measure": status, "ours": None, "reference": None, "unit": "", "ratio": None,
+                         "target": "", "met": False})  # fmt: skip
+        table.extend({**row, "bench": name, "load": load} for row in rows)
+    print(f"\nmachine: {os.cpu_count()} cores, load average now {os.getloadavg()[0]:.1f}")
+    print_table(table)
+    if args.json:
+        args.json.write_text(json.dumps(table, indent=1))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

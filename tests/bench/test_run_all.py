@@ -1,0 +1,35 @@
+"""bench/run_all.py runs a bench in quick mode and prints (and saves) one table of its recorded figures."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN_ALL = str(ROOT / "bench" / "run_all.py")
+
+
+@pytest.mark.slow
+def test_run_all_quick_store_table(tmp_path):
+    """Slow (~15 s: builds a 24 h store): the cheapest bench, end to end through the table."""
+    out = subprocess.run(
+        [sys.executable, RUN_ALL, "--quick", "--only", "store", "--json", str(tmp_path / "rows.json")],
+        capture_output=True, text=True, timeout=280, check=True,
+    ).stdout  # fmt: skip
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    assert [r["measure"] for r in rows] == [
+        "selection 1 h, new index", "selection 1 h, warm + iterate",
+        "selection 24 h, new index", "selection 24 h, warm + iterate",
+    ]  # fmt: skip
+    assert all(r["bench"] == "store" and r["ratio"] > 0 and r["unit"] == "ms" for r in rows)
+    table = out.split("load average now", 1)[1].splitlines()[1:]
+    assert table[0].split() == ["bench", "measure", "ours", "reference", "unit", "ratio", "target", "met", "load"]
+    assert len(table) == 1 + len(rows)
+
+
+def test_run_all_refuses_an_unknown_bench():
+    done = subprocess.run([sys.executable, RUN_ALL, "--only", "nosuch"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "unknown bench nosuch" in done.stderr
