@@ -13,7 +13,7 @@ Topology (what issue-style "cluster" tests and a Prometheus pointed at it rely o
 
 Every node backfills from the two others (`--nodes`), with a short `--recent-cutoff` and pass interval so
 a test sees replication in seconds, and each cutter publishes to its own `local` location
-(`<node dir>/videos`). All three share one PostgreSQL database (`Cluster.db_url`).
+(`<node dir>/videos`). All three share one PostgreSQL database (`cluster.db_url`).
 
 Ports, for a scraper or a test (all on 127.0.0.1, chosen free at start-up):
 
@@ -25,8 +25,18 @@ Ports, for a scraper or a test (all on 127.0.0.1, chosen free at start-up):
 * `cluster.scrape_targets()`: every `host:port` serving `/metrics`, by node and job, ready for a
   Prometheus `static_configs` list.
 
-Use `start_cluster(root, postgres_server)` as a context manager; `kill(name)` SIGKILLs a node's process
-and `restart(name)` starts it again with the same flags, store and ports.
+Use `start_cluster(root, server)` as a context manager, with any `PostgresServer` (tests/harness/postgres.py:
+the session's `postgres_server` fixture, or one of its own from `start_postgres()` when a test crashes
+it, as tests/cluster does); the cluster gets a fresh database on it, upgraded, with an editor token
+(`cluster.token`) for the API. `kill(name)` SIGKILLs a node's process and `restart(name)` starts it
+again with the same flags, store and ports (so a scraper's targets stay valid). A Prometheus config
+for it:
+
+    targets = cluster.scrape_targets()
+    static_configs = [{"targets": [t], "labels": {"node": n, "job": job}}
+                      for n, jobs in targets.items() for job, t in jobs.items()]
+
+Processes log to `<root>/<node>/logs/`.
 """
 
 from __future__ import annotations
