@@ -1,6 +1,15 @@
 # One image for every wubloader component: `docker run IMAGE restreamer --base-dir /mnt ...`.
 # Dependency layers come before the project's code, so a code change rebuilds only the last layers.
 
+# The editor's browser code comes from the npm lock file (hls.js; axe-core is for the tests only).
+FROM node:20-bookworm-slim AS editor
+WORKDIR /editor
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+    && mkdir vendor \
+    && cp node_modules/hls.js/dist/hls.min.mjs vendor/hls.min.js \
+    && cp node_modules/hls.js/LICENSE vendor/hls.js.LICENSE
+
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 RUN python -m venv /opt/venv
@@ -11,6 +20,7 @@ RUN mkdir -p src/wubloader && touch src/wubloader/__init__.py \
     && pip install --no-cache-dir . \
     && pip uninstall -y wubloader
 COPY src ./src
+COPY --from=editor /editor/vendor ./src/wubloader/editor/static/vendor
 RUN pip install --no-cache-dir --no-deps .
 
 FROM python:3.11-slim-bookworm

@@ -5,8 +5,10 @@
 "Interactive" = the first frame decoded and the waveform of the whole window drawn, read from the
 page's own performance marks (milliseconds since navigation start). The reference, measured in the
 same run and the same browser, is the time a script on the same origin needs to fetch the same data
-(config, transitions, templates, the event, master and media playlists, first segment, waveform)
-without rendering. The goal is interactive in <= 2 s. Real processes: a thrimshim over SQLite
+(config, transitions, templates, the event, master and media playlists, first segment, the
+waveform peaks of every hour of the window) without rendering. The goal is interactive in <= 2 s. The restreamer decodes an hour's peaks once and keeps them: the
+first view of never-seen hours (cold) is measured once and printed apart; the rounds after it see
+the peaks kept, as every later view of those hours does. Real processes: a thrimshim over SQLite
 serving the editor, and a restreamer over a 60 s clip looped with continuous timestamps (2 h;
 10 min with --quick). The restreamer view (/watch) of the same window is measured too.
 """
@@ -37,7 +39,7 @@ GOAL_MS = 2000.0
 FMT = "%Y-%m-%dT%H:%M:%S"
 
 # Fetch, without rendering, what the edit page fetches: each step needs the previous one's answer.
-FETCH_ONLY = """async ([restreamer, channel, start, end]) => {
+FETCH_ONLY = """async ([restreamer, channel, start, end, hours]) => {
     const t0 = performance.now();
     const text = async (url) => { const r = await fetch(url); if (!r.ok) throw new Error(url); return r.text(); };
     await text('/editor/config.json');
@@ -46,7 +48,7 @@ FETCH_ONLY = """async ([restreamer, channel, start, end]) => {
     const query = `?start=${start}&end=${end}`;
     const master = await text(`${restreamer}/playlist/${channel}.m3u8${query}`);
     const mediaUri = master.split('\\n').find((l) => l && !l.startsWith('#'));
-    const waveform = fetch(`${restreamer}/waveform/${channel}/source.png${query}&size=1920x100`).then((r) => r.blob());
+    const waveform = Promise.all(hours.map((h) => fetch(`${restreamer}/waveform/${channel}/source/${h}.peaks`).then((r) => r.arrayBuffer())));
     const mediaUrl = new URL(mediaUri, `${restreamer}/playlist/`).href;
     const media = await text(mediaUrl);
     const segment = media.split('\\n').find((l) => l && !l.startsWith('#'));
@@ -110,8 +112,11 @@ def measure(editor_url: str, restreamer_url: str, minutes: int, rounds: int) -> 
     }
     times: dict[str, list[float]] = {name: [] for name in [*pages, "fetch only"]}
     players: dict[str, list[float]] = {name: [] for name in pages}
+    hours = sorted({f"{STORE_START + timedelta(minutes=m):%Y-%m-%dT%H}" for m in range(minutes)})
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with browser.new_context() as context:
+            cold = interactive_ms(context.new_page(), pages["edit page"])
         for _ in range(rounds):
             # Interleaved rounds, each in a fresh context (cold HTTP cache), so load bursts hit all alike.
             for name, url in pages.items():
@@ -123,9 +128,13 @@ def measure(editor_url: str, restreamer_url: str, minutes: int, rounds: int) -> 
             with browser.new_context() as context:
                 page = context.new_page()
                 page.goto(f"{editor_url}/editor/config.json")
-                times["fetch only"].append(page.evaluate(FETCH_ONLY, [restreamer_url, "chan", start, end]))
+                times["fetch only"].append(
+                    page.evaluate(FETCH_ONLY, [restreamer_url, "chan", start, end, hours])
+                )
         browser.close()
     report(times, players, minutes, rounds)
+    first = "failed (waveform not drawn)" if cold[1] is None else f"{cold[1]:8.0f} ms"
+    print(f"  {'edit page, first view (peaks decoded)':38} {first}  (player ready {cold[0]:.0f} ms)")
     return 0
 
 

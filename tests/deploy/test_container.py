@@ -38,8 +38,7 @@ def test_hadolint_passes():
 
 def test_multi_stage_with_dependencies_before_code():
     ins = instructions()
-    froms = [i for i, (word, _) in enumerate(ins) if word == "FROM"]
-    assert len(froms) == 2
+    froms = [i for i, (word, _) in enumerate(ins) if word == "FROM"][-2:]  # the Python build and final stages
     copies = [(i, args) for i, (word, args) in enumerate(ins) if word == "COPY" and i < froms[1]]
     pyproject_copy = next(i for i, args in copies if "pyproject.toml" in args)
     src_copy = next(i for i, args in copies if args.startswith("src"))
@@ -94,3 +93,24 @@ def test_ci_workflow_tests_then_publishes_on_main():
     assert image["needs"] == "test" and "refs/heads/main" in image["if"]
     push = next(s for s in image["steps"] if str(s.get("uses", "")).startswith("docker/build-push-action"))
     assert push["with"]["push"] is True
+
+
+def test_image_serves_the_editors_vendored_npm_files():
+    """The editor refuses to start without hls.js: a stage installs it from the lock file (runtime
+    dependencies only) and the build stage puts it where the package data picks it up."""
+    ins = instructions()
+    froms = [i for i, (word, _) in enumerate(ins) if word == "FROM"]
+    npm_stage = ins[froms[0] : froms[1]]
+    assert npm_stage[0][1].startswith("node:") and npm_stage[0][1].endswith(" AS editor")
+    assert ("COPY", "package.json package-lock.json ./") in npm_stage
+    npm = next(args for word, args in npm_stage if word == "RUN")
+    assert "npm ci --omit=dev" in npm
+    assert "cp node_modules/hls.js/dist/hls.min.mjs vendor/hls.min.js" in npm
+    build = ins[froms[1] : froms[2]]
+    vendor = ("COPY", "--from=editor /editor/vendor ./src/wubloader/editor/static/vendor")
+    assert build.index(vendor) < max(i for i, (w, a) in enumerate(build) if w == "RUN" and "pip install" in a)
+    assert "editor/static/*/*" in (ROOT / "pyproject.toml").read_text()  # vendor/ is package data
+    # A developer's own copy never slips into the image: the context leaves it out.
+    assert "src/wubloader/editor/static/vendor" in (ROOT / ".dockerignore").read_text().split()
+    # The names the editor loads are the ones the stage writes (bin/setup writes the same).
+    assert "/editor/vendor/hls.min.js" in (ROOT / "src/wubloader/editor/static/js/player.js").read_text()

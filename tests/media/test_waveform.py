@@ -1,15 +1,29 @@
-"""render_waveform: a PNG of the requested size showing the audio of segments played back to back."""
+"""render_waveform: a PNG of the requested size showing the audio of segments played back to back;
+the peak levels per 50 ms the editor draws its strip from."""
 
 from __future__ import annotations
 
+import array
 import io
+import math
+import statistics
+import sys
 
 import pytest
 from PIL import Image
 
 from tests.harness.media import write_clip_segments
 from wubloader.media.errors import FfmpegFailed
-from wubloader.media.waveform import render_waveform
+from wubloader.media.waveform import (
+    DECODE_RATE,
+    NO_AUDIO,
+    PEAK_LEVELS,
+    PEAKS_PER_SECOND,
+    audio_peaks,
+    fill_peaks,
+    peak_level,
+    render_waveform,
+)
 
 pytestmark = pytest.mark.ffmpeg
 
@@ -41,3 +55,43 @@ async def test_garbage_input_fails_cleanly(tmp_path):
         await render_waveform([str(junk)], 10, 10, time_limit=60)
     with pytest.raises(ValueError):
         await render_waveform([], 10, 10, time_limit=60)
+
+
+def pcm(*samples: int) -> bytes:
+    """s16le bytes, as ffmpeg writes them."""
+    values = array.array("h", samples)
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values.tobytes()
+
+
+SAMPLES_PER_BIN = DECODE_RATE // PEAKS_PER_SECOND
+
+
+def test_fill_peaks_places_each_bin_by_wall_time():
+    # 1 s of silence, then 1 s at half scale, starting 2 s after bin 0.
+    bins = bytearray([NO_AUDIO]) * 100
+    fill_peaks(pcm(*[0] * DECODE_RATE, *[16384, -16384] * (DECODE_RATE // 2)), 2.0, bins)
+    half = round(PEAK_LEVELS * math.sqrt(0.5))
+    assert bins == bytearray([NO_AUDIO] * 40 + [0] * 20 + [half] * 20 + [NO_AUDIO] * 20)
+
+
+def test_fill_peaks_keeps_the_louder_level_where_runs_meet_and_drops_what_is_outside():
+    bins = bytearray([NO_AUDIO]) * 4
+    fill_peaks(pcm(*[32767] * SAMPLES_PER_BIN), 0.0, bins)
+    fill_peaks(pcm(*[100] * SAMPLES_PER_BIN * 9), 0.0, bins)  # quieter, and longer than the bins
+    assert bins == bytearray([PEAK_LEVELS, peak_level([100]), peak_level([100]), peak_level([100])])
+    assert peak_level([-32768]) == PEAK_LEVELS
+
+
+async def test_audio_peaks_of_real_segments(tmp_path, clip):
+    paths = write_clip_segments(tmp_path, clip, range(5))  # 10 s
+    bins = bytearray([NO_AUDIO]) * 300
+    await audio_peaks(paths, 1.0, bins, time_limit=60)
+    # Audio from 1 s to 11 s (AAC pads the last frame: at most one bin more), nothing before.
+    assert bins[:20] == bytearray([NO_AUDIO]) * 20 and bins[221:] == bytearray([NO_AUDIO]) * 79
+    levels = list(bins[20:220])
+    assert NO_AUDIO not in levels
+    # The clip's steady tone (level ~76) with a louder beep every second (level ~140).
+    assert 70 <= statistics.median(levels) <= 82
+    assert sum(level > 120 for level in levels) >= 10 * 2

@@ -1,7 +1,11 @@
-"""Audio waveform images of a run of segments, rendered by ffmpeg's `showwavespic` as PNG."""
+"""Audio waveforms of a run of segments: PNG images (ffmpeg's `showwavespic`) and peak levels per 50 ms."""
 
 from __future__ import annotations
 
+import array
+import asyncio
+import math
+import sys
 from typing import TYPE_CHECKING
 
 from wubloader.media.errors import MediaError
@@ -38,3 +42,55 @@ async def render_waveform(paths: Sequence[str], width: int, height: int, *, time
     if not image:
         raise MediaError("ffmpeg produced no waveform image")
     return image
+
+
+# Audio peaks: what the editor draws its waveform strip from. The restreamer keeps them per hour
+# (computed once, see restreamer/peaks_cache.py), so a 2-hour strip costs no decoding once seen.
+PEAKS_PER_SECOND = 20
+NO_AUDIO = 255  # a bin with no audio at all (a hole); levels are 0..PEAK_LEVELS
+PEAK_LEVELS = 254
+DECODE_RATE = 8000  # mono samples per second decoded for peaks: plenty for a 50 ms bin's loudness
+_FULL_SCALE = 32768
+
+
+def pcm_command() -> list[str]:
+    """ffmpeg reading concatenated MPEG-TS on stdin, writing its first audio stream as mono s16le PCM."""
+    return [
+        "ffmpeg", "-hide_banner", "-nostats", "-v", "error", "-i", "pipe:0",
+        "-map", "0:a:0", "-ac", "1", "-ar", str(DECODE_RATE), "-f", "s16le", "pipe:1",
+    ]  # fmt: skip
+
+
+def peak_level(samples: Sequence[int]) -> int:
+    """The loudest sample of a bin on a square-root scale (quiet speech stays visible), 0..PEAK_LEVELS."""
+    if not samples:
+        return NO_AUDIO
+    peak = min(_FULL_SCALE, max(max(samples), -min(samples)))
+    return round(PEAK_LEVELS * math.sqrt(peak / _FULL_SCALE))
+
+
+def fill_peaks(pcm: bytes, offset: float, bins: bytearray) -> None:
+    """Write the peak levels of `pcm` (mono s16le at DECODE_RATE, starting `offset` seconds after bin
+    0's start) into `bins` (PEAKS_PER_SECOND per second). Samples outside `bins` are dropped; a bin
+    already holding a level keeps the louder of the two (runs that meet share their edge bin)."""
+    samples = array.array("h", pcm[: len(pcm) // 2 * 2])
+    if sys.byteorder == "big":
+        samples.byteswap()
+    per_bin = DECODE_RATE / PEAKS_PER_SECOND
+    first = max(0, math.floor(offset * PEAKS_PER_SECOND))
+    last = min(len(bins), math.ceil((offset + len(samples) / DECODE_RATE) * PEAKS_PER_SECOND))
+    for index in range(first, last):
+        begin = max(0, round(index * per_bin - offset * DECODE_RATE))
+        level = peak_level(samples[begin : max(begin, round((index + 1) * per_bin - offset * DECODE_RATE))])
+        if level != NO_AUDIO and (bins[index] == NO_AUDIO or bins[index] < level):
+            bins[index] = level
+
+
+async def audio_peaks(paths: Sequence[str], offset: float, bins: bytearray, *, time_limit: float) -> None:
+    """Decode `paths` (a run without holes, played back to back, starting `offset` s after bin 0) and
+    fill their peaks into `bins` (see fill_peaks). FfmpegFailed/FfmpegTimeout from ffmpeg; the PCM
+    (16 KB per second of audio) is held in memory, so callers decode at most minutes per call."""
+    if not paths:
+        raise ValueError("need at least one segment")
+    pcm = await run_media_command(pcm_command(), time_limit=time_limit, input=read_files(paths))
+    await asyncio.to_thread(fill_peaks, pcm, offset, bins)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from pathlib import Path
 
+    from wubloader.db.database import Database
     from wubloader.node.config import NodeConfig
     from wubloader.node.editing_config import EditingConfig
 
@@ -110,7 +111,22 @@ class Node:
         group.create_task(supervise(name, factory, stop=stop), name=name)
 
     async def _serve(self, stop: asyncio.Event) -> None:
-        app = create_app(self.config.restreamer, self.index, replication=self.replication_pool)
+        if self.config.editing is None:
+            await self._serve_app(stop, None)
+            return
+        # /thumbnail composes the editor's templates, which live in the events database.
+        from wubloader.db.database import Database  # only nodes with a database pay for SQLAlchemy
+
+        templates = Database(self.config.editing.db_url)
+        try:
+            await self._serve_app(stop, templates)
+        finally:
+            templates.close()
+
+    async def _serve_app(self, stop: asyncio.Event, templates: Database | None) -> None:
+        app = create_app(
+            self.config.restreamer, self.index, replication=self.replication_pool, templates_db=templates
+        )
         config = self.config.restreamer
 
         def listening(server: RunningServer) -> None:

@@ -7,6 +7,7 @@ Route groups are added in ROUTE_GROUPS order; each routes module exposes `add_ro
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ from wubloader.restreamer.errors import cors_headers, error_middleware, quiet_ma
 from wubloader.restreamer.listing_cache import HourListingCache
 from wubloader.restreamer.media_slots import MediaSlots, OutputPace
 from wubloader.restreamer.openapi import RouteDoc, document_route
+from wubloader.restreamer.peaks_cache import PeaksCache
 from wubloader.restreamer.state import STATE, RestreamerState
 from wubloader.runtime.backdoor import start_backdoor
 from wubloader.runtime.config import (
@@ -88,19 +90,26 @@ def create_app(
     if replication is None:
         replication = WorkerPool("replication", config.replication_threads)
         app.on_cleanup.append(lambda _app: _shutdown(replication))
+    if index is None:
+        index = SegmentIndex(config.base_dir, max_bytes=config.index_cache_bytes)
+    resolver = RestreamerState.resolver_for(config)
+    media = MediaSlots(jobs=config.max_media_jobs, queue=config.max_media_queue, wait=config.media_time_limit)
     state = RestreamerState(
         config=config,
-        index=index
-        if index is not None
-        else SegmentIndex(config.base_dir, max_bytes=config.index_cache_bytes),
+        index=index,
         now=now,
-        resolver=RestreamerState.resolver_for(config),
+        resolver=resolver,
         replication=replication,
         listings=HourListingCache(pool=replication, max_bytes=config.files_cache_bytes),
         playback=asyncio.Semaphore(config.max_playlist_jobs),
         pace=OutputPace(config.max_media_rate),
-        media=MediaSlots(
-            jobs=config.max_media_jobs, queue=config.max_media_queue, wait=config.media_time_limit
+        media=media,
+        peaks=PeaksCache(
+            index,
+            max_bytes=config.peaks_cache_bytes,
+            time_limit=config.media_time_limit,
+            slot=media.hold,
+            confine=functools.partial(resolver.confine, files=True),
         ),
     )
     app[STATE] = state
@@ -157,6 +166,7 @@ def add_limit_arguments(parser: EnvArgumentParser) -> None:
     mib = cli_type(parse_amount)
     add("--index-cache-mb", type=mib, default=256.0, metavar="MIB", help="memory for indexed hours (256)")
     add("--files-cache-mb", type=mib, default=64.0, metavar="MIB", help="memory for /files listings (64)")
+    add("--peaks-cache-mb", type=mib, default=64.0, metavar="MIB", help="memory for waveform peaks (64)")
 
 
 def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
@@ -176,6 +186,7 @@ def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
         max_connections=args.max_connections,
         index_cache_bytes=int(args.index_cache_mb * MEBIBYTE),
         files_cache_bytes=int(args.files_cache_mb * MEBIBYTE),
+        peaks_cache_bytes=int(args.peaks_cache_mb * MEBIBYTE),
         nodes=tuple(args.nodes),
         db_url=args.db,
     )

@@ -13,6 +13,7 @@ from wubloader.store.selection import INDEX_CACHE_BYTES
 
 MEBIBYTE = 1024 * 1024
 FILES_CACHE_BYTES = 64 * MEBIBYTE
+PEAKS_CACHE_BYTES = 64 * MEBIBYTE
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -38,7 +39,8 @@ class RestreamerConfig:
     (None: half the process's file descriptor limit); more are answered 503 and closed.
     `replication_threads`: threads of the pool that serves `/files` listings, apart from the
     thread pool every other request shares. `index_cache_bytes` / `files_cache_bytes`: memory for
-    the segment index's cached hours and for cached `/files` hour listings (LRU, estimated bytes).
+    the segment index's cached hours and for cached `/files` hour listings (LRU, estimated bytes);
+    `peaks_cache_bytes` for decoded waveform peaks (72 KB per hour of a quality).
     `nodes`: peer URLs whose coverage maps the `/coverage` page shows beside this node's; `db_url`: a
     database whose `nodes` table (rows with `backfill_from`) adds more.
     """
@@ -65,6 +67,7 @@ class RestreamerConfig:
     replication_threads: int = 2
     index_cache_bytes: int = INDEX_CACHE_BYTES
     files_cache_bytes: int = FILES_CACHE_BYTES
+    peaks_cache_bytes: int = PEAKS_CACHE_BYTES
     nodes: tuple[str, ...] = ()
     db_url: str | None = None
 
@@ -86,8 +89,8 @@ class RestreamerConfig:
             raise RuntimeConfigError(
                 "max_cut_ranges, replication_threads, max_playlist_jobs ≥ 1; max_media_queue ≥ 0"
             )
-        if min(self.index_cache_bytes, self.files_cache_bytes) < 0:
-            raise RuntimeConfigError("index_cache_bytes and files_cache_bytes must be ≥ 0")
+        if min(self.index_cache_bytes, self.files_cache_bytes, self.peaks_cache_bytes) < 0:
+            raise RuntimeConfigError("index_cache_bytes, files_cache_bytes and peaks_cache_bytes must be ≥ 0")
         if self.max_media_rate is not None and not self.max_media_rate > 0:
             raise RuntimeConfigError(f"max_media_rate must be > 0 bytes/s, got {self.max_media_rate}")
         self.connection_limits()  # validates max_connections and idle_timeout

@@ -1,4 +1,4 @@
-"""`/waveform/{channel}/{quality}.png` and `/frame/{channel}/{quality}.png`: images rendered by media/."""
+"""`/waveform/…` (a PNG, or an hour's peak levels) and `/frame/…` (a PNG): rendered by media/."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ from wubloader.restreamer.openapi import RouteDoc, add_documented_route
 from wubloader.restreamer.ranges import check_range, quality_hours_async
 from wubloader.restreamer.schemas import BINARY_SCHEMA, FrameQuery, WaveformQuery, parse_query, path_arg
 from wubloader.restreamer.state import state_of
+from wubloader.store.errors import BadSegmentName
+from wubloader.store.naming import parse_hour
 from wubloader.thumbnails.errors import NoFrameAt
 from wubloader.thumbnails.frames import frame_at
 
 PNG = "image/png"
+OCTETS = "application/octet-stream"
 
 
 async def waveform(request: web.Request) -> web.Response:
@@ -40,6 +43,21 @@ async def waveform(request: web.Request) -> web.Response:
     async with state.media_slot():
         image = await render_waveform(paths, width, height, time_limit=config.media_time_limit)
     return web.Response(body=image, content_type=PNG)
+
+
+async def hour_peaks(request: web.Request) -> web.Response:
+    """One byte per 50 ms of the hour: the audio's peak level (0-254, square-root scale), 255 = none."""
+    state = state_of(request)
+    channel = path_arg(request, "channel")
+    quality = path_arg(request, "quality")
+    try:
+        hour = parse_hour(request.match_info["hour"])
+    except BadSegmentName as exc:
+        raise BadRequest(f"{exc}: expected YYYY-MM-DDTHH") from None
+    state.resolver.directory(channel, quality)
+    await quality_hours_async(state.config.base_dir, channel, quality)
+    peaks = await state.peaks.hour_peaks(channel, quality, hour)
+    return web.Response(body=peaks, content_type=OCTETS)
 
 
 async def frame(request: web.Request) -> web.Response:
@@ -78,6 +96,18 @@ def add_routes(app: web.Application) -> None:
             response_schema=BINARY_SCHEMA,
             query=WaveformQuery,
             errors=(400, 403, 404, 406),
+        ),
+    )
+    add_documented_route(
+        app,
+        "/waveform/{channel}/{quality}/{hour}.peaks",
+        hour_peaks,
+        RouteDoc(
+            summary="The hour's audio peaks: 20 bytes per second (0-254, square-root scale; 255 = no audio)",
+            path_params={"hour": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}$"}},
+            content_type=OCTETS,
+            response_schema=BINARY_SCHEMA,
+            errors=(400, 403, 404, 503),
         ),
     )
     add_documented_route(

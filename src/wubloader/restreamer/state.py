@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from wubloader.restreamer.config import RestreamerConfig
     from wubloader.restreamer.listing_cache import HourListingCache
     from wubloader.restreamer.media_slots import MediaSlots, OutputPace
+    from wubloader.restreamer.peaks_cache import PeaksCache
     from wubloader.runtime.workers import WorkerPool
     from wubloader.store.selection import SegmentIndex
 
@@ -33,7 +34,7 @@ class RestreamerState:
     `now` returns naive UTC (injected so tests can control "the past").
     `replication` is the thread pool of the replication routes' directory reads (`listings` uses it).
     `media` bounds the ffmpeg work of cuts, waveforms and frames, `pace` the bytes per second cuts
-    send; `playback` the playlists rendered
+    send; `peaks` keeps each hour's waveform peaks once decoded; `playback` the playlists rendered
     at once (CPU work on the event loop that peers' requests would otherwise queue behind).
     """
 
@@ -46,6 +47,7 @@ class RestreamerState:
     media: MediaSlots
     pace: OutputPace
     playback: asyncio.Semaphore
+    peaks: PeaksCache
     entries: EntryCache = field(default_factory=EntryCache)
     frame_rates: FrameRateCache = field(default_factory=FrameRateCache)
 

@@ -7,10 +7,11 @@ import { buildControls } from './controls.js';
 import { bindKeys } from './keys.js';
 import { clearNotices, showError, showInfo } from './notices.js';
 import { Player } from './player.js';
+import { outputSeconds, playPublished, playableInPage } from './published.js';
 import { Ranges } from './ranges.js';
 import { ACTION_STATES, allows, metadataEditable, rangesEditable } from './states.js';
 import { formatBusTime, formatUtc, formatVideoTime, parseBusTime, parseClock, parseIso, toIso } from './time.js';
-import { Waveform, waveformUrl } from './waveform.js';
+import { Waveform, peaksUrl } from './waveform.js';
 
 const $ = (id) => document.getElementById(id);
 const MINUTE = 60000;
@@ -59,6 +60,7 @@ class EditPage {
     $('thumbnail-set').addEventListener('click', () => { const t = this.player.wallTime(); if (t) { $('thumbnail-time').value = toIso(t); this.markDirty(); } });
     $('thumbnail-preview-button').addEventListener('click', () => this.previewThumbnail());
     $('preview-close').addEventListener('click', () => this.closePreview());
+    $('preview-dialog').addEventListener('cancel', (event) => { event.preventDefault(); this.closePreview(); });
     this.chapters = new ChapterList($('chapter-list'), { player: this.player, formatTime: formatUtc, onChange: () => this.markDirty() });
     $('add-chapter').addEventListener('click', () => { $('chapters-on').checked = true; this.chapters.addAtPlayhead(); });
     $('title-count').setAttribute('aria-live', 'polite');
@@ -147,6 +149,7 @@ class EditPage {
     $('row-error').textContent = row.error || 'none';
     const link = row.video_link ? Object.assign(document.createElement('a'), { href: row.video_link, textContent: row.video_link }) : 'none yet';
     $('row-link').replaceChildren(link);
+    if (row.video_link && playableInPage(row.video_link)) $('row-link').append(' ', this.playButton(row.video_link));
     $('row-editor').textContent = row.editor ? `${row.editor} at ${formatUtc(parseIso(row.edit_time))}` : '—';
     for (const action of Object.keys(ACTION_STATES)) $(BUTTONS[action]).disabled = !allows(action, row.state);
     $('manual-link').disabled = $('manual-youtube').disabled = !allows('manualLink', row.state);
@@ -181,7 +184,7 @@ class EditPage {
     if (!start || ($('window-end').value.trim() && !end)) { showError('The window start and end must be UTC timestamps.'); return; }
     const channel = this.row.video_channel;
     const playing = this.player.load(restreamerUrl(this.config, `/playlist/${encodeURIComponent(channel)}.m3u8`, { start: toIso(start), end: end ? toIso(end) : null }));
-    this.waveform.drawWindow(start, end, (quality, from, until) => waveformUrl(this.config, channel, quality, from, until));
+    this.waveform.drawWindow(start, end, (quality, hour) => peaksUrl(this.config, channel, quality, hour));
     const ok = await playing;
     await this.waveform.drawing;
     this.ranges.render();
@@ -285,28 +288,46 @@ class EditPage {
       transition: join.type ? `${join.type},${join.duration}` : '',
     };
     const video = $('preview-video');
+    $('preview-heading').textContent = 'Preview of the join';
     video.src = restreamerUrl(this.config, `/cut/${encodeURIComponent(this.row.video_channel)}/${this.quality()}.ts`, params);
     $('preview-dialog').showModal();
     video.play().catch(() => {});
   }
 
+  playButton(link) {
+    const button = Object.assign(document.createElement('button'), { type: 'button', id: 'play-published', textContent: 'Play here' });
+    button.addEventListener('click', () => {
+      let seconds;
+      try { const { ranges, transitions } = this.ranges.value(); seconds = outputSeconds(ranges, transitions); } catch (error) { showError(error); return; }
+      $('preview-heading').textContent = 'The published video';
+      this.stopPublished = playPublished($('preview-video'), link, seconds, showError);
+      $('preview-dialog').showModal();
+    });
+    return button;
+  }
+
   closePreview() {
+    this.stopPublished?.();
+    this.stopPublished = null;
     $('preview-video').pause();
     $('preview-video').removeAttribute('src');
     $('preview-video').load();
     $('preview-dialog').close();
   }
 
+  /** The thumbnail as the cutter will make it: the restreamer's frame, composed into the template. */
   previewThumbnail() {
     const when = parseIso($('thumbnail-time').value.trim());
     if (!when) { showError('Set a thumbnail time first.'); return; }
-    const frame = $('thumbnail-frame');
-    frame.src = restreamerUrl(this.config, `/frame/${encodeURIComponent(this.row.video_channel)}/${this.quality()}.png`, { timestamp: toIso(when) });
-    frame.hidden = false;
-    const template = $('thumbnail-template').value;
-    const image = $('thumbnail-template-image');
-    image.hidden = !template || $('thumbnail-mode').value !== 'TEMPLATE';
-    if (!image.hidden) image.src = thrimshimUrl(this.config, `/template/${encodeURIComponent(template)}.png`);
+    const mode = $('thumbnail-mode').value;
+    const template = mode === 'TEMPLATE' ? $('thumbnail-template').value : '';
+    if (mode === 'TEMPLATE' && !template) { showError('Choose a template first.'); return; }
+    const image = $('thumbnail-frame');
+    image.alt = template ? `Thumbnail: the frame at the thumbnail time in template ${template}` : 'Thumbnail: the frame at the thumbnail time';
+    image.onerror = () => showError('The thumbnail preview could not be made (is there video at that time?).');
+    image.src = restreamerUrl(this.config, `/thumbnail/${encodeURIComponent(this.row.video_channel)}/${this.quality()}.png`,
+      { timestamp: toIso(when), template: template || null });
+    image.hidden = false;
   }
 }
 

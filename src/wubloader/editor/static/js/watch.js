@@ -6,7 +6,7 @@ import { KEY_HELP, bindKeys } from './keys.js';
 import { clearNotices, showError } from './notices.js';
 import { Player } from './player.js';
 import { formatBusTime, parseBusTime, parseClock, parseIso, toIso } from './time.js';
-import { Waveform, waveformUrl } from './waveform.js';
+import { Waveform, peaksUrl } from './waveform.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -94,7 +94,7 @@ class WatchPage {
     this.refreshCutLink();
     const params = { start: toIso(start), end: end ? toIso(end) : null };
     const playing = this.player.load(restreamerUrl(this.config, `/playlist/${encodeURIComponent(channel)}.m3u8`, params));
-    this.waveform.drawWindow(start, end, (quality, from, until) => waveformUrl(this.config, channel, quality, from, until));
+    this.waveform.drawWindow(start, end, (quality, hour) => peaksUrl(this.config, channel, quality, hour));
     const ok = await playing;
     await this.waveform.drawing;
     document.body.dataset.loaded = ok ? 'yes' : 'failed';
