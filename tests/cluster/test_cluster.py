@@ -1,4 +1,5 @@
-"""A real three-node cluster (tests/harness/cluster.py): exactly-once publishing, a node's death, tombstones.
+"""A real three-node cluster (tests/harness/cluster.py): exactly-once publishing, a node's death, tombstones,
+the database crashing.
 
 One cluster serves the whole module (start-up costs ~10 s of a loaded machine); every test leaves it
 running and healthy, so they pass in any order. Slow: the module runs ~1.5-3 minutes of wall time, most
@@ -30,7 +31,7 @@ from wubloader.store.naming import Segment, parse_segment_path, tombstone_name
 
 pytestmark = [pytest.mark.ffmpeg, pytest.mark.slow, pytest.mark.timeout(400)]
 
-# The outage, in source segments (1 s each). The issue's 30 s would cost 30 s of wall time per run and
+# The outage, in source segments (1 s each). A 30 s outage would cost twice the wall time per run and
 # prove nothing more: what matters is that the gap outlasts the origin's window (WINDOW segments) by
 # many segments, so A can only get most of it back from a peer, never from the source.
 OUTAGE = WINDOW + 10
