@@ -280,3 +280,35 @@ def test_the_database_fails_over_and_publishing_goes_on(cluster, cluster_postgre
     wait_everywhere(cluster, segments)
     assert_published_once(cluster, "ev2", segments, tmp_path)
     assert all_running(cluster)
+
+
+def downloaded(node: ClusterNode) -> float:
+    return metric(node.url, "wubloader_downloader_segments_total")
+
+
+def test_the_channel_goes_offline_and_comes_back(cluster):
+    """The playlist ends, then answers 404; when the channel returns every archiving node resumes by
+    itself, and all three hold both parts with the same hole between them, which nobody can fill."""
+    wait_segments(cluster, 3)
+    archivers = [cluster.nodes["A"], cluster.nodes["B"]]
+    ended = cluster.stop_source()
+    try:
+        # An encoder told to quit may list one last empty, 0 s segment: no node stores that, rightly.
+        first = [s for s in source_truth(cluster.encoder_dir, ended) if float(s.duration_text) > 0]
+        wait_everywhere(cluster, first)
+        cluster.remove_playlist()
+        polls = cluster.source.requests["playlist"]
+        wait_until(lambda: cluster.source.requests["playlist"] >= polls + 4, 120, message="polls of the 404")
+        assert all_running(cluster)
+        before = {node.name: downloaded(node) for node in archivers}
+    finally:
+        cluster.start_source()
+    second = wait_segments(cluster, 4)
+    wait_everywhere(cluster, second)
+    for node in archivers:  # its own downloader, not only backfill from the other
+        wait_until(
+            lambda node=node: downloaded(node) > before[node.name], 120, message=f"{node.name} resumed"
+        )
+    gap = (first[-1].start, second[0].start)
+    for node in cluster.nodes.values():
+        assert [s.path for s in stored_segments(node) if gap[0] < s.start < gap[1]] == []

@@ -29,8 +29,9 @@ Use `start_cluster(root, server)` as a context manager, with any `PostgresServer
 the session's `postgres_server` fixture, or one of its own from `start_postgres()` when a test crashes
 it, as tests/cluster does); the cluster gets a fresh database on it, upgraded, with an editor token
 (`cluster.token`) for the API. `kill(name)` SIGKILLs a node's process and `restart(name)` starts it
-again with the same flags, store and ports (so a scraper's targets stay valid). A Prometheus config
-for it:
+again with the same flags, store and ports (so a scraper's targets stay valid); `stop_source()`,
+`remove_playlist()` and `start_source()` take the channel offline (ENDLIST, then 404) and back.
+A Prometheus config for it:
 
     targets = cluster.scrape_targets()
     static_configs = [{"targets": [t], "labels": {"node": n, "job": job}}
@@ -126,6 +127,23 @@ class Cluster:
         node = self.nodes[name]
         node.node = _start_node(self, node)
 
+    def stop_source(self) -> str:
+        """The channel goes offline: the encoder ends its playlist (ENDLIST, still served). Returns
+        the ended playlist's text (every segment of that run)."""
+        assert self.encoder is not None
+        self.encoder.stop()
+        self.encoder = None
+        return (self.encoder_dir / "index.m3u8").read_text()
+
+    def remove_playlist(self) -> None:
+        """The offline channel's playlist disappears: the origin answers 404."""
+        (self.encoder_dir / "index.m3u8").unlink()
+
+    def start_source(self) -> None:
+        """The channel comes back: a new encoder run (new segment numbers, a new playlist)."""
+        assert self.encoder is None
+        self.encoder = EncoderProcess(self.encoder_dir, segment_seconds=1)
+
     def encoded(self) -> int:
         """Segments the source has produced so far (it may run slower than real time under load)."""
         return encoded(self.encoder_dir)
@@ -206,7 +224,7 @@ def start_cluster(root: Path, postgres: PostgresServer) -> Iterator[Cluster]:
                 if node.cutter_metrics_port is not None:
                     node.cutter = _start_cutter(cluster, node)
             # The encoder starts once every downloader polls, so A and B both see its first segment.
-            cluster.encoder = EncoderProcess(encoder_dir, segment_seconds=1)
+            cluster.start_source()
             wait_until(lambda: cluster.encoded() >= 2, 120, message="the live source's first segments")
             yield cluster
         finally:
