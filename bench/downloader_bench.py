@@ -256,7 +256,9 @@ def main() -> int:
     parser.add_argument("--speed", type=float, default=60.0, help="fast-forward factor (default 60)")
     parser.add_argument("--poll-interval", type=float, default=1.0, help="downloader poll interval")
     parser.add_argument("--idle-seconds", type=float, default=20.0, help="idle phase measuring poll cost")
-    parser.add_argument("--segments", type=int, default=0, help="2 s segments to archive (default 1800; 60 quick)")
+    parser.add_argument(
+        "--segments", type=int, default=0, help="2 s segments to archive (default 1800; 60 quick)"
+    )
     parser.add_argument("--no-window", action="store_true", help="skip the day-long playlist part")
     args = parser.parse_args()
     if args.quick:

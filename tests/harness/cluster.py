@@ -13,7 +13,7 @@ Topology (what issue-style "cluster" tests and a Prometheus pointed at it rely o
 
 Every node backfills from the two others (`--nodes`), with a short `--recent-cutoff` and pass interval so
 a test sees replication in seconds, and each cutter publishes to its own `local` location
-(`<node dir>/videos`). All three share one PostgreSQL database (`Cluster.db_url`).
+(`<node dir>/videos`). All three share one PostgreSQL database (`cluster.db_url`).
 
 Ports, for a scraper or a test (all on 127.0.0.1, chosen free at start-up):
 
@@ -25,8 +25,19 @@ Ports, for a scraper or a test (all on 127.0.0.1, chosen free at start-up):
 * `cluster.scrape_targets()`: every `host:port` serving `/metrics`, by node and job, ready for a
   Prometheus `static_configs` list.
 
-Use `start_cluster(root, postgres_server)` as a context manager; `kill(name)` SIGKILLs a node's process
-and `restart(name)` starts it again with the same flags, store and ports.
+Use `start_cluster(root, server)` as a context manager, with any `PostgresServer` (tests/harness/postgres.py:
+the session's `postgres_server` fixture, or one of its own from `start_postgres()` when a test crashes
+it, as tests/cluster does); the cluster gets a fresh database on it, upgraded, with an editor token
+(`cluster.token`) for the API. `kill(name)` SIGKILLs a node's process and `restart(name)` starts it
+again with the same flags, store and ports (so a scraper's targets stay valid); `stop_source()`,
+`remove_playlist()` and `start_source()` take the channel offline (ENDLIST, then 404) and back.
+A Prometheus config for it:
+
+    targets = cluster.scrape_targets()
+    static_configs = [{"targets": [t], "labels": {"node": n, "job": job}}
+                      for n, jobs in targets.items() for job, t in jobs.items()]
+
+Processes log to `<root>/<node>/logs/`.
 """
 
 from __future__ import annotations
@@ -116,6 +127,23 @@ class Cluster:
         node = self.nodes[name]
         node.node = _start_node(self, node)
 
+    def stop_source(self) -> str:
+        """The channel goes offline: the encoder ends its playlist (ENDLIST, still served). Returns
+        the ended playlist's text (every segment of that run)."""
+        assert self.encoder is not None
+        self.encoder.stop()
+        self.encoder = None
+        return (self.encoder_dir / "index.m3u8").read_text()
+
+    def remove_playlist(self) -> None:
+        """The offline channel's playlist disappears: the origin answers 404."""
+        (self.encoder_dir / "index.m3u8").unlink()
+
+    def start_source(self) -> None:
+        """The channel comes back: a new encoder run (new segment numbers, a new playlist)."""
+        assert self.encoder is None
+        self.encoder = EncoderProcess(self.encoder_dir, segment_seconds=1)
+
     def encoded(self) -> int:
         """Segments the source has produced so far (it may run slower than real time under load)."""
         return encoded(self.encoder_dir)
@@ -196,7 +224,7 @@ def start_cluster(root: Path, postgres: PostgresServer) -> Iterator[Cluster]:
                 if node.cutter_metrics_port is not None:
                     node.cutter = _start_cutter(cluster, node)
             # The encoder starts once every downloader polls, so A and B both see its first segment.
-            cluster.encoder = EncoderProcess(encoder_dir, segment_seconds=1)
+            cluster.start_source()
             wait_until(lambda: cluster.encoded() >= 2, 120, message="the live source's first segments")
             yield cluster
         finally:

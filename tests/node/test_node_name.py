@@ -12,7 +12,9 @@ from wubloader.runtime.errors import RuntimeConfigError
 
 
 def editing(tmp_path, *extra: str):
-    args = build_parser("node").parse_args(["node", "--base-dir", str(tmp_path), "--db", "sqlite:///x.db", *extra])
+    args = build_parser("node").parse_args(
+        ["node", "--base-dir", str(tmp_path), "--db", "sqlite:///x.db", *extra]
+    )
     config = config_from_args(args)
     assert config.editing is not None
     return config.editing
