@@ -19,7 +19,7 @@ from wubloader.cutter.job_gauges import JobStateGauges
 from wubloader.cutter.locations import BackendType, read_locations
 from wubloader.cutter.runner import JobRunner
 from wubloader.cutter.upkeep import TranscodeChecker, VideoUpdater
-from wubloader.cutter.youtube_auth import read_credentials
+from wubloader.cutter.youtube_auth import GoogleCredentials, read_credentials
 from wubloader.db.database import Database
 from wubloader.db.errors import DatabaseUnavailable
 from wubloader.db.listen import listen_for_edits
@@ -108,12 +108,18 @@ def config_from_args(args: argparse.Namespace) -> CutterConfig:
     )
 
 
-def build_backends(locations: dict[str, Location], creds: Path | None) -> dict[str, UploadBackend]:
-    """One backend per location; the credentials file is read only when a youtube location exists."""
-    needs_creds = any(loc.type is BackendType.YOUTUBE for loc in locations.values())
-    if needs_creds and creds is None:
+def credentials_for(locations: dict[str, Location], creds: Path | None) -> GoogleCredentials | None:
+    """The credentials a youtube location needs (read only then); LocationsError at start-up if missing."""
+    if not any(loc.type is BackendType.YOUTUBE for loc in locations.values()):
+        return None
+    if creds is None:
         raise LocationsError("a youtube location needs --creds FILE.json")
-    credentials = read_credentials(creds) if needs_creds and creds is not None else None
+    return read_credentials(creds)
+
+
+def build_backends(locations: dict[str, Location], creds: Path | None) -> dict[str, UploadBackend]:
+    """One backend per location."""
+    credentials = credentials_for(locations, creds)
     backends: dict[str, UploadBackend] = {}
     for name, location in locations.items():
         options = location.options

@@ -65,6 +65,7 @@ def configure_parser(parser: EnvArgumentParser) -> None:
     add("--locations", type=Path, default=None, metavar="FILE.json", help="run a cutter for these locations")
     add("--editor-port", type=cli_type(parse_port), default=8004, help="thrimshim + editor port")
     add("--name", default=None, help="the cutter's unique name in the cluster (default: hostname)")
+    add("--creds", type=Path, default=None, metavar="FILE.json", help="Google OAuth credentials (youtube)")
     add("--self-url", default=None, help="this node's URL as peers know it (excluded from backfill)")
     add("--recent-cutoff", type=float, default=120.0, metavar="S", help="backfill skips younger segments")
     add("--start", type=cli_type(parse_start), default=None, metavar="HOURS|TIMESTAMP", help="backfill bound")
@@ -136,9 +137,13 @@ def editing_from_args(args: argparse.Namespace, downloader: DownloaderConfig | N
     if args.name is not None and (not args.name or not args.name.isprintable()):
         raise RuntimeConfigError("--name must be a non-empty printable name")
     # The cutter's modules load only for a node that edits (a plain node stays lean).
+    from wubloader.cutter.app import credentials_for
     from wubloader.cutter.locations import parse_location, read_locations
 
     locations = read_locations(args.locations) if args.locations is not None else None
+    if args.creds is not None and not locations:
+        raise RuntimeConfigError("--creds needs --locations (the cutter's upload locations)")
+    credentials_for(locations or {}, args.creds)  # a youtube location without usable creds stops start-up
     demo = None
     if args.demo:
         assert downloader is not None
@@ -155,6 +160,7 @@ def editing_from_args(args: argparse.Namespace, downloader: DownloaderConfig | N
         authentication=not args.demo,
         drain_timeout=args.drain_timeout,
         cutter_name=args.name or socket.gethostname(),
+        creds=args.creds,
     )
 
 

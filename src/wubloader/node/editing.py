@@ -57,7 +57,7 @@ async def run_editing(
         async with asyncio.TaskGroup() as group:
             group.create_task(_serve(config, database, restreamer_url, stop, on_listening), name="thrimshim")
             if config.locations:
-                cut = _cut(config.locations, config.cutter_name, base, index, database, stop)
+                cut = _cut(config, config.locations, base, index, database, stop)
                 group.create_task(cut, name="cutter")
             if config.demo_events is not None:
                 demo = create_demo_events(config.demo_events, database, index, stop)
@@ -98,15 +98,15 @@ async def _serve(
 
 
 async def _cut(
+    config: EditingConfig,
     locations: dict[str, Location],
-    name: str,
     base: Path,
     index: SegmentIndex,
     database: Database,
     stop: asyncio.Event,
 ) -> None:
-    cutter = CutterConfig(base_dir=base, name=name, locations=locations)
-    backends = build_backends(locations, None)
+    cutter = CutterConfig(base_dir=base, name=config.cutter_name, locations=locations)
+    backends = build_backends(locations, config.creds)
     async with contextlib.AsyncExitStack() as stack:
         for backend in backends.values():
             stack.push_async_callback(backend.aclose)

@@ -47,6 +47,7 @@ class EditingConfig:
     drain_timeout: float = 20.0
     # Claims are made in this name: two cutters sharing one would each take the other's jobs for its own.
     cutter_name: str = "cutter"
+    creds: Path | None = None  # Google OAuth credentials for youtube locations
 
 
 def demo_local_location(base: Path, http: HttpConfig) -> dict[str, object]:
