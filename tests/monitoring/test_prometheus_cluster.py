@@ -21,13 +21,6 @@ from tests.harness.prometheus import check_rules_and_panels, run_prometheus
 
 pytestmark = [pytest.mark.ffmpeg, pytest.mark.slow]
 
-EVENT_ONLY = {
-    "cutter_upload_errors_total": "a failed upload",
-    "cutter_videos_uploaded_total": "a published video",
-    "wubloader_downloader_errors_total": "a downloader error",
-}
-
-
 @pytest.mark.timeout(600)
 def test_prometheus_over_the_cluster(tmp_path, postgres_server, components):
     with start_cluster(tmp_path / "cluster", postgres_server) as cluster:
@@ -51,7 +44,7 @@ def test_prometheus_over_the_cluster(tmp_path, postgres_server, components):
             "components": [(f"127.0.0.1:{coverage_port}", "A")],
         }
         with run_prometheus(tmp_path / "prometheus", targets) as prometheus:
-            check_rules_and_panels(prometheus, EVENT_ONLY)
+            check_rules_and_panels(prometheus)
             up = prometheus.query("up")
             assert len(up) == 7 and all(series["value"][1] == "1" for series in up), up
             assert prometheus.firing("WubloaderNodeDown") == []
