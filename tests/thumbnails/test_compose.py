@@ -8,16 +8,8 @@ import io
 import pytest
 from PIL import Image
 
-from wubloader.thumbnails.compose import (
-    MAX_THUMBNAIL_BYTES,
-    Box,
-    Template,
-    box_from,
-    check_size,
-    compose,
-    parse_box,
-    thumbnail_hash,
-)
+from wubloader.thumbnails.boxes import Box, Template, box_from, parse_box
+from wubloader.thumbnails.compose import MAX_THUMBNAIL_BYTES, check_size, compose, thumbnail_hash
 from wubloader.thumbnails.errors import BadBox, BadImage, ThumbnailTooBig
 
 

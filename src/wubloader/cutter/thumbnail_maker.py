@@ -6,7 +6,8 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from wubloader.db.schema import ThumbnailMode
-from wubloader.thumbnails.compose import box_from, check_size, compose
+from wubloader.thumbnails.boxes import box_from
+from wubloader.thumbnails.compose import check_size, compose
 from wubloader.thumbnails.errors import ThumbnailsError
 from wubloader.thumbnails.frames import frame_at
 from wubloader.thumbnails.templates import load_template

@@ -13,14 +13,13 @@ from wubloader.restreamer.openapi import RouteDoc, add_documented_route
 from wubloader.restreamer.ranges import quality_hours_async
 from wubloader.restreamer.schemas import BINARY_SCHEMA, QueryModel, UtcTimestamp, parse_query, path_arg
 from wubloader.restreamer.state import state_of
-from wubloader.thumbnails.compose import compose, parse_box
-from wubloader.thumbnails.errors import BadBox, BadImage, NoFrameAt
+from wubloader.thumbnails.boxes import parse_box
+from wubloader.thumbnails.errors import BadBox, BadImage, NoFrameAt, UnknownTemplate
 from wubloader.thumbnails.frames import frame_at
-from wubloader.thumbnails.templates import UnknownTemplate, load_template
 
 if TYPE_CHECKING:
     from wubloader.db.database import Database
-    from wubloader.thumbnails.compose import Template
+    from wubloader.thumbnails.boxes import Template
 
 PNG = "image/png"
 # The node's events database, when it has one (templates live there); absent: bare frames only.
@@ -57,6 +56,9 @@ async def thumbnail(request: web.Request) -> web.Response:
             raise NoContent("no content at the requested time") from None
     if template is None:
         return web.Response(body=frame, content_type=PNG)
+    # Pillow loads only when a template is composed: a restreamer serving segments stays lean.
+    from wubloader.thumbnails.compose import compose
+
     try:
         image = await asyncio.to_thread(compose, frame, template, crop, location)
     except (BadBox, BadImage) as exc:
@@ -68,6 +70,8 @@ async def _template(request: web.Request, name: str) -> Template:
     database = request.app.get(TEMPLATE_DB)
     if database is None:
         raise NotFound("this node has no template database")
+    from wubloader.thumbnails.templates import load_template  # SQLAlchemy: loaded with the database
+
     try:
         return await load_template(database, name)
     except UnknownTemplate as exc:

@@ -29,3 +29,7 @@ class NoFrameAt(ThumbnailsError):
 
 class ThumbnailTooBig(ThumbnailsError):
     """Over MAX_THUMBNAIL_BYTES (YouTube refuses thumbnails over 2 MiB)."""
+
+
+class UnknownTemplate(ThumbnailsError):
+    """No template of that name exists."""

@@ -5,15 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from wubloader.db.templates import get_template
-from wubloader.thumbnails.compose import Template, box_from
-from wubloader.thumbnails.errors import ThumbnailsError
+from wubloader.thumbnails.boxes import Template, box_from
+from wubloader.thumbnails.errors import UnknownTemplate
 
 if TYPE_CHECKING:
     from wubloader.db.database import Database
-
-
-class UnknownTemplate(ThumbnailsError):
-    """No template of that name exists."""
 
 
 async def load_template(database: Database, name: str) -> Template:
