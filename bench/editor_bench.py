@@ -96,6 +96,8 @@ def interactive_ms(page, url: str) -> tuple[float, float | None]:
     page.wait_for_selector("body[data-ready=yes]", timeout=600_000)
     if page.get_attribute("body", "data-loaded") != "yes":
         raise SystemExit(f"page failed to load: {page.inner_text('#notices')}")
+    # The page is loaded once its playlist is parsed and waveform drawn: the first frame may come later.
+    page.wait_for_function("performance.getEntriesByName('player-ready').length > 0", timeout=600_000)
     player, waveform = page.evaluate(
         "['player-ready', 'waveform-drawn'].map((n) => performance.getEntriesByName(n)[0]?.startTime ?? null)"
     )
