@@ -13,9 +13,11 @@ import pytest
 from tests.conftest import STORE_START
 from tests.harness.media import store_clip
 from tests.restreamer.test_peaks_cache import CountingSlots, make_cache
+from wubloader.restreamer.config import RestreamerConfig
 from wubloader.restreamer.errors import Busy
 from wubloader.restreamer.peaks_warmer import PeaksWarmer, WarmSettings, recent_hours
 from wubloader.restreamer.state import STATE
+from wubloader.runtime.errors import RuntimeConfigError
 
 pytestmark = pytest.mark.ffmpeg
 HOUR = timedelta(hours=1)
@@ -77,3 +79,8 @@ async def test_the_app_decodes_recent_hours_in_the_background(tmp_path, clip, ma
         await asyncio.sleep(0.05)
     response = await client.get(f"/waveform/chan/source/{STORE_START:%Y-%m-%dT%H}.peaks")
     assert response.status == 200 and len(await response.read()) == 3600 * 20
+
+
+def test_a_negative_number_of_hours_is_a_config_error(tmp_path):
+    with pytest.raises(RuntimeConfigError, match="warm_peaks_hours must be ≥ 0, got -1"):
+        RestreamerConfig(base_dir=tmp_path, warm_peaks_hours=-1)
