@@ -63,12 +63,42 @@ def build_store(base: Path, work: Path, minutes: int) -> None:
     store_clip(base, loop_clip(work / "long", clip, minutes), STORE_START)
 
 
+# Where the edit page's time goes (ms since navigation): page marks and Resource Timing (the
+# restreamer sends Timing-Allow-Origin, so its responses' timings are readable across origins).
+STAGES = """() => {
+    const mark = (name) => performance.getEntriesByName(name)[0]?.startTime ?? null;
+    const entry = (part) => performance.getEntriesByType('resource').find((e) => e.name.includes(part));
+    const end = (part) => entry(part)?.responseEnd ?? null;
+    const nav = performance.getEntriesByType('navigation')[0];
+    return {
+        'scripts run (DOMContentLoaded)': nav.domContentLoadedEventEnd,
+        'event row fetched': end('/thrimshim/bench'),
+        'master playlist fetched': end('/playlist/chan.m3u8'),
+        'media playlist fetched': end('/playlist/chan/'),
+        'media playlist parsed (hls.js)': mark('playlist-parsed'),
+        'first segment fetched': end('/segments/'),
+        'first fragment loaded (hls.js)': mark('first-fragment-loaded'),
+        'first fragment buffered': mark('first-fragment-buffered'),
+        'waveform peaks fetched': end('.peaks'),
+        'waveform drawn': mark('waveform-drawn'),
+        'player ready (first frame)': mark('player-ready'),
+    };
+}"""
+
+
+def stages_ms(page) -> dict[str, float | None]:
+    """The edit page's milestones (ms since navigation), None for one that did not happen."""
+    return page.evaluate(STAGES)
+
+
 def interactive_ms(page, url: str) -> tuple[float, float | None]:
     """(player ready, interactive) in ms since navigation; interactive None if the waveform failed."""
     page.goto(url)
     page.wait_for_selector("body[data-ready=yes]", timeout=600_000)
     if page.get_attribute("body", "data-loaded") != "yes":
         raise SystemExit(f"page failed to load: {page.inner_text('#notices')}")
+    # The page is loaded once its playlist is parsed and waveform drawn: the first frame may come later.
+    page.wait_for_function("performance.getEntriesByName('player-ready').length > 0", timeout=600_000)
     player, waveform = page.evaluate(
         "['player-ready', 'waveform-drawn'].map((n) => performance.getEntriesByName(n)[0]?.startTime ?? null)"
     )
@@ -113,6 +143,7 @@ def measure(editor_url: str, restreamer_url: str, minutes: int, rounds: int) -> 
     }
     times: dict[str, list[float]] = {name: [] for name in [*pages, "fetch only"]}
     players: dict[str, list[float]] = {name: [] for name in pages}
+    stages: dict[str, list[float]] = {}
     hours = sorted({f"{STORE_START + timedelta(minutes=m):%Y-%m-%dT%H}" for m in range(minutes)})
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -122,7 +153,11 @@ def measure(editor_url: str, restreamer_url: str, minutes: int, rounds: int) -> 
             # Interleaved rounds, each in a fresh context (cold HTTP cache), so load bursts hit all alike.
             for name, url in pages.items():
                 with browser.new_context() as context:
-                    player, interactive = interactive_ms(context.new_page(), url)
+                    page = context.new_page()
+                    player, interactive = interactive_ms(page, url)
+                    if name == "edit page":
+                        for stage, at in stages_ms(page).items():
+                            stages.setdefault(stage, []).extend([] if at is None else [at])
                 players[name].append(player)
                 if interactive is not None:
                     times[name].append(interactive)
@@ -134,6 +169,9 @@ def measure(editor_url: str, restreamer_url: str, minutes: int, rounds: int) -> 
                 )
         browser.close()
     report(times, players, minutes, rounds)
+    print("  edit page milestones (median ms since navigation):")
+    for stage, values in stages.items():
+        print(f"    {stage:36} {statistics.median(values) if values else float('nan'):8.0f}")
     first = "failed (waveform not drawn)" if cold[1] is None else f"{cold[1]:8.0f} ms"
     print(f"  {'edit page, first view (peaks decoded)':38} {first}  (player ready {cold[0]:.0f} ms)")
     return 0

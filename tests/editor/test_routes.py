@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -18,6 +19,44 @@ async def client():
     add_editor_routes(app, EditorConfig(restreamer_url="http://r.example/", authentication=False))
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield client
+
+
+IMPORT = re.compile(r"^import .* from '([^']+)';", re.MULTILINE)
+PRELOAD = re.compile(r'<link rel="modulepreload" href="([^"]+)">')
+
+
+def module_graph(entry: str) -> set[str]:
+    """Every module URL `entry` imports, directly or not (the vendor files are not read)."""
+    found: set[str] = set()
+    todo = [entry]
+    while todo:
+        url = todo.pop()
+        if url in found:
+            continue
+        found.add(url)
+        if not url.startswith("/editor/vendor/"):
+            text = (STATIC_ROOT / url.removeprefix("/editor/")).read_text()
+            todo += [
+                spec if spec.startswith("/") else "/editor/js/" + spec.removeprefix("./")
+                for spec in IMPORT.findall(text)
+            ]
+    return found - {entry}
+
+
+@pytest.mark.parametrize(
+    ("page", "entry"),
+    [
+        ("edit.html", "/editor/js/edit.js"),
+        ("watch.html", "/editor/js/watch.js"),
+        ("index.html", "/editor/js/events.js"),
+    ],
+)
+def test_each_page_preloads_exactly_its_module_graph_and_config(page, entry):
+    """All modules are fetched at once instead of one level of imports after another."""
+    html = (STATIC_ROOT / page).read_text()
+    assert f'<script type="module" src="{entry}">' in html
+    assert set(PRELOAD.findall(html)) == module_graph(entry)
+    assert '<link rel="preload" href="/editor/config.json" as="fetch" crossorigin="anonymous">' in html
 
 
 @pytest.mark.parametrize(

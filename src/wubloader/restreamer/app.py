@@ -30,6 +30,7 @@ from wubloader.restreamer.listing_cache import HourListingCache
 from wubloader.restreamer.media_slots import MediaSlots, OutputPace
 from wubloader.restreamer.openapi import RouteDoc, document_route
 from wubloader.restreamer.peaks_cache import PeaksCache
+from wubloader.restreamer.peaks_warmer import PeaksWarmer, WarmSettings, warming_context
 from wubloader.restreamer.state import STATE, RestreamerState
 from wubloader.runtime.backdoor import start_backdoor
 from wubloader.runtime.config import (
@@ -122,6 +123,8 @@ def create_app(
         ),
     )
     app[STATE] = state
+    warmer = PeaksWarmer(config.base_dir, state.peaks, WarmSettings(hours=config.warm_peaks_hours), now)
+    app.cleanup_ctx.append(warming_context(warmer))
     if templates_db is not None:
         app[routes_thumbnail.TEMPLATE_DB] = templates_db
     app.on_response_prepare.append(cors_headers)
@@ -196,6 +199,7 @@ def add_limit_arguments(parser: EnvArgumentParser) -> None:
     add("--index-cache-mb", type=mib, default=256.0, metavar="MIB", help="memory for indexed hours (256)")
     add("--files-cache-mb", type=mib, default=64.0, metavar="MIB", help="memory for /files listings (64)")
     add("--peaks-cache-mb", type=mib, default=64.0, metavar="MIB", help="memory for waveform peaks (64)")
+    add("--warm-peaks-hours", type=int, default=3, metavar="N", help="recent hours' peaks decoded ahead (3)")
 
 
 def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
@@ -216,6 +220,7 @@ def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
         index_cache_bytes=int(args.index_cache_mb * MEBIBYTE),
         files_cache_bytes=int(args.files_cache_mb * MEBIBYTE),
         peaks_cache_bytes=int(args.peaks_cache_mb * MEBIBYTE),
+        warm_peaks_hours=args.warm_peaks_hours,
         nodes=tuple(args.nodes),
         db_url=args.db,
     )

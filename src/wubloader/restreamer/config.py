@@ -40,7 +40,8 @@ class RestreamerConfig:
     `replication_threads`: threads of the pool that serves `/files` listings, apart from the
     thread pool every other request shares. `index_cache_bytes` / `files_cache_bytes`: memory for
     the segment index's cached hours and for cached `/files` hour listings (LRU, estimated bytes);
-    `peaks_cache_bytes` for decoded waveform peaks (72 KB per hour of a quality).
+    `peaks_cache_bytes` for decoded waveform peaks (72 KB per hour of a quality);
+    `warm_peaks_hours`: complete hours back from now whose peaks are decoded in the background.
     `nodes`: peer URLs whose coverage maps the `/coverage` page shows beside this node's; `db_url`: a
     database whose `nodes` table (rows with `backfill_from`) adds more.
     """
@@ -68,6 +69,7 @@ class RestreamerConfig:
     index_cache_bytes: int = INDEX_CACHE_BYTES
     files_cache_bytes: int = FILES_CACHE_BYTES
     peaks_cache_bytes: int = PEAKS_CACHE_BYTES
+    warm_peaks_hours: int = 0
     nodes: tuple[str, ...] = ()
     db_url: str | None = None
 
@@ -91,6 +93,8 @@ class RestreamerConfig:
             )
         if min(self.index_cache_bytes, self.files_cache_bytes, self.peaks_cache_bytes) < 0:
             raise RuntimeConfigError("index_cache_bytes, files_cache_bytes and peaks_cache_bytes must be ≥ 0")
+        if self.warm_peaks_hours < 0:
+            raise RuntimeConfigError(f"warm_peaks_hours must be ≥ 0, got {self.warm_peaks_hours}")
         if self.max_media_rate is not None and not self.max_media_rate > 0:
             raise RuntimeConfigError(f"max_media_rate must be > 0 bytes/s, got {self.max_media_rate}")
         self.connection_limits()  # validates max_connections and idle_timeout

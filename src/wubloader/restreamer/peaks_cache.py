@@ -96,6 +96,10 @@ class PeaksCache:
                 del self._waiting[key]
                 del self._locks[key]
 
+    def kept(self, channel: str, quality: str, hour: datetime) -> bool:
+        """Whether some peaks of the hour are kept (a request may still decode segments added since)."""
+        return (channel, quality, hour) in self._hours
+
     async def _fresh(self, key: tuple[str, str, datetime]) -> bytes:
         channel, quality, hour = key
         chain = await self.index.best_segments_async(channel, quality, hour, hour + HOUR)

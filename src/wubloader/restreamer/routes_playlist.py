@@ -136,7 +136,7 @@ def master_variants(
     candidates = []
     qualities = list_qualities(base, channel)
     for quality in qualities:
-        if quality in NON_VIDEO_QUALITIES or _audio_of(quality, qualities) is not None:
+        if quality in NON_VIDEO_QUALITIES or audio_of(quality, qualities) is not None:
             continue
         span = quality_hours(base, channel, quality)
         if (
@@ -159,7 +159,7 @@ def master_variants(
     return candidates
 
 
-def _audio_of(quality: str, qualities: list[str]) -> str | None:
+def audio_of(quality: str, qualities: list[str]) -> str | None:
     """The quality whose separate sound `quality` is (`source-audio` → `source`), if that one exists."""
     base = quality.removesuffix(AUDIO_QUALITY_SUFFIX)
     return base if base != quality and base in qualities else None

@@ -83,9 +83,15 @@ class EditPage {
     };
   }
 
-  async load(rowRequest, transitions, templates) {
+  /** Start the player as soon as the row is known (it is the slowest part), the rest meanwhile. */
+  async load(rowRequest, otherRequests) {
     const row = await rowRequest;
     this.row = row;
+    const win = eventWindow(row);
+    $('window-start').value = toIso(win.start);
+    $('window-end').value = win.end ? toIso(win.end) : '';
+    const loading = this.loadWindow();
+    const [transitions, templates] = await otherRequests;
     this.ranges = new Ranges($('ranges'), $('clip-bar'), {
       player: this.player, format: () => this.timeFormat(), transitions, onChange: () => this.markDirty(), onPreview: (i) => this.previewJoin(i),
     });
@@ -96,10 +102,7 @@ class EditPage {
     $('thumbnail-template').replaceChildren(new Option('(none)', ''), ...templates.map((t) => Object.assign(new Option(t.name, t.name), { title: t.description ?? '' })));
     this.fillInputs(row);
     this.showStatus(row);
-    const win = eventWindow(row);
-    $('window-start').value = toIso(win.start);
-    $('window-end').value = win.end ? toIso(win.end) : '';
-    await this.loadWindow();
+    await loading;
     this.dirty = false;
   }
 
@@ -187,7 +190,7 @@ class EditPage {
     this.waveform.drawWindow(start, end, (quality, hour) => peaksUrl(this.config, channel, quality, hour));
     const ok = await playing;
     await this.waveform.drawing;
-    this.ranges.render();
+    this.ranges?.render(); // not yet built: built later, after the player is ready
     document.body.dataset.loaded = ok ? 'yes' : 'failed';
   }
 
@@ -338,14 +341,14 @@ async function main() {
   // All three at once: the row's own failure is reported by load() below.
   const rowRequest = requestJson(thrimshimUrl(config, `/${encodeURIComponent(id)}`));
   rowRequest.catch(() => {});
-  const [transitions, templates] = await Promise.all([
+  const otherRequests = Promise.all([
     requestJson(thrimshimUrl(config, '/transitions')).catch((error) => { showError(error); return []; }),
     requestJson(thrimshimUrl(config, '/templates')).catch((error) => { showError(error); return []; }),
   ]);
   const page = new EditPage(config, id);
   window.wubloaderPage = page;
   try {
-    await page.load(rowRequest, transitions, templates);
+    await page.load(rowRequest, otherRequests);
   } catch (error) {
     showError(`Could not load event ${id}: ${error.message}`);
     document.body.dataset.ready = 'failed';

@@ -27,6 +27,7 @@ export class Waveform {
     this.player = player;
     this.onError = onError;
     this.peaks = new Map(); // hour start (ms) → Uint8Array of levels
+    this.pending = null; // the requested animation frame of a repaint
     this.canvas = Object.assign(document.createElement('canvas'), { className: 'waveform-image', width: WIDTH, height: HEIGHT });
     this.canvas.setAttribute('role', 'img');
     this.canvas.setAttribute('aria-label', 'Audio waveform of the loaded window');
@@ -69,7 +70,7 @@ export class Waveform {
         this.paint();
       }));
       if (!this.player.ready) await new Promise((resolve) => this.player.addEventListener('levelloaded', resolve, { once: true }));
-      this.paint();
+      this.draw();
       this.container.dataset.state = 'drawn';
       performance.mark('waveform-drawn');
     } catch (error) {
@@ -90,8 +91,16 @@ export class Waveform {
     return best;
   }
 
-  /** Draw what is known: each pixel is a slice of player time, mapped to wall time per fragment. */
+  /** Draw what is known now: each pixel is a slice of player time, mapped to wall time per fragment. */
+  /** Repaint at the next frame, once however many events ask (they come in bursts while loading). */
   paint() {
+    this.pending ??= requestAnimationFrame(() => {
+      this.pending = null;
+      this.draw();
+    });
+  }
+
+  draw() {
     const context = this.canvas.getContext('2d');
     context.clearRect(0, 0, WIDTH, HEIGHT);
     const frags = this.player.details?.fragments ?? [];
