@@ -12,6 +12,7 @@ from pathlib import Path
 from tests.harness.live_source import source_segments
 from tests.harness.processes import generous
 from wubloader.media.live_encoder import LiveEncoder
+from wubloader.media.process import die_with_parent
 from wubloader.runtime.timeparse import parse as parse_timestamp
 from wubloader.store import SegmentType, format_duration, hash_bytes
 from wubloader.store.naming import parse_segment_path
@@ -31,8 +32,12 @@ class EncoderProcess:
     def __init__(self, directory: Path, **kwargs) -> None:
         self.encoder = LiveEncoder(directory, window=0, delete_segments=False, **kwargs)
         directory.mkdir(parents=True, exist_ok=True)
+        # An interrupted test run (Ctrl-C, a killed CI job) must not leave the encoder writing forever.
         self.process = subprocess.Popen(
-            self.encoder.arguments(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            [*die_with_parent(os.getpid()), *self.encoder.arguments()],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
 
     def stop(self) -> None:
