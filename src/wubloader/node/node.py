@@ -19,7 +19,7 @@ from wubloader.node.editing_config import VIDEOS_ROUTE
 from wubloader.node.progress import report_progress
 from wubloader.restreamer.app import create_app, store_checks
 from wubloader.runtime.errors import RuntimeConfigError
-from wubloader.runtime.health import Check, Health
+from wubloader.runtime.health import Health
 from wubloader.runtime.http_client import create_session
 from wubloader.runtime.metrics import serve_metrics, watch_store_space
 from wubloader.runtime.serve import RunningServer, serve_app
@@ -65,14 +65,18 @@ class Node:
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(self.downloader_pool.shutdown)
             stack.callback(self.replication_pool.shutdown)
-            health = Health(self._readiness_checks(stack), stop=stop)
+            database = self._restreamer_database(stack)
+            checks = store_checks(self.config.restreamer)
+            if database is not None:
+                checks["database"] = database.check_ready
+            health = Health(checks, stop=stop)
             downloader_config = self.config.downloader
             if self.config.demo and downloader_config is not None:
                 demo = await stack.enter_async_context(demo_stream())
                 downloader_config = dataclasses.replace(downloader_config, source=demo.url)
             async with asyncio.TaskGroup() as group:
                 group.create_task(sweeper.run(stop), name="temp-sweeper")
-                self._start(group, "restreamer", lambda: self._serve(stop, health), stop)
+                self._start(group, "restreamer", lambda: self._serve(stop, health, database), stop)
                 if self.config.metrics_port is not None:
                     host = self.config.metrics_host or self.config.restreamer.host
                     port = self.config.metrics_port
@@ -95,17 +99,16 @@ class Node:
                     name="progress",
                 )
 
-    def _readiness_checks(self, stack: contextlib.AsyncExitStack) -> dict[str, Check]:
-        """The store is writable and, on a node that edits, its events database answers (through a
-        connection of its own, so a busy cutter cannot make the node look unready)."""
-        checks = store_checks(self.config.restreamer)
-        if self.config.editing is not None:
-            from wubloader.db.database import Database  # only editing nodes pay for SQLAlchemy
+    def _restreamer_database(self, stack: contextlib.AsyncExitStack) -> Database | None:
+        """On a node that edits, the events database for /readyz and /thumbnail's templates: its own
+        connections, so a busy cutter can neither make the node look unready nor slow a preview."""
+        if self.config.editing is None:
+            return None
+        from wubloader.db.database import Database  # only editing nodes pay for SQLAlchemy
 
-            database = Database(self.config.editing.db_url, pool_size=1)
-            stack.callback(database.close)
-            checks["database"] = database.check_ready
-        return checks
+        database = Database(self.config.editing.db_url, pool_size=2)
+        stack.callback(database.close)
+        return database
 
     def _start_maintenance(self, group: asyncio.TaskGroup, stop: asyncio.Event) -> None:
         """The optional continuous scrub, retention and coverage jobs."""
@@ -126,20 +129,7 @@ class Node:
     ) -> None:
         group.create_task(supervise(name, factory, stop=stop), name=name)
 
-    async def _serve(self, stop: asyncio.Event, health: Health) -> None:
-        if self.config.editing is None:
-            await self._serve_app(stop, health, None)
-            return
-        # /thumbnail composes the editor's templates, which live in the events database.
-        from wubloader.db.database import Database  # only nodes with a database pay for SQLAlchemy
-
-        templates = Database(self.config.editing.db_url)
-        try:
-            await self._serve_app(stop, health, templates)
-        finally:
-            templates.close()
-
-    async def _serve_app(self, stop: asyncio.Event, health: Health, templates: Database | None) -> None:
+    async def _serve(self, stop: asyncio.Event, health: Health, templates: Database | None) -> None:
         app = create_app(
             self.config.restreamer,
             self.index,
