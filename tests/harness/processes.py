@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import os
+import random
 import resource
 import signal
 import socket
@@ -25,10 +27,33 @@ def generous(timeout: float) -> float:
     return max(timeout, MIN_WAIT)
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Ports handed to servers come from below the kernel's ephemeral range, walked in order from a random
+# start: a port the kernel gave us and we closed again could go to any client's next connect() before
+# our server binds it, and a cursor never hands out the same port twice in a run (a parallel suite
+# starts elsewhere). SystemRandom, because pytest-randomly reseeds `random` identically in every run.
+_PORT_LOW = 10000
+_PORT_HIGH = max(_PORT_LOW + 1000, _ephemeral_low())
+_next_port = itertools.count(random.SystemRandom().randrange(_PORT_LOW, _PORT_HIGH))
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A 127.0.0.1 TCP port nothing listens on, that no other free_port() call of this run returned."""
+    for _ in range(_PORT_HIGH - _PORT_LOW):
+        port = _PORT_LOW + (next(_next_port) - _PORT_LOW) % (_PORT_HIGH - _PORT_LOW)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free 127.0.0.1 port below the ephemeral range")
 
 
 @dataclass
