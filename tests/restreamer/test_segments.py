@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
+from email.utils import formatdate
 from urllib.parse import quote
 
 import aiohttp
@@ -15,7 +17,7 @@ from tests.conftest import STORE_START
 from tests.harness.store_builder import build_store, write_segment
 from wubloader.restreamer.app import RestreamerConfig, create_app
 from wubloader.restreamer.errors import NotFound
-from wubloader.restreamer.segment_file import SegmentResolver
+from wubloader.restreamer.segment_file import SegmentResolver, http_date
 from wubloader.store import SegmentType, create_tombstone
 from wubloader.store.errors import UnsafePath
 
@@ -37,7 +39,7 @@ async def test_bytes_headers_and_head(tmp_path, make_client):
     assert response.headers["ETag"] == f'"{digest}"'
     assert response.headers["Accept-Ranges"] == "bytes"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
-    assert "Last-Modified" in response.headers
+    assert response.headers["Last-Modified"] == formatdate(path.stat().st_mtime, usegmt=True)
     head = await client.head(url_of(path))
     assert head.status == 200
     assert head.headers["Content-Length"] == str(len(data))
@@ -93,6 +95,45 @@ async def test_tombstoned_segment_is_404(tmp_path, make_client):
     assert response.status == 404
     assert await response.text() == "segment is tombstoned\n"
     assert (await client.get(url_of(paths[1]))).status == 200
+
+
+async def test_a_dangling_symlink_tombstone_counts(tmp_path, make_client):
+    """The tombstone check does not follow symlinks: a tombstone that is a dangling link still hides."""
+    paths = build_store(tmp_path, STORE_START, 1)
+    client = await make_client(tmp_path)
+    assert (await client.get(url_of(paths[0]))).status == 200
+    tombstone = create_tombstone(paths[0])
+    tombstone.unlink()
+    tombstone.symlink_to(tmp_path / "nowhere")
+    response = await client.get(url_of(paths[0]))
+    assert response.status == 404 and await response.text() == "segment is tombstoned\n"
+    tombstone.unlink()
+    assert (await client.get(url_of(paths[0]))).status == 200
+
+
+# Second boundaries where formatdate's microsecond rounding (half to even) decides the second,
+# negative times, the first and last years datetime accepts, and years it refuses.
+HTTP_DATE_CASES = [
+    0.0, 1e-7, -1e-7, -0.5, -1.0, 59.9999994999, 59.9999995, 59.9999996, 86399.99999951,
+    1700000000.5, 1700000000.9999994, 1700000000.9999995, -30610224000.0, -30610224001.0,
+    -62135596800.0, 253402300799.9999994, 253402300799.9999996, 253402300800.0, 1e20, float("nan"),
+]  # fmt: skip
+
+
+def test_http_date_is_formatdate():
+    rnd = random.Random(17)
+    cases = HTTP_DATE_CASES + [rnd.uniform(-6.3e10, 2.6e11) for _ in range(20_000)]
+    cases += [rnd.randrange(-(2**35), 2**33) + rnd.choice([0.9999995, 0.4999995, 5e-7]) for _ in range(5_000)]
+    for seconds in cases:
+        try:
+            expected: object = formatdate(seconds, usegmt=True)
+        except (ValueError, OverflowError) as exc:
+            expected = type(exc)
+        try:
+            got: object = http_date(seconds)
+        except (ValueError, OverflowError) as exc:
+            got = type(exc)
+        assert got == expected, seconds
 
 
 async def test_temp_and_missing_are_404(tmp_path, make_client):

@@ -122,6 +122,25 @@ async def test_requests_are_labelled_by_route_template() -> None:
     assert re.search(r"^wubloader_http_request_duration_seconds_bucket\{", text, re.MULTILINE)
 
 
+async def test_two_services_with_the_same_routes_count_apart() -> None:
+    """Each middleware keeps its own child metrics: equal routes of two services never mix."""
+    first, second = unique_service(), unique_service()
+    servers = [await start_app(make_app(name), "127.0.0.1", 0) for name in (first, second)]
+    try:
+        async with aiohttp.ClientSession() as session:
+            for server, count in zip(servers, (3, 1), strict=True):
+                for _ in range(count):
+                    async with session.get(f"{server.url}/files/x") as resp:
+                        assert resp.status == 200
+    finally:
+        for server in servers:
+            await server.close()
+    for name, count in ((first, 3), (second, 1)):
+        labels = {"service": name, "route": "/files/{channel}", "method": "GET"}
+        assert sample("wubloader_http_requests_total", **labels, status_class="2xx") == count
+        assert sample("wubloader_http_request_duration_seconds_count", **labels) == count
+
+
 async def test_standalone_metrics_server() -> None:
     server = await start_metrics_server("127.0.0.1", 0)
     try:

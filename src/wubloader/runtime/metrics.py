@@ -121,12 +121,38 @@ def route_label(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
+class _RequestChildren:
+    """One service's request counter and timer children, by label values.
+
+    `labels()` validates its arguments and takes a lock on every call; a dict hit does not. The
+    maps stay small: routes are the app's templates, methods and outcomes closed sets.
+    """
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self._counters: dict[tuple[str, str, str], Counter] = {}
+        self._timers: dict[tuple[str, str], Histogram] = {}
+
+    def record(self, route: str, method: str, outcome: str, seconds: float) -> None:
+        counter = self._counters.get((route, method, outcome))
+        if counter is None:
+            counter = HTTP_REQUESTS.labels(self.service, route, method, outcome)
+            self._counters[route, method, outcome] = counter
+        counter.inc()
+        timer = self._timers.get((route, method))
+        if timer is None:
+            timer = self._timers[route, method] = HTTP_REQUEST_DURATION.labels(self.service, route, method)
+        timer.observe(seconds)
+
+
 def request_metrics_middleware(service: str) -> Middleware:
     """Middleware counting and timing requests for `service`.
 
     Put it first in `middlewares=[...]` so it sees the final status after other middlewares
     (error mapping) ran. Status class `aborted` means the client went away mid-request.
     """
+
+    children = _RequestChildren(service)
 
     @web.middleware
     async def record_request_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -145,8 +171,7 @@ def request_metrics_middleware(service: str) -> Middleware:
             outcome = "aborted"
             raise
         finally:
-            HTTP_REQUESTS.labels(service, route, method, outcome).inc()
-            HTTP_REQUEST_DURATION.labels(service, route, method).observe(time.perf_counter() - started)
+            children.record(route, method, outcome, time.perf_counter() - started)
 
     return record_request_metrics
 
