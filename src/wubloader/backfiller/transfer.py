@@ -166,7 +166,7 @@ async def fetch_segment(
     Raises FetchError (FetchTooLarge past `limits.max_bytes`, FetchTimeout past its deadlines),
     HashMismatch (nothing kept), OSError or PeerPaused.
     """
-    if (base / job.key.channel / job.key.quality / job.key.hour / job.name).exists():
+    if base.joinpath(job.key.channel, job.key.quality, job.key.hour, job.name).exists():
         return 0  # the downloader or an earlier transfer got there first
     sink = _Sink(base, job)
     try:

@@ -212,9 +212,11 @@ async def iter_body(
             _check_status(response, shown)
             if on_url is not None:
                 on_url(str(response.url))
-            while True:
-                with fetch_errors(shown):
+            # One conversion block for the whole body rather than a context manager per chunk:
+            # only GeneratorExit (aclose) can arrive at the `yield`, and it passes through.
+            with fetch_errors(shown):
+                while True:
                     chunk = await response.content.read(chunk_size)
-                if not chunk:
-                    return
-                yield chunk
+                    if not chunk:
+                        return
+                    yield chunk
