@@ -3,6 +3,7 @@ never the pass; bodies, listings, tombstones and transfer times are bounded."""
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from aiohttp import web
@@ -135,6 +136,39 @@ async def test_a_slow_drip_peer_times_out_on_lack_of_progress(tmp_path, session,
     assert loop.time() - started < 60  # two attempts of ~0.5 s, not two of an hour
     result = await backfiller(cfg, session, slow, await peers(good_base)).run_once()
     assert result.complete and visible(local) == visible(good_base)
+
+
+def steady(
+    content: bytes, piece: int, pause: float
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A body that delivers `content` in `piece`-byte parts, one every `pause` seconds."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for offset in range(0, len(content), piece):
+            await response.write(content[offset : offset + piece])
+            await asyncio.sleep(pause)
+        await response.write_eof()
+        return response
+
+    return handler
+
+
+async def test_a_slow_peer_that_keeps_making_progress_is_not_cut_off(tmp_path, session, peers):
+    """The progress deadline moves with every 64 KiB: a body taking several read timeouts, with
+    progress all along, arrives (its timer fires early and re-arms, it never expires)."""
+    remote, local = tmp_path / "remote", tmp_path / "local"
+    path = write_segment(remote, STORE_START, content=os.urandom(1_200_000))
+    server = await peers(remote)
+    server.bodies[path.name] = steady(path.read_bytes(), 80_000, 0.1)  # ~1.5 s in all
+    cfg = config(local, read_timeout=1.0, segment_timeout=3600.0, retry_attempts=1)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    result = await backfiller(cfg, session, server).run_once()
+    assert loop.time() - started > 1.0  # the body really outlasted one read timeout
+    assert result.complete and result.copied == 1 and visible(local) == visible(remote)
+    assert server.segment_requests(path.name) == 1
 
 
 async def test_rate_limit_waits_do_not_count_against_the_transfer_timeout(tmp_path, session, peers):

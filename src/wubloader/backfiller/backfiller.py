@@ -149,7 +149,6 @@ class Backfiller:
             peer,
             self.listings,
             listing_timeout=self.config.listing_timeout,
-            read_timeout=self.config.read_timeout,
             max_listing_names=self.config.max_listing_names,
             max_listing_bytes=self.config.max_listing_bytes,
         )

@@ -189,6 +189,7 @@ async def iter_body(
     headers: Mapping[str, str] | None = None,
     name: str = "fetch",
     on_url: Callable[[str], None] | None = None,
+    read_bufsize: int | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """GET `url` and yield the body of a 2xx answer in chunks of at most `chunk_size` bytes.
 
@@ -197,6 +198,7 @@ async def iter_body(
     given, bounds each wait for data.
     Close the generator (`contextlib.aclosing`) when stopping early, so the connection is released.
     `on_url`, if given, is called with the final URL (after redirects) once the status is checked.
+    `read_bufsize` (default: the session's) is how much aiohttp buffers before pausing the socket.
     Raises the same errors as fetch_bytes, possibly after some chunks were yielded.
     """
     shown = redact_url(url)
@@ -205,14 +207,16 @@ async def iter_body(
         async with contextlib.AsyncExitStack() as stack:
             with fetch_errors(shown):
                 response = await stack.enter_async_context(
-                    session.get(url, timeout=client_timeout, headers=headers)
+                    session.get(url, timeout=client_timeout, headers=headers, read_bufsize=read_bufsize)
                 )
             _check_status(response, shown)
             if on_url is not None:
                 on_url(str(response.url))
-            while True:
-                with fetch_errors(shown):
+            # One conversion block for the whole body rather than a context manager per chunk:
+            # only GeneratorExit (aclose) can arrive at the `yield`, and it passes through.
+            with fetch_errors(shown):
+                while True:
                     chunk = await response.content.read(chunk_size)
-                if not chunk:
-                    return
-                yield chunk
+                    if not chunk:
+                        return
+                    yield chunk
