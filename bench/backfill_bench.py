@@ -50,6 +50,9 @@ from wubloader.store import SegmentType, hash_bytes, segment_path
 from wubloader.store.listing import list_hours, list_segment_files
 from wubloader.store.writer import sync_directory
 
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
+from tests.harness.processes import free_port
+
 START = datetime(2024, 5, 1, 10)
 T = TypeVar("T")
 
@@ -81,11 +84,7 @@ def build_small_store(base: Path, hours: int, per_hour: int) -> None:
 
 
 def start_restreamer(base: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "wubloader", "restreamer", "--base-dir", str(base), "--port", str(port)],
         stdout=open(log, "wb"),

@@ -22,7 +22,6 @@ import hashlib
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,9 @@ from pathlib import Path
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
+from tests.harness.processes import free_port
+
 from downloader_window import run_window
 from results import record
 
@@ -161,12 +163,6 @@ def reference_cpu(bodies: list[bytes], count: int, directory: Path) -> float:
             os.fsync(f.fileno())
         os.rename(temp, directory / f"{i}.ts")
     return time.process_time() - started
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run(args: argparse.Namespace) -> int:

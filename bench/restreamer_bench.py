@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.discard_client import fetch_discard  # noqa: E402
 from bench.results import record  # noqa: E402
+from tests.harness.processes import free_port  # noqa: E402
 from tests.harness.store_builder import build_store  # noqa: E402
 
 START = datetime(2024, 5, 1, 0, 0, 0)
@@ -82,12 +82,6 @@ def render_shipped_config(base: Path, port: int, upstream: str) -> str:
     values = {"WUBLOADER_BASE_DIR": str(base), "WUBLOADER_NGINX_LISTEN": f"127.0.0.1:{port}"}
     values["WUBLOADER_RESTREAMER"] = upstream
     return re.sub(r"\$\{(WUBLOADER_[A-Z_]+)\}", lambda m: values[m[1]], TEMPLATE.read_text())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_http(url: str, timeout: float = 30.0) -> None:

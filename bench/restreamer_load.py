@@ -33,6 +33,7 @@ import aiohttp
 from tests.downloader.support import EncoderProcess
 from tests.harness.live_source import LiveSource
 from tests.harness.media import encode_clip, store_clip
+from tests.harness.processes import free_port
 
 from wubloader.store.selection import SegmentIndex
 
@@ -52,14 +53,6 @@ class Scale:
 
 FULL = Scale(clip_seconds=60, repeat=60, cut_clients=50, players=200, load_seconds=30, samples=60)
 QUICK = Scale(clip_seconds=10, repeat=3, cut_clients=5, players=20, load_seconds=3, samples=10)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _get(url: str) -> bytes:
@@ -169,7 +162,7 @@ def run_load(quick: bool) -> None:
 
 
 def _measure(base: Path, source: str, segment: Path, scale: Scale) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "WUBLOADER_LOG_LEVEL": "WARNING"}
     args = ["node", "--base-dir", str(base), "--channel", "live", "--source", source, "--port", str(port)]
