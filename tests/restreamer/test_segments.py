@@ -151,13 +151,15 @@ async def test_cached_path_still_checks_the_disk_every_time(tmp_path, make_clien
 
 def test_resolver_cache_is_bounded_and_exact(tmp_path):
     paths = build_store(tmp_path, STORE_START, 5)
-    resolver = SegmentResolver(os.path.realpath(tmp_path), max_paths=2)
     keys = [tuple(p.parts[-4:]) for p in paths]
+    one = SegmentResolver(os.path.realpath(tmp_path))
+    one.resolve(*keys[0])
+    resolver = SegmentResolver(os.path.realpath(tmp_path), max_path_bytes=2 * one.path_bytes + 10)
     for key, path in zip(keys, paths, strict=True):
         servable = resolver.resolve(*key)
         assert servable.path == str(path) and resolver.cached(key) == servable
         assert servable.etag == f'"{path.name[:-3].split("-", 3)[-1]}"'
-        assert len(resolver._paths) <= 2
+        assert len(resolver._paths) <= 2 and resolver.path_bytes <= resolver.max_path_bytes
     # Only successful resolutions are cached, and only under exactly the components given.
     hidden = (*keys[0][:3], "." + keys[0][3])
     temp = write_segment(tmp_path, STORE_START, type=SegmentType.TEMP)

@@ -68,15 +68,32 @@ _TYPES = {t.value: t for t in SegmentType}
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Segment:
-    """One segment file in the store. `start` and `end` are naive UTC."""
+    """One segment file in the store. `start` and `end` are naive UTC.
 
-    path: str
+    Compact, since the selection cache holds one per file of every cached hour: the directory
+    (`folder`, with its trailing "/", "" if unknown) is one string shared by the whole hour, `name`
+    is the listing's own string, and `path` and `hash` are derived from them.
+    """
+
+    folder: str
+    name: str
     channel: str | None
     quality: str | None
     start: datetime
     duration: timedelta
     type: SegmentType
-    hash: str | None
+
+    @property
+    def path(self) -> str:
+        return self.folder + self.name
+
+    @property
+    def hash(self) -> str | None:
+        """The name's HASH field (it may hold "-"); None for `temp` (a uuid there) or a name without one."""
+        fields = self.name.split("-", 3)
+        if self.type is SegmentType.TEMP or len(fields) < 4 or not self.name.endswith(SEGMENT_SUFFIX):
+            return None
+        return fields[3][: -len(SEGMENT_SUFFIX)]
 
     @property
     def end(self) -> datetime:
@@ -87,9 +104,11 @@ class Segment:
         """Anything but `full` must be followed by a hole: suspect counts as partial, as in the original."""
         return self.type is not SegmentType.FULL
 
-    @property
-    def name(self) -> str:
-        return self.path.rsplit("/", 1)[-1]
+
+def split_path(path: str) -> tuple[str, str]:
+    """`DIR/NAME` → (`DIR/`, `NAME`): a Segment's `folder` and `name`."""
+    cut = path.rfind("/") + 1
+    return path[:cut], path[cut:]
 
 
 def encode_hash(digest: bytes) -> str:
@@ -180,13 +199,13 @@ def parse_segment_name(
     if start.year == 9999 and start > _LAST_TIME - duration:  # `Segment.end` would overflow
         raise BadSegmentName(f"segment {name!r} ends after the year 9999")
     return Segment(
-        path=path or name,
+        folder=split_path(path)[0],
+        name=name,
         channel=channel,
         quality=quality,
         start=start,
         duration=duration,
         type=seg_type,
-        hash=None if seg_type is SegmentType.TEMP else hash_text,
     )
 
 
@@ -221,13 +240,13 @@ def parse_hour_names(
             offset = _time_offset(time_text)
         append(
             Segment(
-                path=prefix + name,
+                folder=prefix,
+                name=name,
                 channel=channel,
                 quality=quality,
                 start=hour_start + offset,
                 duration=duration,
                 type=seg_type,
-                hash=None if temp else hash_text,
             )
         )
     return parsed
