@@ -183,9 +183,17 @@ def render_media_playlist(plan: MediaPlaylistPlan, cache: EntryCache, chunk_byte
     """
     parts = [media_playlist_header(plan)]
     size = len(parts[0])
-    entry = cache.entry
+    entry, folders = cache.entry, cache._folders
+    folder: str | None = None
+    texts: dict[str, str] = {}
     for item in plan.entries:
-        text = entry(item) if item is not None else "#EXT-X-DISCONTINUITY\n"
+        if item is None:
+            text = "#EXT-X-DISCONTINUITY\n"
+        else:
+            if item.folder is not folder:  # an hour's segments share one folder string
+                folder = item.folder
+                texts = folders.setdefault(folder, {})
+            text = texts.get(item.name) or entry(item)
         parts.append(text)
         size += len(text)
         if size >= chunk_bytes:
