@@ -36,14 +36,6 @@ HOUR_SEGMENTS = 1800
 FMT = "%Y-%m-%dT%H:%M:%S"
 
 
-def peak_mib(pid: int) -> float:
-    """Peak resident memory (VmHWM) of process `pid` in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise SystemExit(f"no VmHWM for process {pid}")
-
-
 def fill_hour(base: Path, work: Path) -> datetime:
     """An hour of demo-like segments ending at the current hour; returns that hour's start."""
     clip = encode_clip(work / "clip", 6, size="640x360")
@@ -83,7 +75,7 @@ def main() -> int:
             size = fetch(playlist) + fetch(playlist)
             fetch(f"http://127.0.0.1:{port}/playlist/demo.m3u8")
             fetch(f"http://127.0.0.1:{editor}/thrimshim")
-            after, peak = rss_mib(process.pid), peak_mib(process.pid)
+            after, peak = rss_mib(process.pid), rss_mib(process.pid, "VmHWM")
         finally:
             process.terminate()
             process.wait(timeout=60)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
+import tracemalloc
 from urllib.parse import quote
 
 import aiohttp
@@ -147,6 +149,25 @@ async def test_cached_path_still_checks_the_disk_every_time(tmp_path, make_clien
     path.unlink()
     path.write_bytes(b"rewritten")
     assert await (await client.get(url_of(path))).read() == b"rewritten"
+
+
+def test_resolver_cache_estimate_matches_the_memory_really_held(tmp_path):
+    paths = build_store(tmp_path, STORE_START, 400)
+    keys = [tuple(str(part) for part in p.parts[-4:]) for p in paths]  # names as a request gives them
+    resolver = SegmentResolver(os.path.realpath(tmp_path))
+    resolver.resolve(*keys[0])  # the hour directory's real path, cached apart
+    first = resolver.path_bytes
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for key in keys[1:]:
+            resolver.resolve(*key)
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert 0.8 * held <= resolver.path_bytes - first <= 1.3 * held
 
 
 def test_resolver_cache_is_bounded_and_exact(tmp_path):
