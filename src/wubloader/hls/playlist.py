@@ -27,8 +27,10 @@ HLS_VERSION = 3
 LIVE_MIN_TARGET_DURATION = 6
 # The rendered lines of ~100,000 segments (56 h of 2 s ones; ~270 B each with their dict slots).
 ENTRY_CACHE_BYTES = 24 * 1024 * 1024
-# An entry's memory beside its text: its slot in a folder's dict (measured with tracemalloc).
+# An entry's memory beside its text's characters: its slot in a folder's dict (measured with
+# tracemalloc), and an ASCII str's own header.
 ENTRY_BYTES = 40
+ASCII_STR_BYTES = sys.getsizeof("")
 # A variant's separate sound (an EXT-X-MEDIA TYPE=AUDIO rendition) is archived as this quality.
 AUDIO_QUALITY_SUFFIX = "-audio"
 
@@ -152,19 +154,24 @@ class EntryCache:
         return sum(map(len, self._folders.values()))
 
     def entry(self, segment: Segment) -> str:
-        texts = self._folders.get(segment.folder)
-        text = texts.get(segment.name) if texts is not None else None
+        folder, name = segment.folder, segment.name
+        texts = self._folders.get(folder)
+        if texts is None:
+            texts = self._folders[folder] = {}
+        text = texts.get(name)
         if text is None:
             text = (
                 f"#EXT-X-PROGRAM-DATE-TIME:{format_program_date_time(segment.start)}\n"
                 f"#EXTINF:{format_extinf(segment.duration.total_seconds())},\n"
                 f"{segment_uri(segment)}\n"
             )
-            self.bytes += ENTRY_BYTES + sys.getsizeof(text)
+            size = ENTRY_BYTES + ASCII_STR_BYTES + len(text)
+            self.bytes += size
             if self.bytes > self.max_bytes:
                 self._folders.clear()
-                self.bytes = ENTRY_BYTES + sys.getsizeof(text)
-            self._folders.setdefault(segment.folder, {})[segment.name] = text
+                self.bytes = size
+                texts = self._folders[folder] = {}
+            texts[name] = text
         return text
 
 

@@ -105,6 +105,35 @@ class Segment:
         return self.type is not SegmentType.FULL
 
 
+# The bulk parser's constructor: the slots' own setters, which a frozen dataclass's __init__ reaches
+# through `object.__setattr__` by name per field (2.5x slower: 45,000 records for a 24 h playlist).
+_SEGMENT_SETTERS = tuple(
+    getattr(Segment, f).__set__ for f in ("folder", "name", "channel", "quality", "start", "duration", "type")
+)
+
+
+def _new_segment(
+    folder: str,
+    name: str,
+    channel: str | None,
+    quality: str | None,
+    start: datetime,
+    duration: timedelta,
+    type: SegmentType,
+) -> Segment:
+    """`Segment(folder=…, …, type=…)`, equal in every way, built without the frozen __init__."""
+    segment = object.__new__(Segment)
+    set_folder, set_name, set_channel, set_quality, set_start, set_duration, set_type = _SEGMENT_SETTERS
+    set_folder(segment, folder)
+    set_name(segment, name)
+    set_channel(segment, channel)
+    set_quality(segment, quality)
+    set_start(segment, start)
+    set_duration(segment, duration)
+    set_type(segment, type)
+    return segment
+
+
 def split_path(path: str) -> tuple[str, str]:
     """`DIR/NAME` → (`DIR/`, `NAME`): a Segment's `folder` and `name`."""
     cut = path.rfind("/") + 1
@@ -225,7 +254,7 @@ def parse_hour_names(
     parsed: list[Segment | None] = []
     append = parsed.append
     durations: dict[str, timedelta | None] = {}
-    offsets = _OFFSETS
+    offsets, new_segment = _OFFSETS, _new_segment
     for name, (time_text, duration_text, type_text, hash_text) in zip(names, found, strict=True):
         seg_type = _TYPES[type_text]
         duration = durations.get(duration_text, _UNSEEN)
@@ -238,17 +267,7 @@ def parse_hour_names(
         offset = offsets.get(time_text)
         if offset is None:
             offset = _time_offset(time_text)
-        append(
-            Segment(
-                folder=prefix,
-                name=name,
-                channel=channel,
-                quality=quality,
-                start=hour_start + offset,
-                duration=duration,
-                type=seg_type,
-            )
-        )
+        append(new_segment(prefix, name, channel, quality, hour_start + offset, duration, seg_type))
     return parsed
 
 
