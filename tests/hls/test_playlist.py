@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
@@ -26,13 +28,13 @@ def seg(at: float, duration: float = 2.0, type: SegmentType = SegmentType.FULL) 
     start = T0 + timedelta(seconds=at)
     name = f"{start:%M:%S.%f}-{duration}-{type}-h{int(at * 1000)}.ts"
     return Segment(
-        path=f"/base/chan/source/{start:%Y-%m-%dT%H}/{name}",
+        folder=f"/base/chan/source/{start:%Y-%m-%dT%H}/",
+        name=name,
         channel="chan",
         quality="source",
         start=start,
         duration=timedelta(seconds=duration),
         type=type,
-        hash="h",
     )
 
 
@@ -97,12 +99,46 @@ def test_chunks_join_to_the_same_text():
     assert all(len(c) < 10_000 + 300 for c in chunks)
 
 
-def test_entry_cache_is_bounded():
-    cache = EntryCache(max_entries=10)
+def test_entry_cache_is_bounded_in_bytes():
+    one = EntryCache()
+    one.entry(seg(0))
+    cache = EntryCache(max_bytes=10 * one.bytes)
     for i in range(25):
         cache.entry(seg(2 * i))
-        assert len(cache) <= 10
+        assert len(cache) <= 10 and cache.bytes <= 10 * one.bytes
     assert cache.entry(seg(0)) == EntryCache().entry(seg(0))
+
+
+def test_entry_cache_estimate_matches_the_memory_really_held():
+    segments = [seg(2 * i) for i in range(1800)]
+    cache = EntryCache()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for segment in segments:
+            cache.entry(segment)
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert 0.8 * held <= cache.bytes <= 1.3 * held
+
+
+def test_entry_cache_keeps_equal_names_of_different_directories_apart():
+    here, there = seg(0), seg(0)
+    there = Segment(
+        folder="/base/chan/other/" + here.folder.rsplit("/", 2)[1] + "/",
+        name=here.name,
+        channel="chan",
+        quality="other",
+        start=here.start,
+        duration=here.duration,
+        type=here.type,
+    )
+    cache = EntryCache()
+    assert "/source/" in cache.entry(here) and "/other/" in cache.entry(there)
+    assert cache.entry(here) == EntryCache().entry(here)
 
 
 def test_format_extinf():

@@ -34,8 +34,8 @@ def r(a: float, b: float) -> CutRange:
 
 def seg(start: float, duration: float = 2.0) -> Segment:
     return Segment(
-        path=f"/x/{start}.ts", channel="c", quality="q", start=at(start),
-        duration=timedelta(seconds=duration), type=SegmentType.FULL, hash=None,
+        folder="/x/", name=f"{start}.ts", channel="c", quality="q", start=at(start),
+        duration=timedelta(seconds=duration), type=SegmentType.FULL,
     )  # fmt: skip
 
 

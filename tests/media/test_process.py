@@ -10,7 +10,14 @@ import time
 import pytest
 
 from wubloader.media.errors import FfmpegFailed, FfmpegTimeout
-from wubloader.media.process import cancel_and_wait, die_with_parent, run_media_command, start_media_process
+from wubloader.media.process import (
+    FEED_CHUNK,
+    cancel_and_wait,
+    die_with_parent,
+    read_files,
+    run_media_command,
+    start_media_process,
+)
 
 pytestmark = pytest.mark.ffmpeg
 
@@ -179,3 +186,20 @@ async def test_media_runs_at_background_priority():
         assert nice == min(ours + 10, 19)
         media.stdin.close()
         await media.wait_ok()
+
+
+async def test_read_files_gives_the_files_back_to_back_in_chunks(tmp_path):
+    big, small, empty = tmp_path / "big", tmp_path / "small", tmp_path / "empty"
+    big.write_bytes(os.urandom(2 * FEED_CHUNK + 12345))
+    small.write_bytes(b"tail")
+    empty.write_bytes(b"")
+    chunks = [chunk async for chunk in read_files([str(big), str(empty), str(small)])]
+    assert b"".join(chunks) == big.read_bytes() + b"tail"
+    assert all(isinstance(c, bytes) and 0 < len(c) <= FEED_CHUNK for c in chunks) and len(chunks) == 4
+
+
+async def test_run_media_command_hands_stdout_to_consume_in_pieces():
+    pieces: list[bytes] = []
+    script = "import sys; sys.stdout.buffer.write(bytes(range(256)) * 4096)"
+    out = await run_media_command([sys.executable, "-c", script], time_limit=60, consume=pieces.append)
+    assert out == b"" and b"".join(pieces) == bytes(range(256)) * 4096 and len(pieces) > 1

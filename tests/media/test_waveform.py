@@ -19,6 +19,7 @@ from wubloader.media.waveform import (
     NO_AUDIO,
     PEAK_LEVELS,
     PEAKS_PER_SECOND,
+    PeakReader,
     audio_peaks,
     fill_peaks,
     peak_level,
@@ -82,6 +83,22 @@ def test_fill_peaks_keeps_the_louder_level_where_runs_meet_and_drops_what_is_out
     fill_peaks(pcm(*[100] * SAMPLES_PER_BIN * 9), 0.0, bins)  # quieter, and longer than the bins
     assert bins == bytearray([PEAK_LEVELS, peak_level([100]), peak_level([100]), peak_level([100])])
     assert peak_level([-32768]) == PEAK_LEVELS
+
+
+@pytest.mark.parametrize("offset", [0.0, 1.2345678, 7.0316])
+def test_peaks_fed_in_pieces_equal_peaks_of_the_whole(offset):
+    # A swelling, alternating-sign signal: every bin's peak differs, so a sample put in the wrong
+    # bin at a piece's edge would show.
+    samples = [(i * 7 % 32768) * (1 if i % 2 else -1) for i in range(DECODE_RATE * 3 + 123)]
+    whole = bytearray([NO_AUDIO]) * 250
+    fill_peaks(pcm(*samples), offset, whole)
+    pieces = bytearray([NO_AUDIO]) * 250
+    reader, data, at = PeakReader(offset, pieces), pcm(*samples), 0
+    for size in (1, 799, 800, 4097, 3, 65536):
+        reader.feed(data[at : at + size])
+        at += size
+    reader.finish()
+    assert at >= len(data) and pieces == whole and NO_AUDIO not in whole[math.ceil(offset * 20) : 60]
 
 
 async def test_audio_peaks_of_real_segments(tmp_path, clip):

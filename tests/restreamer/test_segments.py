@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import random
 import socket
+import tracemalloc
 from email.utils import formatdate
 from urllib.parse import quote
 
@@ -190,15 +192,36 @@ async def test_cached_path_still_checks_the_disk_every_time(tmp_path, make_clien
     assert await (await client.get(url_of(path))).read() == b"rewritten"
 
 
+def test_resolver_cache_estimate_matches_the_memory_really_held(tmp_path):
+    paths = build_store(tmp_path, STORE_START, 400)
+    keys = [tuple(str(part) for part in p.parts[-4:]) for p in paths]  # names as a request gives them
+    resolver = SegmentResolver(os.path.realpath(tmp_path))
+    resolver.resolve(*keys[0])  # the hour directory's real path, cached apart
+    first = resolver.path_bytes
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for key in keys[1:]:
+            resolver.resolve(*key)
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert 0.8 * held <= resolver.path_bytes - first <= 1.3 * held
+
+
 def test_resolver_cache_is_bounded_and_exact(tmp_path):
     paths = build_store(tmp_path, STORE_START, 5)
-    resolver = SegmentResolver(os.path.realpath(tmp_path), max_paths=2)
     keys = [tuple(p.parts[-4:]) for p in paths]
+    one = SegmentResolver(os.path.realpath(tmp_path))
+    one.resolve(*keys[0])
+    resolver = SegmentResolver(os.path.realpath(tmp_path), max_path_bytes=2 * one.path_bytes + 10)
     for key, path in zip(keys, paths, strict=True):
         servable = resolver.resolve(*key)
         assert servable.path == str(path) and resolver.cached(key) == servable
         assert servable.etag == f'"{path.name[:-3].split("-", 3)[-1]}"'
-        assert len(resolver._paths) <= 2
+        assert len(resolver._paths) <= 2 and resolver.path_bytes <= resolver.max_path_bytes
     # Only successful resolutions are cached, and only under exactly the components given.
     hidden = (*keys[0][:3], "." + keys[0][3])
     temp = write_segment(tmp_path, STORE_START, type=SegmentType.TEMP)

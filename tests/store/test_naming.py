@@ -1,5 +1,6 @@
 """Segment names: the seed's vectors, round trips and rejections, from one case table."""
 
+import dataclasses
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -214,6 +215,19 @@ def test_bulk_parse_equals_the_exact_parser(bad):
             expected.append(None)
     assert parse_hour_names(hour, names, "c", "q", "/s/c/q/2024-01-01T05/") == expected
     assert sum(seg is None for seg in expected) == (0 if bad is None else 1)
+
+
+def test_bulk_parsed_segments_are_frozen_hashable_records_with_derived_path_and_hash():
+    hour = datetime(2024, 1, 1, 5)
+    folder = "/s/c/q/2024-01-01T05/"
+    bulk = parse_hour_names(hour, GOOD_NAMES, "c", "q", folder)
+    exact = [parse_segment_name(hour, name, "c", "q", folder + name) for name in GOOD_NAMES]
+    assert {hash(s) for s in bulk} == {hash(s) for s in exact} and repr(bulk) == repr(exact)
+    assert [s.path for s in bulk] == [folder + n for n in GOOD_NAMES]
+    assert [s.hash for s in bulk] == ["A" * 43, "abc_-", "xyz", None, "end"]  # a hash may hold "-"
+    assert all(s.folder is bulk[0].folder for s in bulk)  # one string for the hour
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        bulk[0].name = "x"  # type: ignore[misc]
 
 
 def test_bulk_parse_refuses_an_end_after_the_last_representable_time():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -24,7 +25,12 @@ HLS_VERSION = 3
 # Open-ended (live) playlists never announce a target below this, so the header line stays the
 # same while segments of up to this length keep arriving (RFC 8216 allows a larger target).
 LIVE_MIN_TARGET_DURATION = 6
-DEFAULT_ENTRY_CACHE_SIZE = 250_000
+# The rendered lines of ~100,000 segments (56 h of 2 s ones; ~270 B each with their dict slots).
+ENTRY_CACHE_BYTES = 24 * 1024 * 1024
+# An entry's memory beside its text's characters: its slot in a folder's dict (measured with
+# tracemalloc), and an ASCII str's own header.
+ENTRY_BYTES = 40
+ASCII_STR_BYTES = sys.getsizeof("")
 # A variant's separate sound (an EXT-X-MEDIA TYPE=AUDIO rendition) is archived as this quality.
 AUDIO_QUALITY_SUFFIX = "-audio"
 
@@ -133,29 +139,39 @@ def segment_uri(segment: Segment) -> str:
 class EntryCache:
     """Rendered `PROGRAM-DATE-TIME`/`EXTINF`/URI lines per segment file, reused across playlists.
 
-    Keyed by the segment's path (unique per file, so a replaced version gets a new entry). Bounded:
-    when `max_entries` is reached the whole cache is dropped and rebuilt on demand, which keeps the
-    hot path a plain dict lookup.
+    Kept per directory (`folder`, one string shared by an hour's segments) and then per file name
+    (the listing's own string), so a lookup builds no key and the cache holds nothing but the text
+    and its slots. Bounded by `max_bytes` (texts plus ENTRY_BYTES each): when full, the whole cache
+    is dropped and rebuilt on demand, which keeps the hot path two plain dict lookups.
     """
 
-    def __init__(self, max_entries: int = DEFAULT_ENTRY_CACHE_SIZE) -> None:
-        self.max_entries = max_entries
-        self._entries: dict[str, str] = {}
+    def __init__(self, max_bytes: int = ENTRY_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._folders: dict[str, dict[str, str]] = {}
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return sum(map(len, self._folders.values()))
 
     def entry(self, segment: Segment) -> str:
-        text = self._entries.get(segment.path)
+        folder, name = segment.folder, segment.name
+        texts = self._folders.get(folder)
+        if texts is None:
+            texts = self._folders[folder] = {}
+        text = texts.get(name)
         if text is None:
             text = (
                 f"#EXT-X-PROGRAM-DATE-TIME:{format_program_date_time(segment.start)}\n"
                 f"#EXTINF:{format_extinf(segment.duration.total_seconds())},\n"
                 f"{segment_uri(segment)}\n"
             )
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()
-            self._entries[segment.path] = text
+            size = ENTRY_BYTES + ASCII_STR_BYTES + len(text)
+            self.bytes += size
+            if self.bytes > self.max_bytes:
+                self._folders.clear()
+                self.bytes = size
+                texts = self._folders[folder] = {}
+            texts[name] = text
         return text
 
 
@@ -174,9 +190,17 @@ def render_media_playlist(plan: MediaPlaylistPlan, cache: EntryCache, chunk_byte
     """
     parts = [media_playlist_header(plan)]
     size = len(parts[0])
-    entry = cache.entry
+    entry, folders = cache.entry, cache._folders
+    folder: str | None = None
+    texts: dict[str, str] = {}
     for item in plan.entries:
-        text = entry(item) if item is not None else "#EXT-X-DISCONTINUITY\n"
+        if item is None:
+            text = "#EXT-X-DISCONTINUITY\n"
+        else:
+            if item.folder is not folder:  # an hour's segments share one folder string
+                folder = item.folder
+                texts = folders.setdefault(folder, {})
+            text = texts.get(item.name) or entry(item)
         parts.append(text)
         size += len(text)
         if size >= chunk_bytes:

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 from wubloader.media.errors import FfmpegFailed, FfmpegTimeout
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+    from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 
 logger = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 40
 FEED_CHUNK = 1 << 20
+OUTPUT_CHUNK = 1 << 16  # what `consume` is handed at most at once
 
 # ffmpeg must not outlive us: a node killed with SIGKILL (or by the OOM killer) cannot clean up, and
 # an encoder writing files (the demo stream) would otherwise run forever. util-linux's setpriv sets
@@ -133,21 +134,34 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]]) -> None:
 
 
 async def run_media_command(
-    args: Sequence[str], *, time_limit: float, input: bytes | AsyncIterable[bytes] | None = None
+    args: Sequence[str],
+    *,
+    time_limit: float,
+    input: bytes | AsyncIterable[bytes] | None = None,
+    consume: Callable[[bytes], None] | None = None,
 ) -> bytes:
     """Run to completion and return stdout; FfmpegTimeout past `time_limit`, FfmpegFailed on error.
 
     `input` goes to stdin, as one block or streamed chunk by chunk (large inputs never sit in memory).
+    With `consume`, stdout is handed to it chunk by chunk as it arrives instead (and b"" returned),
+    so a large output never sits in memory either.
     """
     async with start_media_process(args, stdin=input is not None) as media:
         try:
             async with asyncio.timeout(time_limit):
                 feed = _feed(media.stdin, args[0], input) if input is not None else asyncio.sleep(0)
-                out, _ = await asyncio.gather(media.stdout.read(), feed)
+                read = media.stdout.read() if consume is None else _consume(media.stdout, consume)
+                out, _ = await asyncio.gather(read, feed)
                 await media.wait_ok()
         except TimeoutError:
             raise FfmpegTimeout(f"{args[0]} ran longer than {time_limit}s") from None
         return out
+
+
+async def _consume(reader: asyncio.StreamReader, consume: Callable[[bytes], None]) -> bytes:
+    while chunk := await reader.read(OUTPUT_CHUNK):
+        consume(chunk)
+    return b""
 
 
 async def _feed(writer: asyncio.StreamWriter, command: str, data: bytes | AsyncIterable[bytes]) -> None:
@@ -177,9 +191,12 @@ async def read_files(paths: Sequence[str]) -> AsyncIterator[bytes]:
     """
     for path in paths:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        with os.fdopen(fd, "rb") as file:
-            while chunk := await asyncio.to_thread(file.read, FEED_CHUNK):
-                yield chunk
+        with os.fdopen(fd, "rb", buffering=0) as file:
+            # The thread only fills this buffer; the chunk is copied out on the event loop. Reading
+            # new 1 MiB objects in pool threads left glibc's per-thread heaps holding megabytes.
+            buffer = memoryview(bytearray(FEED_CHUNK))
+            while count := await asyncio.to_thread(file.readinto, buffer):
+                yield bytes(buffer[:count])
 
 
 class InputPipes:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import array
-import asyncio
 import math
 import sys
 from typing import TYPE_CHECKING
@@ -69,13 +68,16 @@ def peak_level(samples: Sequence[int]) -> int:
     return round(PEAK_LEVELS * math.sqrt(peak / _FULL_SCALE))
 
 
-def fill_peaks(pcm: bytes, offset: float, bins: bytearray) -> None:
+def fill_peaks(pcm: bytes | memoryview, offset: float, bins: bytearray) -> None:
     """Write the peak levels of `pcm` (mono s16le at DECODE_RATE, starting `offset` seconds after bin
     0's start) into `bins` (PEAKS_PER_SECOND per second). Samples outside `bins` are dropped; a bin
     already holding a level keeps the louder of the two (runs that meet share their edge bin)."""
-    samples = array.array("h", pcm[: len(pcm) // 2 * 2])
+    even = memoryview(pcm)[: len(pcm) // 2 * 2]
+    samples: Sequence[int] = even.cast("h")  # no copy of the PCM (minutes of it are megabytes)
     if sys.byteorder == "big":
-        samples.byteswap()
+        swapped = array.array("h", even)
+        swapped.byteswap()
+        samples = swapped
     per_bin = DECODE_RATE / PEAKS_PER_SECOND
     first = max(0, math.floor(offset * PEAKS_PER_SECOND))
     last = min(len(bins), math.ceil((offset + len(samples) / DECODE_RATE) * PEAKS_PER_SECOND))
@@ -88,9 +90,37 @@ def fill_peaks(pcm: bytes, offset: float, bins: bytearray) -> None:
 
 async def audio_peaks(paths: Sequence[str], offset: float, bins: bytearray, *, time_limit: float) -> None:
     """Decode `paths` (a run without holes, played back to back, starting `offset` s after bin 0) and
-    fill their peaks into `bins` (see fill_peaks). FfmpegFailed/FfmpegTimeout from ffmpeg; the PCM
-    (16 KB per second of audio) is held in memory, so callers decode at most minutes per call."""
+    fill their peaks into `bins` (see fill_peaks). FfmpegFailed/FfmpegTimeout from ffmpeg. The PCM
+    is taken in as ffmpeg writes it, a bin's worth of samples at a time, never held whole."""
     if not paths:
         raise ValueError("need at least one segment")
-    pcm = await run_media_command(pcm_command(), time_limit=time_limit, input=read_files(paths))
-    await asyncio.to_thread(fill_peaks, pcm, offset, bins)
+    reader = PeakReader(offset, bins)
+    command = pcm_command()
+    await run_media_command(command, time_limit=time_limit, input=read_files(paths), consume=reader.feed)
+    reader.finish()
+
+
+class PeakReader:
+    """`fill_peaks` over PCM arriving in pieces: each piece is cut at a whole number of bins' samples,
+    so every sample lands in the bin it would have had in one call over the whole PCM."""
+
+    _ALIGN = 2 * DECODE_RATE // PEAKS_PER_SECOND  # bytes of one bin's samples
+
+    def __init__(self, offset: float, bins: bytearray) -> None:
+        self.offset = offset
+        self.bins = bins
+        self._samples = 0
+        self._rest = b""
+
+    def feed(self, chunk: bytes) -> None:
+        data = self._rest + chunk if self._rest else chunk
+        usable = len(data) // self._ALIGN * self._ALIGN
+        self._rest = data[usable:]
+        if usable:
+            fill_peaks(memoryview(data)[:usable], self.offset + self._samples / DECODE_RATE, self.bins)
+            self._samples += usable // 2
+
+    def finish(self) -> None:
+        if self._rest:
+            fill_peaks(self._rest, self.offset + self._samples / DECODE_RATE, self.bins)
+            self._rest = b""

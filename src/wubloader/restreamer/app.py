@@ -53,7 +53,7 @@ from wubloader.runtime.metrics import (
 from wubloader.runtime.serve import run_component, serve_app
 from wubloader.runtime.timeparse import now_utc
 from wubloader.runtime.workers import WorkerPool
-from wubloader.store.selection import SegmentIndex
+from wubloader.store.selection import INDEX_CACHE_BYTES, SegmentIndex
 from wubloader.store.writer import writable_check
 
 if TYPE_CHECKING:
@@ -196,7 +196,9 @@ def add_limit_arguments(parser: EnvArgumentParser) -> None:
     add("--idle-timeout", type=duration, default=60.0, metavar="DURATION", help="idle connection limit (60s)")
     add("--max-connections", type=int, default=None, metavar="N", help="open connections (fd limit / 2)")
     mib = cli_type(parse_amount)
-    add("--index-cache-mb", type=mib, default=256.0, metavar="MIB", help="memory for indexed hours (256)")
+    index_mib = INDEX_CACHE_BYTES // MEBIBYTE
+    index_help = f"memory for indexed hours ({index_mib})"
+    add("--index-cache-mb", type=mib, default=float(index_mib), metavar="MIB", help=index_help)
     add("--files-cache-mb", type=mib, default=64.0, metavar="MIB", help="memory for /files listings (64)")
     add("--peaks-cache-mb", type=mib, default=64.0, metavar="MIB", help="memory for waveform peaks (64)")
     add("--warm-peaks-hours", type=int, default=3, metavar="N", help="recent hours' peaks decoded ahead (3)")

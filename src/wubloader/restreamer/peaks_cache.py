@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from wubloader.media.waveform import NO_AUDIO, PEAKS_PER_SECOND, audio_peaks
-from wubloader.store.cache import ByteBudgetLRU
+from wubloader.store.cache import ByteBudgetLRU, names_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 
 HOUR = timedelta(hours=1)
 BINS_PER_HOUR = 3600 * PEAKS_PER_SECOND
-# One ffmpeg run decodes at most this much audio: its PCM (16 KB/s) is held in memory at once.
-MAX_RUN = timedelta(minutes=10)
+# One ffmpeg run decodes at most this much audio: its PCM (16 KB/s) is held in memory at once, and
+# reading it grows a buffer and copies it (~4 MB at the peak for 2 minutes; 10 minutes cost a node
+# ~50 MiB of RSS while warming an hour). An ffmpeg start per 2 minutes of audio costs little.
+MAX_RUN = timedelta(minutes=2)
 # Consecutive segments further apart than this start a new run (a hole between them).
 JOIN_TOLERANCE = timedelta(milliseconds=100)
 
@@ -118,5 +120,5 @@ class PeaksCache:
                 offset = (run[0].start - hour).total_seconds()
                 await audio_peaks([seg.path for seg in run], offset, bins, time_limit=self.time_limit)
         peaks = HourPeaks(paths=paths, bins=bytes(bins))
-        self._hours.put(key, peaks, BINS_PER_HOUR + sum(map(len, paths)))
+        self._hours.put(key, peaks, BINS_PER_HOUR + names_bytes(paths))  # paths: ~0.45 MB an hour
         return peaks.bins

@@ -71,6 +71,11 @@ class OpenSegment:
 
 
 PathKey = tuple[str, str, str, str]
+# Validated names kept by SegmentResolver: 16 MiB is ~1 day of 2 s segments of two qualities. An
+# entry holds its key tuple, name, ServablePath, path, tombstone path and ETag: ~330 B beside the
+# two paths' and the name's characters (measured with tracemalloc).
+PATH_CACHE_BYTES = 16 * 1024 * 1024
+PATH_ENTRY_BYTES = 330
 
 
 class SegmentResolver:
@@ -84,13 +89,15 @@ class SegmentResolver:
     real path staying inside the store) depends only on the name and the store's directory layout,
     so a successful result is cached per (channel, quality, hour, name): a repeated request costs a
     dict lookup here, then one tombstone check and one `open` in `open_segment`. Both caches
-    are bounded (cleared when full). The file itself is opened with O_NOFOLLOW.
+    are bounded (cleared when full): `max_dirs` directories, `max_path_bytes` of names (estimated).
+    The file itself is opened with O_NOFOLLOW.
     """
 
-    def __init__(self, base_real: str, max_dirs: int = 4096, max_paths: int = 65536) -> None:
+    def __init__(self, base_real: str, max_dirs: int = 4096, max_path_bytes: int = PATH_CACHE_BYTES) -> None:
         self.base_real = base_real
         self.max_dirs = max_dirs
-        self.max_paths = max_paths
+        self.max_path_bytes = max_path_bytes
+        self.path_bytes = 0
         self._dirs: dict[str, str] = {}
         self._paths: dict[PathKey, ServablePath] = {}
 
@@ -124,14 +131,13 @@ class SegmentResolver:
         Forbidden for a directory leading out or a symlinked file; NotFound for a file that vanished
         or is not a regular file (e.g. a directory named like a segment). Blocking: run in a thread.
         """
-        prefix = ""
+        folder = ""
         for seg in chain:
             if seg is None:
                 continue
-            if not (prefix and seg.path.startswith(prefix) and "/" not in seg.path[len(prefix) :]):
-                directory = seg.path.rsplit("/", 1)[0]
-                self.real_dir(directory)
-                prefix = directory + "/"
+            if seg.folder != folder or not folder:
+                folder = seg.folder
+                self.real_dir(folder[:-1] if folder else ".")
             if files:
                 check_regular_file(seg.path)
 
@@ -157,8 +163,11 @@ class SegmentResolver:
             tombstone=f"{hour_dir}/{tombstone_name(name)}",
             etag=f'"{segment.hash}"',
         )
-        if len(self._paths) >= self.max_paths:
+        size = PATH_ENTRY_BYTES + 2 * len(found.path) + len(name)
+        if self.path_bytes + size > self.max_path_bytes:
             self._paths.clear()
+            self.path_bytes = 0
+        self.path_bytes += size
         self._paths[key] = found
         return found
 

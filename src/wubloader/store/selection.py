@@ -13,10 +13,11 @@ import os
 import threading
 import time
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import add, sub
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from wubloader.store.cache import ByteBudgetLRU, names_bytes
 from wubloader.store.errors import ContainsHoles
@@ -24,7 +25,7 @@ from wubloader.store.listing import read_hour_names, split_hour_entries
 from wubloader.store.naming import Segment, SegmentType, check_component, hour_name, parse_hour_names
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable
     from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -35,11 +36,12 @@ ONE_HOUR = timedelta(hours=1)
 # hide) every later segment of its hour, and as the longest `full` version it would win its start.
 PLAUSIBLE_DURATION = timedelta(seconds=60)
 IMPLAUSIBLE_FACTOR = 10  # x the hour's median duration
-# The index cache's default budget: an hour of 2 s segments costs about 1.4 MB, so ~180 hours.
-INDEX_CACHE_BYTES = 256 * 1024 * 1024
-# Memory per parsed segment (record, times, hash and path strings, dict slot) and per chain
-# position (list slots, end key), beside the names' own bytes; measured with tracemalloc.
-SEGMENT_BYTES = 400
+# The index cache's default budget: an hour of 2 s segments costs about 0.6 MB, so ~100 hours.
+INDEX_CACHE_BYTES = 64 * 1024 * 1024
+# Memory per parsed segment (record, start time, the slots of the segments, candidates and starts
+# sequences) and per position of a chain with holes (list slot, end key), beside the names' own
+# bytes (shared with the records); measured with tracemalloc (tests/store/test_selection.py).
+SEGMENT_BYTES = 190
 CHAIN_BYTES = 120
 
 # A hole in a best-segments chain.
@@ -112,10 +114,10 @@ def build_hour_index(candidates: list[Segment]) -> HourIndex:
     if not candidates:
         return EMPTY_HOUR
     starts = [s.start for s in candidates]
-    ends = list(map(add, starts, [s.duration for s in candidates]))
-    if _seamless(candidates, starts, ends):  # the usual hour: the chain is every candidate
-        chain: Chain = list(candidates)
-        keys, pos = ends, list(range(len(candidates)))
+    if _seamless(candidates, starts):  # the usual hour: the chain is every candidate, shared
+        chain: Sequence[Segment | None] = candidates
+        keys: Sequence[datetime] = _Ends(candidates)
+        pos: Sequence[int] = range(len(candidates))
     else:
         chain, keys, pos = _walk_chain(candidates)
     return HourIndex(
@@ -128,11 +130,34 @@ def build_hour_index(candidates: list[Segment]) -> HourIndex:
     )
 
 
-def _seamless(candidates: list[Segment], starts: list[datetime], ends: list[datetime]) -> bool:
+class _Ends(Sequence[datetime]):
+    """The ends of seamless segments (sorted: they never go back), computed when bisect asks for one
+    instead of kept as an object per segment."""
+
+    __slots__ = ("_segments",)
+
+    def __init__(self, segments: Sequence[Segment]) -> None:
+        self._segments = segments
+
+    def __len__(self) -> int:
+        return len(self._segments)
+
+    @overload
+    def __getitem__(self, i: int) -> datetime: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[datetime]: ...
+    def __getitem__(self, i: int | slice) -> datetime | Sequence[datetime]:
+        if isinstance(i, slice):
+            return [s.end for s in self._segments[i]]
+        return self._segments[i].end
+
+
+def _seamless(candidates: list[Segment], starts: list[datetime]) -> bool:
     """Every candidate but the last is full, each starts within ALLOWABLE_GAP of the previous one's
     end, and the ends never go back: `_walk_chain` would then take them all, with no hole."""
     if any(s.type is not SegmentType.FULL for s in candidates[:-1]):
         return False
+    ends = list(map(add, starts, [s.duration for s in candidates]))
     gaps = list(map(sub, starts[1:], ends[:-1]))
     steps = list(map(sub, ends[1:], ends[:-1]))
     return not gaps or (
@@ -165,16 +190,15 @@ def _walk_chain(candidates: list[Segment]) -> tuple[Chain, list[datetime], list[
 @dataclass(slots=True)
 class _CachedHour:
     mtime_ns: int
-    names: frozenset[str]
-    parsed: dict[str, Segment]
+    names: tuple[str, ...]  # the directory's entries, sorted
+    segments: tuple[Segment, ...]  # every parsed visible one, sharing its name string with `names`
     index: HourIndex
-    prefix: str  # every parsed segment's path is prefix + its name
 
     def size(self) -> int:
         """Estimated bytes held (names, parsed segments, index), for the cache's byte budget."""
-        paths = sum(map(len, self.parsed)) + len(self.prefix) * len(self.parsed)  # path = prefix + name
-        segments = SEGMENT_BYTES * len(self.parsed) + paths
-        return names_bytes(self.names) + segments + CHAIN_BYTES * len(self.index.chain)
+        index = self.index
+        chain = 0 if index.chain is index.candidates else CHAIN_BYTES * len(index.chain)  # shared if seamless
+        return names_bytes(self.names) + SEGMENT_BYTES * len(self.segments) + chain
 
 
 @dataclass(slots=True)
@@ -295,7 +319,7 @@ class SegmentIndex:
         settled = self._now() - mtime_ns / 1e9 > self.settle_seconds
         if cached is not None and cached.mtime_ns == mtime_ns and settled:
             return cached.index
-        names = frozenset(read_hour_names(hour_dir))
+        names = tuple(sorted(read_hour_names(hour_dir)))
         if cached is not None and cached.names == names:
             if settled:
                 cached.mtime_ns = mtime_ns
@@ -312,11 +336,11 @@ class SegmentIndex:
         hour: datetime,
         channel: str,
         quality: str,
-        names: frozenset[str],
+        names: tuple[str, ...],
         previous: _CachedHour | None,
     ) -> _CachedHour:
         visible, _ = split_hour_entries(names)
-        old = previous.parsed if previous is not None else {}
+        old = {s.name: s for s in previous.segments} if previous is not None else {}
         prefix = f"{hour_dir}/"
         fresh = [name for name in visible if name not in old]
         parsed: dict[str, Segment] = {name: old[name] for name in visible if name in old}
@@ -325,10 +349,10 @@ class SegmentIndex:
                 logger.warning("ignoring unparseable file %s%s", prefix, name)
             else:
                 parsed[name] = seg
-        ordered = drop_implausible([parsed[n] for n in visible if n in parsed])
-        candidates = best_per_start(ordered, _file_size)
+        segments = [parsed[n] for n in visible if n in parsed]
+        candidates = best_per_start(drop_implausible(segments), _file_size)
         index = build_hour_index(candidates)
-        return _CachedHour(mtime_ns=-1, names=names, parsed=parsed, index=index, prefix=prefix)
+        return _CachedHour(mtime_ns=-1, names=names, segments=tuple(segments), index=index)
 
     def best_segments(
         self, channel: str, quality: str, start: datetime, end: datetime, *, allow_holes: bool = True
