@@ -8,6 +8,7 @@ import urllib.request
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.conftest import STORE_START
 from tests.db.states import T0, put_in_state
@@ -81,6 +82,16 @@ def open_edit(page, thrimshim, event_id: str = "ev1") -> None:
     page.wait_for_selector("body[data-loaded=yes]")
 
 
+def wait_for_notice(page, text: str) -> None:
+    """Wait for a notice saying `text`; if it never comes, fail with what the page's notices said instead."""
+    try:
+        page.wait_for_selector(f"text={text}")
+    except PlaywrightTimeoutError:
+        notices = page.locator("#notices")
+        said = notices.inner_text() if notices.count() else "(no notices)"
+        raise AssertionError(f"no notice {text!r}; the page's notices say: {said!r}") from None
+
+
 def seek(page, seconds: float) -> None:
     page.evaluate(f"document.getElementById('video').currentTime = {seconds}")
     page.wait_for_function(
@@ -107,7 +118,7 @@ def test_two_ranges_with_a_fade_submitted_from_the_keyboard(thrimshim, page):
     page.fill(".range[data-index='1'] .transition-duration", "1.5")
     page.fill("#video-title", "Two parts")
     page.click("#submit")
-    page.wait_for_selector("text=Submitted edit")
+    wait_for_notice(page, "Submitted edit")
     page.wait_for_function("document.getElementById('row-state').textContent === 'EDITED'")
     row = api_row(thrimshim, "ev1")
     assert row["state"] == "EDITED"
@@ -144,12 +155,12 @@ def test_server_errors_are_shown_with_their_reason(thrimshim, page, console_erro
     page.evaluate("document.getElementById('video-title').removeAttribute('maxlength')")
     page.fill("#video-title", "x" * 95)
     page.click("#submit")
-    page.wait_for_selector("text=Title must be 100 characters or less")
+    wait_for_notice(page, "Title must be 100 characters or less")
     assert "400" in page.inner_text("#notices")
     # A manual link that is not a URL: the server's reason, verbatim.
     page.fill("#manual-link", "not a link")
     page.click("#manual-link-button")
-    page.wait_for_selector("text=link must be an http(s) URL")
+    wait_for_notice(page, "link must be an http(s) URL")
 
 
 def test_conflict_offers_submit_anyway(thrimshim, page, database, console_errors):
@@ -167,7 +178,7 @@ def test_conflict_offers_submit_anyway(thrimshim, page, database, console_errors
     assert "description" in page.inner_text("#conflict-text")
     assert page.inner_text("#override") == "Save draft anyway"
     page.click("#override")
-    page.wait_for_selector("text=Saved draft")
+    wait_for_notice(page, "Saved draft")
     assert api_row(thrimshim, "ev1")["video_title"] == "Mine"
 
 
@@ -214,7 +225,7 @@ def test_token_sign_in_is_kept_and_used(database, restreamer, tmp_path, componen
     open_edit(page, thrimshim)
     page.select_option("#thumbnail-mode", "BARE")
     page.click("#save-draft")
-    page.wait_for_selector("text=Unauthorized. Did you remember to sign in?")
+    wait_for_notice(page, "Unauthorized. Did you remember to sign in?")
     page.fill("#token-input", token)
     page.click("#sign-in")
     # Kept in the browser: a reload is still signed in, and the save goes through as that editor.
@@ -222,7 +233,7 @@ def test_token_sign_in_is_kept_and_used(database, restreamer, tmp_path, componen
     assert page.is_visible("#sign-out")
     page.fill("#video-title", "Signed")
     page.click("#save-draft")
-    page.wait_for_selector("text=Saved draft")
+    wait_for_notice(page, "Saved draft")
     assert api_row(thrimshim, "ev1")["editor"] == "ed@example.org"
     assert not page.is_visible("#oidc-sign-in")
 
@@ -280,7 +291,7 @@ def test_new_event_for_an_unplanned_video(thrimshim, page):
     page.fill("#new-end", f"{at(50):%Y-%m-%dT%H:%M:%S}")
     page.fill("#new-description", "Unplanned moment")
     page.click("#new-event-form button[type=submit]")
-    page.wait_for_selector("text=Created event extra1")
+    wait_for_notice(page, "Created event extra1")
     page.wait_for_selector("tr[data-id=extra1] >> text=UNEDITED")
     row = api_row(thrimshim, "extra1")
     assert (row["sheet_name"], row["description"], row["event_start"]) == (
@@ -304,7 +315,7 @@ def test_chapters_written_in_output_time_and_read_back(thrimshim, page):
         page.locator(".chapter-title").last.fill(title)
     page.fill("#video-title", "With chapters")
     page.click("#save-draft")
-    page.wait_for_selector("text=Saved draft")
+    wait_for_notice(page, "Saved draft")
     # 35 s is 5 s into range 2, which starts 10 s (range 1) - 1 s (the fade) into the video.
     assert api_row(thrimshim, "ev1")["video_description"] == (
         "A chat with the driver\n==========\n0:00 - Intro\n0:14 - Second"

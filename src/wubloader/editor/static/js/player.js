@@ -14,6 +14,7 @@ export class Player extends EventTarget {
     this.onError = onError;
     this.hls = null;
     this.details = null;
+    this.timeline = [];
   }
 
   /** Load a master playlist URL; resolves once the first media playlist is parsed (player time known). */
@@ -31,6 +32,11 @@ export class Player extends EventTarget {
       hls.on(Hls.Events.LEVEL_LOADED, (_event, data) => {
         performance.mark('playlist-parsed');
         this.details = data.details;
+        // The playlist's own timeline (EXTINF offsets, PROGRAM-DATE-TIME), kept apart: hls.js later
+        // moves a parsed fragment's start and duration to its audio's or video's timestamps (a frame
+        // apart, in an order that varies), so times set at one moment would disagree with the same
+        // frame read at another. Every wall <-> video mapping uses this one, which never moves.
+        this.timeline = data.details.fragments.map(({ start, duration, programDateTime }) => ({ start, duration, programDateTime }));
         this.dispatchEvent(new Event('levelloaded'));
         resolve(true);
       });
@@ -70,6 +76,7 @@ export class Player extends EventTarget {
     this.hls?.destroy();
     this.hls = null;
     this.details = null;
+    this.timeline = [];
   }
 
   get ready() {
@@ -151,8 +158,7 @@ export class Player extends EventTarget {
 
   /** Wall-clock end of the content in the loaded playlist, or null. */
   contentEnd() {
-    const frags = this.details?.fragments ?? [];
-    const last = frags[frags.length - 1];
+    const last = this.timeline[this.timeline.length - 1];
     return last && last.programDateTime !== null ? new Date(last.programDateTime + last.duration * 1000) : null;
   }
 
@@ -166,15 +172,14 @@ export class Player extends EventTarget {
 
   /** Wall-clock Date shown at `seconds` into the video, or null outside the loaded fragments. */
   wallTime(seconds = this.time) {
-    const frag = this.details?.fragments.find((f) => f.start <= seconds && seconds < f.start + f.duration)
+    const frag = this.timeline.find((f) => f.start <= seconds && seconds < f.start + f.duration)
       ?? this.lastFragmentEndingAt(seconds);
     if (!frag || frag.programDateTime === null) return null;
     return new Date(Math.round(frag.programDateTime + (seconds - frag.start) * 1000));
   }
 
   lastFragmentEndingAt(seconds) {
-    const frags = this.details?.fragments ?? [];
-    const last = frags[frags.length - 1];
+    const last = this.timeline[this.timeline.length - 1];
     return last && Math.abs(last.start + last.duration - seconds) < 1e-6 ? last : null;
   }
 
@@ -182,7 +187,7 @@ export class Player extends EventTarget {
   playerTime(date) {
     const at = date.getTime();
     let seen = false;
-    for (const frag of this.details?.fragments ?? []) {
+    for (const frag of this.timeline) {
       const begin = frag.programDateTime;
       if (begin === null) continue;
       if (at < begin) return seen ? frag.start : null;

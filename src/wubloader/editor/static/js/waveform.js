@@ -103,7 +103,7 @@ export class Waveform {
   draw() {
     const context = this.canvas.getContext('2d');
     context.clearRect(0, 0, WIDTH, HEIGHT);
-    const frags = this.player.details?.fragments ?? [];
+    const frags = this.player.timeline;
     const duration = this.player.duration;
     if (!frags.length || !duration || !this.peaks.size) return;
     context.fillStyle = '#e0e0e0';
