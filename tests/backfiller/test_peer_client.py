@@ -14,6 +14,7 @@ NAMES = [
     "00:00.000000-2.0-full-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abcde.ts",
     "00:02.5-2-temp-0b8e6b2c-7b6f-4f45-9b8e-2f7f0c9a1d3e.ts",
     "we ird/na?me#%.ts",  # not plain: quote() itself
+    "hour/00:00.0-2.0-full-x.ts",  # plain characters, but a "/" inside one part is %2F
     "caf\u00e9~.ts",
     "",
 ]

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 import aiohttp
 
 from wubloader.backfiller import metrics
 from wubloader.backfiller.errors import BadPeerListing
 from wubloader.backfiller.plan import listing_bytes, peer_listing
+from wubloader.hls.playlist import quote_parts
 from wubloader.runtime.errors import FetchHTTPError, FetchTooLarge
 from wubloader.runtime.http_client import fetch_errors, iter_body, redact_url
 from wubloader.store.cache import ByteBudgetLRU
@@ -33,9 +32,6 @@ SEGMENT_CHUNK = 256 * 1024
 # Bytes aiohttp buffers per connection before it stops reading the socket: at its default (64 KiB)
 # nearly every 256 KiB socket read paused and resumed the transport (two epoll changes each).
 SEGMENT_BUFFER = 1024 * 1024
-# What `quote(part, safe="")` leaves as it is, plus ':' (every segment name has some): such a part
-# only needs its colons encoded, which is much cheaper than quote() per component per request.
-_PLAIN = re.compile(r"[A-Za-z0-9_.~:-]*")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,9 +83,7 @@ class ListingCache:
 
 def _path(*parts: str) -> str:
     # Segment names contain ':'; percent-encode every component as the original did.
-    return "/".join(
-        part.replace(":", "%3A") if _PLAIN.fullmatch(part) else quote(part, safe="") for part in parts
-    )
+    return quote_parts(parts)
 
 
 class PeerClient:

@@ -122,18 +122,22 @@ def format_program_date_time(when: datetime) -> str:
     return when.isoformat(timespec="microseconds") + "Z"
 
 
-# Path tails whose only character `quote(part, safe="")` changes is ":" (every valid segment name, and
+# Paths whose only character `quote(part, safe="")` changes is ":" (every valid segment name, and
 # ordinary channel and quality names): one `str.replace` instead of a per-character quote per part.
-_PLAIN_TAIL = re.compile(r"[A-Za-z0-9_.~:/-]*")
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9_.~:/-]*")
+
+
+def quote_parts(parts: Sequence[str]) -> str:
+    """`"/".join(quote(part, safe="") for part in parts)`, cheaply for the usual plain parts."""
+    joined = "/".join(parts)
+    if _PLAIN_PATH.fullmatch(joined) is not None and joined.count("/") == len(parts) - 1:
+        return joined.replace(":", "%3A")
+    return "/".join(quote(part, safe="") for part in parts)
 
 
 def segment_uri(segment: Segment) -> str:
     """Relative URI of a segment from `/playlist/C/Q.m3u8`: `../../segments/C/Q/HOUR/NAME`, quoted."""
-    parts = segment.path.rsplit("/", 4)[-4:]
-    tail = "/".join(parts)
-    if _PLAIN_TAIL.fullmatch(tail) is not None:
-        return "../../segments/" + tail.replace(":", "%3A")
-    return "../../segments/" + "/".join(quote(part, safe="") for part in parts)
+    return "../../segments/" + quote_parts(segment.path.rsplit("/", 4)[-4:])
 
 
 class EntryCache:

@@ -28,9 +28,9 @@ if TYPE_CHECKING:
 
 HOUR = timedelta(hours=1)
 BINS_PER_HOUR = 3600 * PEAKS_PER_SECOND
-# One ffmpeg run decodes at most this much audio: its PCM (16 KB/s) is held in memory at once, and
-# reading it grows a buffer and copies it (~4 MB at the peak for 2 minutes; 10 minutes cost a node
-# ~50 MiB of RSS while warming an hour). An ffmpeg start per 2 minutes of audio costs little.
+# One ffmpeg run decodes at most this much audio. The PCM streams through PeakReader; runs were 10
+# minutes when the PCM was held whole (a node warming an hour then grew ~50 MiB), and an ffmpeg start
+# per 2 minutes of audio costs little.
 MAX_RUN = timedelta(minutes=2)
 # Consecutive segments further apart than this start a new run (a hole between them).
 JOIN_TOLERANCE = timedelta(milliseconds=100)
