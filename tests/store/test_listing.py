@@ -1,5 +1,7 @@
 """Listings honour hidden names and tombstones."""
 
+import pytest
+
 from wubloader.store import (
     create_tombstone,
     is_tombstoned,
@@ -8,6 +10,7 @@ from wubloader.store import (
     list_qualities,
     list_segment_files,
 )
+from wubloader.store.listing import split_hour_entries
 
 A = "00:00.000000-2.0-full-AAAA.ts"
 B = "00:02.000000-2.0-full-BBBB.ts"
@@ -50,3 +53,29 @@ def test_tombstone_in_missing_hour_creates_directory(tmp_path):
 
 def tomb_name(name):
     return name[: -len(".ts")] + ".tombstone"
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        [B, A],
+        [A, ".hidden.ts"],
+        [".x.ts", A],
+        [A, "notes.txt"],
+        [A, "a.ts\nb.ts"],  # a newline inside a name: joined, it would look like two names
+        ["a.ts\n.ts", "c"],
+        [A, "00:00.000000-2.0-full-AAAA.tombstone"],
+        [A, "x.tombstone", ".y.tombstone"],
+        ["x.ts.tombstone.ts", A],
+        [],
+    ],
+)
+def test_split_hour_entries_is_the_name_by_name_rule(names):
+    """The joined-names shortcut for the usual hour agrees with the definition on every odd name."""
+    tombstones = {n for n in names if n.endswith(".tombstone") and not n.startswith(".")}
+    visible = [
+        n
+        for n in names
+        if n.endswith(".ts") and not n.startswith(".") and n[: -len(".ts")] + ".tombstone" not in tombstones
+    ]
+    assert split_hour_entries(names) == (sorted(visible), sorted(tombstones))

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 import re
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
-    from datetime import datetime, timedelta
+    from collections.abc import Iterator, Mapping, Sequence
+    from datetime import datetime
 
     from wubloader.store.naming import Segment
 
@@ -31,6 +33,12 @@ ENTRY_CACHE_BYTES = 24 * 1024 * 1024
 # tracemalloc), and an ASCII str's own header.
 ENTRY_BYTES = 40
 ASCII_STR_BYTES = sys.getsizeof("")
+# The entry cache's memo of times into an hour (two hours of 2 s segments), counted in its bytes:
+# each costs its dict slot, a timedelta and the text.
+MAX_CLOCKS = 4096
+CLOCK_BYTES = ENTRY_BYTES + sys.getsizeof(timedelta(0)) + ASCII_STR_BYTES
+# EXTINF texts remembered per duration (a stream repeats a handful; ~150 B each).
+MAX_EXTINFS = 256
 # A variant's separate sound (an EXT-X-MEDIA TYPE=AUDIO rendition) is archived as this quality.
 AUDIO_QUALITY_SUFFIX = "-audio"
 
@@ -102,7 +110,7 @@ def trim_live_edge(items: list[Segment | None], live_edge: timedelta) -> list[Se
 
 def target_duration(items: Sequence[Segment | None], *, live: bool) -> int:
     """Ceil of the longest segment (at least 1); live playlists at least LIVE_MIN_TARGET_DURATION."""
-    longest = max((s.duration.total_seconds() for s in items if s is not None), default=0.0)
+    longest = max(map(_DURATION, filter(None, items)), default=timedelta(0)).total_seconds()
     target = max(1, math.ceil(longest - 1e-9))
     return max(target, LIVE_MIN_TARGET_DURATION) if live else target
 
@@ -125,6 +133,10 @@ def format_program_date_time(when: datetime) -> str:
 # Paths whose only character `quote(part, safe="")` changes is ":" (every valid segment name, and
 # ordinary channel and quality names): one `str.replace` instead of a per-character quote per part.
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9_.~:/-]*")
+_PLAIN_PART = re.compile(r"[A-Za-z0-9_.~:-]*")
+SEGMENTS_URI = "../../segments/"
+_DURATION = operator.attrgetter("duration")
+DISCONTINUITY = "#EXT-X-DISCONTINUITY\n"
 
 
 def quote_parts(parts: Sequence[str]) -> str:
@@ -135,9 +147,22 @@ def quote_parts(parts: Sequence[str]) -> str:
     return "/".join(quote(part, safe="") for part in parts)
 
 
+def quote_part(part: str) -> str:
+    """`quote(part, safe="")`, cheaply for a plain part."""
+    return part.replace(":", "%3A") if _PLAIN_PART.fullmatch(part) is not None else quote(part, safe="")
+
+
 def segment_uri(segment: Segment) -> str:
     """Relative URI of a segment from `/playlist/C/Q.m3u8`: `../../segments/C/Q/HOUR/NAME`, quoted."""
-    return "../../segments/" + quote_parts(segment.path.rsplit("/", 4)[-4:])
+    return SEGMENTS_URI + quote_parts(segment.path.rsplit("/", 4)[-4:])
+
+
+def folder_uri(folder: str) -> str | None:
+    """`segment_uri`'s text up to the name for every segment in `folder` (`…/C/Q/HOUR/`), quoted once
+    per hour; None for a folder without those three parts."""
+    if folder.count("/") < 3:
+        return None
+    return SEGMENTS_URI + quote_parts(folder.rsplit("/", 4)[-4:-1]) + "/"
 
 
 class EntryCache:
@@ -146,13 +171,18 @@ class EntryCache:
     Kept per directory (`folder`, one string shared by an hour's segments) and then per file name
     (the listing's own string), so a lookup builds no key and the cache holds nothing but the text
     and its slots. Bounded by `max_bytes` (texts plus ENTRY_BYTES each): when full, the whole cache
-    is dropped and rebuilt on demand, which keeps the hot path two plain dict lookups.
+    is dropped and rebuilt on demand, which keeps the hot path two plain dict lookups. A folder's
+    quoted URI, each duration's `EXTINF` text and each offset's `MM:SS.ffffff` are worked out once.
     """
 
     def __init__(self, max_bytes: int = ENTRY_CACHE_BYTES) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
         self._folders: dict[str, dict[str, str]] = {}
+        self._places: dict[str, _Place] = {}
+        self._clocks: dict[timedelta, str] = {}
+        self._clock_bytes = 0
+        self._extinfs: dict[timedelta, str] = {}
 
     def __len__(self) -> int:
         return sum(map(len, self._folders.values()))
@@ -164,19 +194,67 @@ class EntryCache:
             texts = self._folders[folder] = {}
         text = texts.get(name)
         if text is None:
-            text = (
-                f"#EXT-X-PROGRAM-DATE-TIME:{format_program_date_time(segment.start)}\n"
-                f"#EXTINF:{format_extinf(segment.duration.total_seconds())},\n"
-                f"{segment_uri(segment)}\n"
-            )
+            text = self._render(segment)
             size = ENTRY_BYTES + ASCII_STR_BYTES + len(text)
             self.bytes += size
             if self.bytes > self.max_bytes:
                 self._folders.clear()
+                self._places.clear()
+                self._clocks.clear()
+                self._clock_bytes = 0
                 self.bytes = size
                 texts = self._folders[folder] = {}
             texts[name] = text
         return text
+
+    def rendered(self, folder: str) -> Mapping[str, str]:
+        """The texts already rendered for `folder`'s files, by name (read only)."""
+        return self._folders.get(folder) or {}
+
+    def _render(self, segment: Segment) -> str:
+        folder, start, duration = segment.folder, segment.start, segment.duration
+        place = self._places.get(folder)
+        if place is None:
+            place = self._places[folder] = _Place.of(folder, start)
+        clock = self._clocks.get(start - place.hour)
+        date_time = self._date_time(start, place) if clock is None else place.hour_text + clock
+        uri = segment_uri(segment) if place.uri is None else place.uri + quote_part(segment.name)
+        extinf = self._extinfs.get(duration)
+        if extinf is None:
+            if len(self._extinfs) >= MAX_EXTINFS:
+                self._extinfs.clear()
+            extinf = self._extinfs[duration] = format_extinf(duration.total_seconds())
+        return f"#EXT-X-PROGRAM-DATE-TIME:{date_time}\n#EXTINF:{extinf},\n{uri}\n"
+
+    def _date_time(self, start: datetime, place: _Place) -> str:
+        """`format_program_date_time(start)`; its `MM:SS.ffffff` is remembered by the offset into the
+        hour when `start` lies in `place`'s hour. A stream's segments keep their phase, so the same
+        offsets come back every hour: a lookup instead of formatting a datetime (4x the cost)."""
+        text = format_program_date_time(start)
+        if text.startswith(place.hour_text):
+            if len(self._clocks) >= MAX_CLOCKS:
+                self._clocks.clear()
+                self.bytes -= self._clock_bytes
+                self._clock_bytes = 0
+            clock = self._clocks[start - place.hour] = text[len(place.hour_text) :]
+            self._clock_bytes += CLOCK_BYTES + len(clock)
+            self.bytes += CLOCK_BYTES + len(clock)
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """What the entries of one folder share: the quoted URI up to the name (None: not a `C/Q/HOUR/`
+    folder) and the hour of its first segment, as a time and as `YYYY-MM-DDTHH:`."""
+
+    uri: str | None
+    hour: datetime
+    hour_text: str
+
+    @classmethod
+    def of(cls, folder: str, start: datetime) -> _Place:
+        hour = start.replace(minute=0, second=0, microsecond=0)
+        return cls(folder_uri(folder), hour, format_program_date_time(hour)[: len("YYYY-MM-DDTHH:")])
 
 
 def media_playlist_header(plan: MediaPlaylistPlan) -> str:
@@ -194,17 +272,19 @@ def render_media_playlist(plan: MediaPlaylistPlan, cache: EntryCache, chunk_byte
     """
     parts = [media_playlist_header(plan)]
     size = len(parts[0])
-    entry, folders = cache.entry, cache._folders
     folder: str | None = None
-    texts: dict[str, str] = {}
+    texts: Mapping[str, str] = {}
     for item in plan.entries:
         if item is None:
-            text = "#EXT-X-DISCONTINUITY\n"
+            text = DISCONTINUITY
         else:
             if item.folder is not folder:  # an hour's segments share one folder string
                 folder = item.folder
-                texts = folders.setdefault(folder, {})
-            text = texts.get(item.name) or entry(item)
+                texts = cache.rendered(folder)
+            text = texts.get(item.name)
+            if text is None:
+                text = cache.entry(item)
+                folder = None  # the entry started the folder's texts, or dropped them all
         parts.append(text)
         size += len(text)
         if size >= chunk_bytes:

@@ -56,8 +56,8 @@ def split_hour_entries(names: Iterable[str]) -> tuple[list[str], list[str]]:
     A segment with a tombstone is not visible. Hidden names (leading `.`) are neither.
     """
     names = list(names)
-    if not any(n.endswith(TOMBSTONE_SUFFIX) or n.startswith(".") for n in names):  # the usual hour
-        return sorted(n for n in names if n.endswith(SEGMENT_SUFFIX)), []
+    if _all_visible_segments(names):  # the usual hour
+        return sorted(names), []
     tombstones = {n for n in names if n.endswith(TOMBSTONE_SUFFIX) and not n.startswith(".")}
     segments = sorted(
         n
@@ -65,6 +65,17 @@ def split_hour_entries(names: Iterable[str]) -> tuple[list[str], list[str]]:
         if n.endswith(SEGMENT_SUFFIX) and not n.startswith(".") and tombstone_name(n) not in tombstones
     )
     return segments, sorted(tombstones)
+
+
+def _all_visible_segments(names: list[str]) -> bool:
+    """Every name ends in `.ts` and none is hidden: found in the joined names, not name by name."""
+    joined = "\n".join(names)
+    return (
+        joined.count("\n") == len(names) - 1  # no name holds a newline: each one is a separator
+        and joined.count(SEGMENT_SUFFIX + "\n") + joined.endswith(SEGMENT_SUFFIX) == len(names)
+        and not joined.startswith(".")
+        and "\n." not in joined
+    )
 
 
 def read_hour_names(hour_dir: Path) -> list[str]:

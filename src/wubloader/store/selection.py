@@ -16,7 +16,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from operator import add, sub
+from operator import add, attrgetter, sub
 from typing import TYPE_CHECKING, overload
 
 from wubloader.store.cache import ByteBudgetLRU, names_bytes
@@ -43,6 +43,9 @@ INDEX_CACHE_BYTES = 64 * 1024 * 1024
 # bytes (shared with the records); measured with tracemalloc (tests/store/test_selection.py).
 SEGMENT_BYTES = 190
 CHAIN_BYTES = 120
+
+# Field readers for `map`: whole-hour passes run in C instead of a Python expression per segment.
+_START, _DURATION, _TYPE = attrgetter("start"), attrgetter("duration"), attrgetter("type")
 
 # A hole in a best-segments chain.
 HOLE = None
@@ -78,7 +81,9 @@ def choose_best_version(versions: Sequence[Segment], size_of: Callable[[Segment]
 def best_per_start(segments: Iterable[Segment], size_of: Callable[[Segment], int]) -> list[Segment]:
     """Group time-ordered segments by identical start and keep the best version of each."""
     segments = list(segments)
-    if len({s.start for s in segments}) == len(segments):  # the usual hour: one version per start
+    if len(set(map(_START, segments))) == len(segments):  # the usual hour: one version per start
+        if SegmentType.TEMP not in set(map(_TYPE, segments)):
+            return segments
         return [s for s in segments if s.type is not SegmentType.TEMP]
     result: list[Segment] = []
     group: list[Segment] = []
@@ -98,7 +103,7 @@ def best_per_start(segments: Iterable[Segment], size_of: Callable[[Segment], int
 
 def drop_implausible(segments: list[Segment]) -> list[Segment]:
     """The segments without those longer than PLAUSIBLE_DURATION and IMPLAUSIBLE_FACTOR x the median."""
-    if not segments or max(s.duration for s in segments) <= PLAUSIBLE_DURATION:
+    if not segments or max(map(_DURATION, segments)) <= PLAUSIBLE_DURATION:
         return segments  # the common case costs one pass
     durations = sorted(s.duration for s in segments)
     limit = max(PLAUSIBLE_DURATION, durations[(len(durations) - 1) // 2] * IMPLAUSIBLE_FACTOR)
@@ -113,8 +118,9 @@ def build_hour_index(candidates: list[Segment]) -> HourIndex:
     """Precompute the greedy chain from the hour's first candidate (see `best_segments`)."""
     if not candidates:
         return EMPTY_HOUR
-    starts = [s.start for s in candidates]
-    if _seamless(candidates, starts):  # the usual hour: the chain is every candidate, shared
+    starts = list(map(_START, candidates))
+    durations = list(map(_DURATION, candidates))
+    if _seamless(candidates, starts, durations):  # the usual hour: the chain is every candidate, shared
         chain: Sequence[Segment | None] = candidates
         keys: Sequence[datetime] = _Ends(candidates)
         pos: Sequence[int] = range(len(candidates))
@@ -123,7 +129,7 @@ def build_hour_index(candidates: list[Segment]) -> HourIndex:
     return HourIndex(
         candidates=candidates,
         starts=starts,
-        max_duration=max(s.duration for s in candidates),
+        max_duration=max(durations),
         chain=chain,
         chain_end_keys=keys,
         chain_pos=pos,
@@ -152,12 +158,12 @@ class _Ends(Sequence[datetime]):
         return self._segments[i].end
 
 
-def _seamless(candidates: list[Segment], starts: list[datetime]) -> bool:
+def _seamless(candidates: list[Segment], starts: list[datetime], durations: list[timedelta]) -> bool:
     """Every candidate but the last is full, each starts within ALLOWABLE_GAP of the previous one's
     end, and the ends never go back: `_walk_chain` would then take them all, with no hole."""
-    if any(s.type is not SegmentType.FULL for s in candidates[:-1]):
+    if set(map(_TYPE, candidates[:-1])) - {SegmentType.FULL}:
         return False
-    ends = list(map(add, starts, [s.duration for s in candidates]))
+    ends = list(map(add, starts, durations))
     gaps = list(map(sub, starts[1:], ends[:-1]))
     steps = list(map(sub, ends[1:], ends[:-1]))
     return not gaps or (
