@@ -92,7 +92,7 @@ async def test_twitch_ads_expiry_and_fmp4(tmp_path, clip, clip_fmp4):
         renditions=[source, fmp4],
         interval=0.5,
         total=40,
-        window=8,
+        window=40,  # every segment stays listed: a stalled machine must not turn into a gap
         url_lifetime=6.0,
         amazon_ads=AMAZON,
         daterange_ads=DATERANGE,
@@ -183,7 +183,8 @@ async def test_twitch_api_change_is_an_error_not_offline(tmp_path, clip):
 
 async def test_twitch_timestamp_skew_stores_later_segments_as_suspect(tmp_path, clip):
     source = source_rendition(clip)
-    fake = FakeTwitch(renditions=[source], channel="skewed", interval=0.3, total=16, window=6, skew_from=8)
+    # Every segment stays listed (window = total): a stalled machine must not skip the first skewed one.
+    fake = FakeTwitch(renditions=[source], channel="skewed", interval=0.3, total=16, window=16, skew_from=8)
     base = tmp_path / "store"
     skews = "wubloader_downloader_timestamp_skews_total"
     labels = {"channel": "skewed", "quality": "source"}

@@ -117,6 +117,28 @@ def test_hole_is_jumped(page, editor_url):
     assert inside == pytest.approx(HOLE[0], abs=0.05)
 
 
+def test_a_reloaded_playlist_never_moves_the_timeline(page, editor_url):
+    """hls.js hands a reload the fragments it has parsed, their starts moved to the media's timestamps:
+    the wall <-> video mapping keeps each fragment as first listed and only appends new ones."""
+    open_window(page, editor_url, "chan", 0, 60)
+    timeline = "window.wubloaderPage.player.timeline.map((f) => [f.start, f.duration, f.programDateTime])"
+    before = page.evaluate(timeline)
+    wall = page.evaluate("window.wubloaderPage.player.wallTime(5).toISOString()")
+    page.evaluate(
+        """() => {
+        const p = window.wubloaderPage.player;
+        const moved = p.details.fragments.map((f) => ({ sn: f.sn, start: f.start + 0.021, duration: f.duration - 0.021, programDateTime: f.programDateTime }));
+        const last = moved[moved.length - 1];
+        const more = { sn: last.sn + 1, start: 999, duration: 2, programDateTime: last.programDateTime + 2000 };
+        p.extendTimeline(p.timelineLevel, [...moved, more]);
+    }"""
+    )
+    after = page.evaluate(timeline)
+    assert len(before) == 30 and after[:-1] == before
+    assert after[-1] == [before[-1][0] + before[-1][1], 2, before[-1][2] + 2000]
+    assert page.evaluate("window.wubloaderPage.player.wallTime(5).toISOString()") == wall == f"{at(5)}.000Z"
+
+
 SEEKS = [
     ("l", 10), ("j", -10), ("L", 1), ("J", -1), ("ArrowRight", 5), ("ArrowLeft", -5),
     ("Shift+ArrowRight", 60), ("Shift+ArrowLeft", -60),

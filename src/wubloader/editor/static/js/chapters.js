@@ -40,7 +40,7 @@ export function chapterBlock(chapters, ranges, transitions, { strict }) {
     - transitions.reduce((sum, t) => sum + (t ? t[1] : 0), 0);
   const times = chapters.map((c, i) => {
     const seconds = outputSeconds(c.time, ranges, transitions);
-    if (seconds === null) throw new Error(`Chapter ${i + 1} is not inside any range.`);
+    if (seconds === null) throw new Error(`Chapter ${i + 1} (${c.time.toISOString().slice(11, 23)} UTC) is not inside any range.`);
     if (!c.title.trim()) throw new Error(`Chapter ${i + 1} needs a title.`);
     if (/[<>]/.test(c.title)) throw new Error(`Chapter ${i + 1} may not contain < or >.`);
     return seconds;

@@ -15,6 +15,7 @@ export class Player extends EventTarget {
     this.hls = null;
     this.details = null;
     this.timeline = [];
+    this.timelineLevel = null;
   }
 
   /** Load a master playlist URL; resolves once the first media playlist is parsed (player time known). */
@@ -32,11 +33,7 @@ export class Player extends EventTarget {
       hls.on(Hls.Events.LEVEL_LOADED, (_event, data) => {
         performance.mark('playlist-parsed');
         this.details = data.details;
-        // The playlist's own timeline (EXTINF offsets, PROGRAM-DATE-TIME), kept apart: hls.js later
-        // moves a parsed fragment's start and duration to its audio's or video's timestamps (a frame
-        // apart, in an order that varies), so times set at one moment would disagree with the same
-        // frame read at another. Every wall <-> video mapping uses this one, which never moves.
-        this.timeline = data.details.fragments.map(({ start, duration, programDateTime }) => ({ start, duration, programDateTime }));
+        this.extendTimeline(data.level, data.details.fragments);
         this.dispatchEvent(new Event('levelloaded'));
         resolve(true);
       });
@@ -72,11 +69,32 @@ export class Player extends EventTarget {
     return true;
   }
 
+  /**
+   * The playlist's own timeline (EXTINF offsets, PROGRAM-DATE-TIME), kept apart: hls.js later moves a
+   * parsed fragment's start and duration to its audio's or video's timestamps (a frame apart, in an
+   * order that varies), and a reloaded playlist carries the moved values, so times set at one moment
+   * would disagree with the same frame read at another. Each fragment is kept as first listed; a
+   * reload only appends the new ones (a live playlist grows, its earlier lines never change).
+   * Every wall <-> video mapping uses this timeline, which never moves.
+   */
+  extendTimeline(level, fragments) {
+    if (level !== this.timelineLevel) {
+      this.timeline = [];
+      this.timelineLevel = level;
+    }
+    for (const { sn, start, duration, programDateTime } of fragments) {
+      const last = this.timeline[this.timeline.length - 1];
+      if (last && sn <= last.sn) continue;
+      this.timeline.push({ sn, start: last ? last.start + last.duration : start, duration, programDateTime });
+    }
+  }
+
   destroy() {
     this.hls?.destroy();
     this.hls = null;
     this.details = null;
     this.timeline = [];
+    this.timelineLevel = null;
   }
 
   get ready() {
