@@ -281,10 +281,11 @@ def render_media_playlist(plan: MediaPlaylistPlan, cache: EntryCache, chunk_byte
             if item.folder is not folder:  # an hour's segments share one folder string
                 folder = item.folder
                 texts = cache.rendered(folder)
-            text = texts.get(item.name)
-            if text is None:
-                text = cache.entry(item)
+            known = texts.get(item.name)
+            if known is None:
+                known = cache.entry(item)
                 folder = None  # the entry started the folder's texts, or dropped them all
+            text = known
         parts.append(text)
         size += len(text)
         if size >= chunk_bytes:
