@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
     from datetime import datetime
 
     from wubloader.store.naming import Segment
@@ -130,26 +130,22 @@ def format_program_date_time(when: datetime) -> str:
     return when.isoformat(timespec="microseconds") + "Z"
 
 
-# Paths whose only character `quote(part, safe="")` changes is ":" (every valid segment name, and
-# ordinary channel and quality names): one `str.replace` instead of a per-character quote per part.
-_PLAIN_PATH = re.compile(r"[A-Za-z0-9_.~:/-]*")
+# Parts whose only character `quote(part, safe="")` changes is ":" (every valid segment name, and
+# ordinary channel and quality names): one `str.replace` instead of a per-character quote.
 _PLAIN_PART = re.compile(r"[A-Za-z0-9_.~:-]*")
 SEGMENTS_URI = "../../segments/"
 _DURATION = operator.attrgetter("duration")
 DISCONTINUITY = "#EXT-X-DISCONTINUITY\n"
 
 
-def quote_parts(parts: Sequence[str]) -> str:
-    """`"/".join(quote(part, safe="") for part in parts)`, cheaply for the usual plain parts."""
-    joined = "/".join(parts)
-    if _PLAIN_PATH.fullmatch(joined) is not None and joined.count("/") == len(parts) - 1:
-        return joined.replace(":", "%3A")
-    return "/".join(quote(part, safe="") for part in parts)
-
-
 def quote_part(part: str) -> str:
     """`quote(part, safe="")`, cheaply for a plain part."""
     return part.replace(":", "%3A") if _PLAIN_PART.fullmatch(part) is not None else quote(part, safe="")
+
+
+def quote_parts(parts: Iterable[str]) -> str:
+    """`"/".join(quote(part, safe="") for part in parts)`, cheaply for the usual plain parts."""
+    return "/".join(map(quote_part, parts))
 
 
 def segment_uri(segment: Segment) -> str:
