@@ -10,9 +10,11 @@ from urllib.parse import quote
 import pytest
 
 from wubloader.hls.playlist import (
+    MAX_CLOCKS,
     EntryCache,
     Variant,
     format_extinf,
+    format_program_date_time,
     plan_media_playlist,
     render_master_playlist,
     render_media_playlist,
@@ -141,6 +143,77 @@ def test_entry_cache_keeps_equal_names_of_different_directories_apart():
     assert cache.entry(here) == EntryCache().entry(here)
 
 
+def exact_entry(segment: Segment) -> str:
+    """An entry as the format says, field by field, with nothing cached."""
+    return (
+        f"#EXT-X-PROGRAM-DATE-TIME:{format_program_date_time(segment.start)}\n"
+        f"#EXTINF:{format_extinf(segment.duration.total_seconds())},\n{segment_uri(segment)}\n"
+    )
+
+
+def odd_run() -> list[Segment]:
+    """One folder's run with everything the bulk path treats apart: names that need quoting, a
+    segment outside the folder's hour, several durations."""
+    folder = seg(0).folder
+    run = [seg(2 * i, duration=2.0 + (i % 3) / 1000)._replace(folder=folder) for i in range(40)]
+    odd = [
+        run[5]._replace(name="00:10.000000-2.0-full-a b.ts"),  # a space: percent-quoted
+        run[6]._replace(name="00:12.000000-2.0-full-ch\u00e4.ts"),  # not ASCII
+        run[7]._replace(start=T0 - timedelta(seconds=1)),  # an hour before the folder's
+        run[8]._replace(start=T0 + timedelta(hours=1, seconds=3)),  # an hour after it
+    ]
+    assert all(s.folder is folder for s in odd)
+    return run[:5] + odd + run[9:]
+
+
+def test_a_run_rendered_at_once_is_each_entry_exactly():
+    run = odd_run()
+    assert EntryCache().entries(run) == [exact_entry(s) for s in run]
+    plain = [seg(2 * i) for i in range(40)]
+    assert EntryCache().entries(plain) == [exact_entry(s) for s in plain]
+    shallow = [s._replace(folder="hour/") for s in plain]  # no channel/quality in the folder
+    assert EntryCache().entries(shallow) == [exact_entry(s) for s in shallow]
+
+
+def test_a_partly_cached_run_renders_only_what_is_missing():
+    run = odd_run()
+    cache = EntryCache()
+    cache.entries(run[10:20])
+    before = cache.bytes
+    assert cache.entries(run) == [exact_entry(s) for s in run]
+    cache_all = EntryCache()
+    cache_all.entries(run)
+    assert cache.bytes == cache_all.bytes and len(cache) == len(run)
+    assert cache.bytes > before
+
+
+def test_a_run_over_the_whole_budget_is_rendered_but_not_kept():
+    run = [seg(2 * i) for i in range(100)]
+    cache = EntryCache(max_bytes=5_000)
+    assert cache.entries(run) == [exact_entry(s) for s in run]
+    assert len(cache) == 0 and cache.bytes <= 5_000
+
+
+def test_the_clock_memo_overflowing_inside_a_run_changes_no_text():
+    run = [seg(0.001 * i) for i in range(MAX_CLOCKS + 50)]  # more offsets than the memo holds
+    cache = EntryCache(max_bytes=1 << 30)
+    assert cache.entries(run) == [exact_entry(s) for s in run]
+    assert cache.entries(run) == [exact_entry(s) for s in run]
+
+
+def test_chunks_are_the_same_from_a_cold_and_a_warm_cache():
+    chain = [seg(2 * i) for i in range(3000)]  # two hours, so two folders
+    chain[700:703] = [None]
+    chain[1500] = seg(3000, type=SegmentType.PARTIAL)
+    result = plan(chain, end=6000)
+    cache = EntryCache()
+    for chunk_bytes in (1, 250, 10_000, 100_000, 10_000_000):
+        cold = list(render_media_playlist(result, EntryCache(), chunk_bytes))
+        warm = list(render_media_playlist(result, cache, chunk_bytes))
+        assert cold == warm == list(render_media_playlist(result, cache, chunk_bytes))
+    assert cold[0].count("#EXT-X-DISCONTINUITY") == 1
+
+
 def test_format_extinf():
     assert [format_extinf(x) for x in (2.0, 2.002, 1.9333333, 0.0, 6.0)] == [
         "2.0",
@@ -159,7 +232,9 @@ def test_master_playlist():
 
 
 def test_master_playlist_frame_rate():
-    text = render_master_playlist([Variant(name="source", bandwidth=1, uri="s.m3u8", frame_rate=30000 / 1001)])
+    text = render_master_playlist(
+        [Variant(name="source", bandwidth=1, uri="s.m3u8", frame_rate=30000 / 1001)]
+    )
     assert '#EXT-X-STREAM-INF:BANDWIDTH=1,FRAME-RATE=29.970,NAME="source"\n' in text
 
 

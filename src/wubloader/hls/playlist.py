@@ -12,13 +12,15 @@ import math
 import operator
 import re
 import sys
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import accumulate, groupby, islice, repeat
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
     from datetime import datetime
 
     from wubloader.store.naming import Segment
@@ -134,8 +136,15 @@ def format_program_date_time(when: datetime) -> str:
 # ordinary channel and quality names): one `str.replace` instead of a per-character quote.
 _PLAIN_PART = re.compile(r"[A-Za-z0-9_.~:-]*")
 SEGMENTS_URI = "../../segments/"
-_DURATION = operator.attrgetter("duration")
+_DURATION, _START, _NAME = (
+    operator.attrgetter("duration"),
+    operator.attrgetter("start"),
+    operator.attrgetter("name"),
+)
+_FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
 DISCONTINUITY = "#EXT-X-DISCONTINUITY\n"
+# An entry's text before its date-time, EXTINF and URI (see `EntryCache._render_run`).
+ENTRY_PARTS = ("#EXT-X-PROGRAM-DATE-TIME:", "\n#EXTINF:", ",\n")
 
 
 def quote_part(part: str) -> str:
@@ -167,7 +176,7 @@ class EntryCache:
     Kept per directory (`folder`, one string shared by an hour's segments) and then per file name
     (the listing's own string), so a lookup builds no key and the cache holds nothing but the text
     and its slots. Bounded by `max_bytes` (texts plus ENTRY_BYTES each): when full, the whole cache
-    is dropped and rebuilt on demand, which keeps the hot path two plain dict lookups. A folder's
+    is dropped and rebuilt on demand, which keeps the hot path plain dict lookups. A folder's
     quoted URI, each duration's `EXTINF` text and each offset's `MM:SS.ffffff` are worked out once.
     """
 
@@ -184,43 +193,95 @@ class EntryCache:
         return sum(map(len, self._folders.values()))
 
     def entry(self, segment: Segment) -> str:
-        folder, name = segment.folder, segment.name
-        texts = self._folders.get(folder)
-        if texts is None:
-            texts = self._folders[folder] = {}
-        text = texts.get(name)
-        if text is None:
-            text = self._render(segment)
-            size = ENTRY_BYTES + ASCII_STR_BYTES + len(text)
-            self.bytes += size
-            if self.bytes > self.max_bytes:
-                self._folders.clear()
-                self._places.clear()
-                self._clocks.clear()
-                self._clock_bytes = 0
-                self.bytes = size
-                texts = self._folders[folder] = {}
-            texts[name] = text
-        return text
+        """The rendered lines of one segment."""
+        return self.entries([segment])[0]
+
+    def entries(self, segments: Sequence[Segment]) -> list[str]:
+        """`entry` of each of `segments`, which share one folder, in order. What is missing is
+        rendered a field at a time through `map` (a quarter of the per-entry cost: most of a first
+        24 h playlist) and kept, unless the run alone is over the budget."""
+        folder = segments[0].folder
+        names = list(map(_NAME, segments))
+        known = self._folders.get(folder)
+        found: list[str | None] = list(map(known.get, names)) if known else [None] * len(names)
+        if all(found):  # entries are never empty: no None
+            return found  # type: ignore[return-value]
+        todo = [k for k, text in enumerate(found) if text is None] if known else range(len(names))
+        fresh = self._render_run(folder, list(map(segments.__getitem__, todo)))
+        for k, text in zip(todo, fresh, strict=True):
+            found[k] = text
+        self._keep(folder, list(map(names.__getitem__, todo)), fresh)
+        return found  # type: ignore[return-value]
+
+    def _keep(self, folder: str, names: list[str], texts: list[str]) -> None:
+        """Cache `texts` by `names` in `folder` unless they alone are over the budget."""
+        size = sum(map(len, texts)) + (ENTRY_BYTES + ASCII_STR_BYTES) * len(texts)
+        if self.bytes + size > self.max_bytes:
+            self._clear()
+            if size > self.max_bytes:
+                return
+        self.bytes += size
+        self._folders.setdefault(folder, {}).update(zip(names, texts, strict=True))
 
     def rendered(self, folder: str) -> Mapping[str, str]:
         """The texts already rendered for `folder`'s files, by name (read only)."""
         return self._folders.get(folder) or {}
 
-    def _render(self, segment: Segment) -> str:
-        folder, start, duration = segment.folder, segment.start, segment.duration
+    def _clear(self) -> None:
+        self._folders.clear()
+        self._places.clear()
+        self._clocks.clear()
+        self._clock_bytes = 0
+        self.bytes = 0
+
+    def _place(self, folder: str, start: datetime) -> _Place:
         place = self._places.get(folder)
         if place is None:
             place = self._places[folder] = _Place.of(folder, start)
-        clock = self._clocks.get(start - place.hour)
-        date_time = self._date_time(start, place) if clock is None else place.hour_text + clock
-        uri = segment_uri(segment) if place.uri is None else place.uri + quote_part(segment.name)
+        return place
+
+    def _render_run(self, folder: str, segments: Sequence[Segment]) -> list[str]:
+        """The entries of `segments` (all in `folder`), a field at a time: each step one `map` over the
+        run (four times as fast as formatting entry by entry)."""
+        names = list(map(_NAME, segments))
+        place = self._place(folder, segments[0].start)
+        starts = list(map(_START, segments))
+        clocks = list(map(self._clocks.get, map(operator.sub, starts, repeat(place.hour))))
+        if not all(clocks):
+            date_times = [
+                place.hour_text + c if c is not None else self._date_time(t, place)
+                for t, c in zip(starts, clocks, strict=True)
+            ]
+        else:
+            date_times = list(map(place.hour_text.__add__, clocks))  # type: ignore[arg-type]
+        durations = list(map(_DURATION, segments))
+        extinfs = list(map(self._extinfs.get, durations))
+        if not all(extinfs):
+            extinfs = list(map(self._extinf, durations))
+        if place.uri is not None and _PLAIN_PART.fullmatch("".join(names)) is not None:
+            # Plain names hold no newline: one replace over the joined names quotes them all.
+            quoted = "\n".join(names).replace(":", "%3A").split("\n")
+            uris: Iterable[str] = map(place.uri.__add__, quoted)
+        else:
+            uris = map(segment_uri, segments)
+        fields = zip(
+            repeat(ENTRY_PARTS[0]),
+            date_times,
+            repeat(ENTRY_PARTS[1]),
+            extinfs,
+            repeat(ENTRY_PARTS[2]),
+            uris,
+            repeat("\n"),
+        )
+        return list(map("".join, fields))
+
+    def _extinf(self, duration: timedelta) -> str:
         extinf = self._extinfs.get(duration)
         if extinf is None:
             if len(self._extinfs) >= MAX_EXTINFS:
                 self._extinfs.clear()
             extinf = self._extinfs[duration] = format_extinf(duration.total_seconds())
-        return f"#EXT-X-PROGRAM-DATE-TIME:{date_time}\n#EXTINF:{extinf},\n{uri}\n"
+        return extinf
 
     def _date_time(self, start: datetime, place: _Place) -> str:
         """`format_program_date_time(start)`; its `MM:SS.ffffff` is remembered by the offset into the
@@ -264,13 +325,18 @@ def render_media_playlist(plan: MediaPlaylistPlan, cache: EntryCache, chunk_byte
     """The playlist text in chunks of roughly `chunk_bytes` characters (ASCII, so ≈ bytes).
 
     MEDIA-SEQUENCE is always 0 because entries are never dropped from the front: the playlist is
-    EVENT-like, and a client polling an open-ended range sees earlier lines unchanged.
+    EVENT-like, and a client polling an open-ended range sees earlier lines unchanged. Entries are
+    taken a run of one folder (an hour) at a time, holes as runs of their own.
     """
     parts = [media_playlist_header(plan)]
     size = len(parts[0])
+    entries = plan.entries
     folder: str | None = None
     texts: Mapping[str, str] = {}
-    for item in plan.entries:
+    resume = 0
+    for i, item in enumerate(entries):
+        if i < resume:  # sent with its folder's run
+            continue
         if item is None:
             text = DISCONTINUITY
         else:
@@ -278,9 +344,11 @@ def render_media_playlist(plan: MediaPlaylistPlan, cache: EntryCache, chunk_byte
                 folder = item.folder
                 texts = cache.rendered(folder)
             known = texts.get(item.name)
-            if known is None:
-                known = cache.entry(item)
-                folder = None  # the entry started the folder's texts, or dropped them all
+            if known is None:  # the rest of the folder's run, rendered at once
+                run = cache.entries(_folder_run(entries, i))
+                parts, size = yield from _chunked(parts, size, run, chunk_bytes)
+                resume, folder = i + len(run), None
+                continue
             text = known
         parts.append(text)
         size += len(text)
@@ -292,6 +360,29 @@ def render_media_playlist(plan: MediaPlaylistPlan, cache: EntryCache, chunk_byte
         parts.append("#EXT-X-ENDLIST\n")
     if parts:
         yield "".join(parts)
+
+
+def _chunked(
+    parts: list[str], size: int, texts: list[str], chunk_bytes: int
+) -> Generator[str, None, tuple[list[str], int]]:
+    """`texts` added to the chunk `parts` (of `size` characters), yielding each chunk that reaches
+    `chunk_bytes` as the per-entry loop would: cut points by bisection over the running sizes."""
+    ends = list(accumulate(map(len, texts), initial=size))  # the chunk's size after k texts, + sent
+    taken = sent = 0
+    while (cut := bisect_left(ends, sent + chunk_bytes, lo=taken + 1)) < len(ends):
+        parts.extend(texts[taken:cut])
+        yield "".join(parts)
+        parts = []
+        taken, sent = cut, ends[cut]
+    parts.extend(texts[taken:])
+    return parts, ends[-1] - sent
+
+
+def _folder_run(entries: Sequence[Segment | None], i: int) -> list[Segment]:
+    """The segments from `entries[i]` (not a hole) up to the next hole or the next folder."""
+    folders = map(getattr, islice(entries, i, None), repeat("folder"), repeat(None))
+    _, run = next(groupby(zip(folders, islice(entries, i, None), strict=True), key=_FIRST))
+    return list(map(_SECOND, run))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
