@@ -10,9 +10,11 @@ from urllib.parse import quote
 import pytest
 
 from wubloader.hls.playlist import (
+    _PLAIN_PART,
     MAX_CLOCKS,
     EntryCache,
     Variant,
+    _all_plain,
     format_extinf,
     format_program_date_time,
     plan_media_playlist,
@@ -212,6 +214,13 @@ def test_chunks_are_the_same_from_a_cold_and_a_warm_cache():
         warm = list(render_media_playlist(result, cache, chunk_bytes))
         assert cold == warm == list(render_media_playlist(result, cache, chunk_bytes))
     assert cold[0].count("#EXT-X-DISCONTINUITY") == 1
+
+
+def test_the_plain_check_over_joined_names_is_the_character_class():
+    for code in [*range(0x300), 0xD800, 0xFFFF, 0x1F600]:
+        text = "00:02.000000-2.0-full-ab" + chr(code) + "c.ts"
+        assert _all_plain(text) == (_PLAIN_PART.fullmatch(text) is not None), hex(code)
+    assert _all_plain("") and _all_plain("AZaz09_.~:-")
 
 
 def test_format_extinf():
