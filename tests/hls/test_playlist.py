@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import tracemalloc
 from datetime import datetime, timedelta
@@ -157,12 +158,12 @@ def odd_run() -> list[Segment]:
     """One folder's run with everything the bulk path treats apart: names that need quoting, a
     segment outside the folder's hour, several durations."""
     folder = seg(0).folder
-    run = [seg(2 * i, duration=2.0 + (i % 3) / 1000)._replace(folder=folder) for i in range(40)]
+    run = [dataclasses.replace(seg(2 * i, duration=2.0 + (i % 3) / 1000), folder=folder) for i in range(40)]
     odd = [
-        run[5]._replace(name="00:10.000000-2.0-full-a b.ts"),  # a space: percent-quoted
-        run[6]._replace(name="00:12.000000-2.0-full-ch\u00e4.ts"),  # not ASCII
-        run[7]._replace(start=T0 - timedelta(seconds=1)),  # an hour before the folder's
-        run[8]._replace(start=T0 + timedelta(hours=1, seconds=3)),  # an hour after it
+        dataclasses.replace(run[5], name="00:10.000000-2.0-full-a b.ts"),  # a space: percent-quoted
+        dataclasses.replace(run[6], name="00:12.000000-2.0-full-ch\u00e4.ts"),  # not ASCII
+        dataclasses.replace(run[7], start=T0 - timedelta(seconds=1)),  # an hour before the folder's
+        dataclasses.replace(run[8], start=T0 + timedelta(hours=1, seconds=3)),  # an hour after it
     ]
     assert all(s.folder is folder for s in odd)
     return run[:5] + odd + run[9:]
@@ -173,7 +174,7 @@ def test_a_run_rendered_at_once_is_each_entry_exactly():
     assert EntryCache().entries(run) == [exact_entry(s) for s in run]
     plain = [seg(2 * i) for i in range(40)]
     assert EntryCache().entries(plain) == [exact_entry(s) for s in plain]
-    shallow = [s._replace(folder="hour/") for s in plain]  # no channel/quality in the folder
+    shallow = [dataclasses.replace(s, folder="hour/") for s in plain]  # no channel/quality in the folder
     assert EntryCache().entries(shallow) == [exact_entry(s) for s in shallow]
 
 

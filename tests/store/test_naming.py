@@ -1,5 +1,6 @@
 """Segment names: the seed's vectors, round trips and rejections, from one case table."""
 
+import dataclasses
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -225,7 +226,7 @@ def test_bulk_parsed_segments_are_frozen_hashable_records_with_derived_path_and_
     assert [s.path for s in bulk] == [folder + n for n in GOOD_NAMES]
     assert [s.hash for s in bulk] == ["A" * 43, "abc_-", "xyz", None, "end"]  # a hash may hold "-"
     assert all(s.folder is bulk[0].folder for s in bulk)  # one string for the hour
-    with pytest.raises(AttributeError):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         bulk[0].name = "x"  # type: ignore[misc]
 
 

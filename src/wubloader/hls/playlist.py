@@ -13,9 +13,10 @@ import operator
 import re
 import sys
 from bisect import bisect_left
+from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
-from itertools import accumulate, groupby, islice, repeat
+from itertools import accumulate, compress, count, groupby, islice, repeat
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -340,10 +341,9 @@ def render_media_playlist(plan: MediaPlaylistPlan, cache: EntryCache, chunk_byte
     entries = plan.entries
     folder: str | None = None
     texts: Mapping[str, str] = {}
-    resume = 0
-    for i, item in enumerate(entries):
-        if i < resume:  # sent with its folder's run
-            continue
+    items = iter(entries)
+    sent = 0  # every entry before this index was taken from `items` (at least)
+    for item in items:
         if item is None:
             text = DISCONTINUITY
         else:
@@ -352,9 +352,11 @@ def render_media_playlist(plan: MediaPlaylistPlan, cache: EntryCache, chunk_byte
                 texts = cache.rendered(folder)
             known = texts.get(item.name)
             if known is None:  # the rest of the folder's run, rendered at once
+                i = _index_of(entries, item, sent)
                 run = cache.entries(_folder_run(entries, i))
                 parts, size = yield from _chunked(parts, size, run, chunk_bytes)
-                resume, folder = i + len(run), None
+                deque(islice(items, len(run) - 1), maxlen=0)  # the run's other entries: sent
+                sent, folder = i + len(run), None
                 continue
             text = known
         parts.append(text)
@@ -383,6 +385,12 @@ def _chunked(
         taken, sent = cut, ends[cut]
     parts.extend(texts[taken:])
     return parts, ends[-1] - sent
+
+
+def _index_of(entries: Sequence[Segment | None], item: Segment, start: int) -> int:
+    """The index of `item` itself (not an equal one) in `entries`, looking from `start`: a scan in C
+    that only a render with something to render pays for."""
+    return next(compress(count(start), map(operator.is_, islice(entries, start, None), repeat(item))))
 
 
 def _folder_run(entries: Sequence[Segment | None], i: int) -> list[Segment]:
