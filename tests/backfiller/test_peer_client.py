@@ -1,10 +1,11 @@
-"""Request paths to peers: the fast colon-only encoding must give exactly what quote() gives."""
+"""Request paths to peers (`quote_parts`): the fast colon-only encoding must give exactly what quote() gives,
+as the original percent-encoded every component."""
 
 from urllib.parse import quote
 
 import pytest
 
-from wubloader.backfiller.peer_client import _path
+from wubloader.hls.playlist import quote_parts
 
 NAMES = [
     "segments",
@@ -22,8 +23,8 @@ NAMES = [
 
 @pytest.mark.parametrize("name", NAMES)
 def test_each_component_is_encoded_as_quote_with_no_safe_characters(name):
-    assert _path("segments", name) == "segments/" + quote(name, safe="")
+    assert quote_parts(("segments", name)) == "segments/" + quote(name, safe="")
 
 
 def test_components_are_joined_with_slashes():
-    assert _path("files", "chan", "source", "2024-05-01T10") == "files/chan/source/2024-05-01T10"
+    assert quote_parts(("files", "chan", "source", "2024-05-01T10")) == "files/chan/source/2024-05-01T10"

@@ -81,11 +81,6 @@ class ListingCache:
         return len(self._meta)
 
 
-def _path(*parts: str) -> str:
-    # Segment names contain ':'; percent-encode every component as the original did.
-    return quote_parts(parts)
-
-
 class PeerClient:
     """The replication API of one peer, over the shared session. Raises FetchError or BadPeerListing."""
 
@@ -108,7 +103,7 @@ class PeerClient:
 
     async def list_names(self, *parts: str) -> list[str]:
         """`GET /files[/…]` as a list of names (channels, qualities or hours)."""
-        body, _etag, _status = await self._get_listing(_path("files", *parts), None)
+        body, _etag, _status = await self._get_listing(quote_parts(("files", *parts)), None)
         return _decode_names(body, self.peer.url, self.max_listing_names)
 
     async def hour_listing(self, key: HourKey) -> CachedListing:
@@ -120,7 +115,7 @@ class PeerClient:
         cache_key = (self.peer.url, key.channel, key.quality, key.hour)
         cached = self.cache.get(cache_key)
         known = cached is not None and cached[2] is not None
-        path = _path("files", key.channel, key.quality, key.hour) + "?tombstones=true"
+        path = quote_parts(("files", key.channel, key.quality, key.hour)) + "?tombstones=true"
         body, etag, status = await self._get_listing(
             path, cached[1] if cached is not None and known else None
         )
@@ -142,7 +137,7 @@ class PeerClient:
         No deadline here at all: the caller bounds network time and progress (so rate-limit waits
         between chunks do not count), which also covers each wait for data.
         """
-        url = f"{self.peer.url}/{_path('segments', key.channel, key.quality, key.hour, name)}"
+        url = f"{self.peer.url}/{quote_parts(('segments', key.channel, key.quality, key.hour, name))}"
         return iter_body(
             self.session,
             url,
