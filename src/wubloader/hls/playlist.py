@@ -251,37 +251,36 @@ class EntryCache:
     def _render_run(self, folder: str, segments: Sequence[Segment]) -> list[str]:
         """The entries of `segments` (all in `folder`), a field at a time: each step one `map` over the
         run (four times as fast as formatting entry by entry)."""
-        names = list(map(_NAME, segments))
         place = self._place(folder, segments[0].start)
         starts = list(map(_START, segments))
         clocks = list(map(self._clocks.get, map(operator.sub, starts, repeat(place.hour))))
+        # Each entry is one join of its pieces; the hour's text and the folder's URI ride in the
+        # pieces around the clock and the name, so the usual run makes no string per field.
+        heads: Iterable[str] = repeat(ENTRY_PARTS[0] + place.hour_text)
+        times: Iterable[str | None] = clocks
         if not all(clocks):
-            date_times = [
-                place.hour_text + c if c is not None else self._date_time(t, place)
-                for t, c in zip(starts, clocks, strict=True)
-            ]
-        else:
-            date_times = list(map(place.hour_text.__add__, clocks))  # type: ignore[arg-type]
+            heads, times = (
+                repeat(ENTRY_PARTS[0]),
+                [
+                    place.hour_text + c if c is not None else self._date_time(t, place)
+                    for t, c in zip(starts, clocks, strict=True)
+                ],
+            )
         durations = list(map(_DURATION, segments))
         extinfs = list(map(self._extinfs.get, durations))
         if not all(extinfs):
             extinfs = list(map(self._extinf, durations))
+        names = list(map(_NAME, segments))
+        tails: Iterable[str] = repeat(ENTRY_PARTS[2])
+        paths: Iterable[str] = map(segment_uri, segments)
         if place.uri is not None and _all_plain("".join(names)):
             # Plain names hold no newline: one replace over the joined names quotes them all.
-            quoted = "\n".join(names).replace(":", "%3A").split("\n")
-            uris: Iterable[str] = map(place.uri.__add__, quoted)
-        else:
-            uris = map(segment_uri, segments)
-        fields = zip(
-            repeat(ENTRY_PARTS[0]),
-            date_times,
-            repeat(ENTRY_PARTS[1]),
-            extinfs,
-            repeat(ENTRY_PARTS[2]),
-            uris,
-            repeat("\n"),
-        )
-        return list(map("".join, fields))
+            tails, paths = (
+                repeat(ENTRY_PARTS[2] + place.uri),
+                "\n".join(names).replace(":", "%3A").split("\n"),
+            )
+        pieces = zip(heads, times, repeat(ENTRY_PARTS[1]), extinfs, tails, paths, repeat("\n"))
+        return list(map("".join, pieces))  # no None is left in `times`
 
     def _extinf(self, duration: timedelta) -> str:
         extinf = self._extinfs.get(duration)
