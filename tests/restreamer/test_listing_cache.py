@@ -52,13 +52,16 @@ async def test_bounded_in_bytes_and_missing_dirs(tmp_path):
 
 @pytest.mark.parametrize("command", ["restreamer", "node"])
 def test_cache_budgets_come_from_the_command_line(tmp_path, command):
-    args = build_parser(command).parse_args(
-        [command, "--base-dir", str(tmp_path), "--index-cache-mb", "1.5", "--files-cache-mb", "2"]
-    )
+    budgets = ["--index-cache-mb", "1.5", "--files-cache-mb", "2", "--playlist-cache-mb", "3", "--paths-cache-mb", "0.5"]
+    args = build_parser(command).parse_args([command, "--base-dir", str(tmp_path), *budgets])
     config = config_from_args(args)
     assert config.index_cache_bytes == 1536 * 1024 and config.files_cache_bytes == 2 * 1024 * 1024
     app = create_app(config)
-    assert app[STATE].index._cache.max_bytes == 1536 * 1024
+    state = app[STATE]
+    assert state.index._cache.max_bytes == 1536 * 1024
+    assert state.entries.max_bytes == 3 * 1024 * 1024 and state.resolver.max_path_bytes == 512 * 1024
+    defaults = config_from_args(build_parser(command).parse_args([command, "--base-dir", str(tmp_path)]))
+    assert (defaults.playlist_cache_bytes, defaults.paths_cache_bytes) == (24 << 20, 16 << 20)
 
 
 def test_a_negative_cache_budget_is_a_usage_error(tmp_path, capsys):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from wubloader.hls.playlist import ENTRY_CACHE_BYTES, EntryCache
 from wubloader.restreamer import (
     openapi,
     routes_coverage,
@@ -31,6 +32,7 @@ from wubloader.restreamer.media_slots import MediaSlots, OutputPace
 from wubloader.restreamer.openapi import RouteDoc, document_route
 from wubloader.restreamer.peaks_cache import PeaksCache
 from wubloader.restreamer.peaks_warmer import PeaksWarmer, WarmSettings, warming_context
+from wubloader.restreamer.segment_file import PATH_CACHE_BYTES
 from wubloader.restreamer.state import STATE, RestreamerState
 from wubloader.runtime.backdoor import start_backdoor
 from wubloader.runtime.config import (
@@ -114,6 +116,7 @@ def create_app(
         playback=asyncio.Semaphore(config.max_playlist_jobs),
         pace=OutputPace(config.max_media_rate),
         media=media,
+        entries=EntryCache(config.playlist_cache_bytes),
         peaks=PeaksCache(
             index,
             max_bytes=config.peaks_cache_bytes,
@@ -201,6 +204,13 @@ def add_limit_arguments(parser: EnvArgumentParser) -> None:
     add("--index-cache-mb", type=mib, default=float(index_mib), metavar="MIB", help=index_help)
     add("--files-cache-mb", type=mib, default=64.0, metavar="MIB", help="memory for /files listings (64)")
     add("--peaks-cache-mb", type=mib, default=64.0, metavar="MIB", help="memory for waveform peaks (64)")
+    lines_mib, paths_mib = ENTRY_CACHE_BYTES // MEBIBYTE, PATH_CACHE_BYTES // MEBIBYTE
+    lines_help, paths_help = (
+        f"memory for playlist lines ({lines_mib})",
+        f"memory for segment paths ({paths_mib})",
+    )
+    add("--playlist-cache-mb", type=mib, default=float(lines_mib), metavar="MIB", help=lines_help)
+    add("--paths-cache-mb", type=mib, default=float(paths_mib), metavar="MIB", help=paths_help)
     add("--warm-peaks-hours", type=int, default=3, metavar="N", help="recent hours' peaks decoded ahead (3)")
 
 
@@ -222,6 +232,8 @@ def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
         index_cache_bytes=int(args.index_cache_mb * MEBIBYTE),
         files_cache_bytes=int(args.files_cache_mb * MEBIBYTE),
         peaks_cache_bytes=int(args.peaks_cache_mb * MEBIBYTE),
+        playlist_cache_bytes=int(args.playlist_cache_mb * MEBIBYTE),
+        paths_cache_bytes=int(args.paths_cache_mb * MEBIBYTE),
         warm_peaks_hours=args.warm_peaks_hours,
         nodes=tuple(args.nodes),
         db_url=args.db,

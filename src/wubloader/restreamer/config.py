@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from wubloader.hls.playlist import ENTRY_CACHE_BYTES
+from wubloader.restreamer.segment_file import PATH_CACHE_BYTES
 from wubloader.runtime.config import check_base_dir
 from wubloader.runtime.connections import ConnectionLimits
 from wubloader.runtime.errors import RuntimeConfigError
@@ -41,6 +43,8 @@ class RestreamerConfig:
     thread pool every other request shares. `index_cache_bytes` / `files_cache_bytes`: memory for
     the segment index's cached hours and for cached `/files` hour listings (LRU, estimated bytes);
     `peaks_cache_bytes` for decoded waveform peaks (72 KB per hour of a quality);
+    `playlist_cache_bytes` for rendered media playlist lines (~270 B a segment);
+    `paths_cache_bytes` for the paths `/segments` requests were validated to;
     `warm_peaks_hours`: complete hours back from now whose peaks are decoded in the background.
     `nodes`: peer URLs whose coverage maps the `/coverage` page shows beside this node's; `db_url`: a
     database whose `nodes` table (rows with `backfill_from`) adds more.
@@ -69,6 +73,8 @@ class RestreamerConfig:
     index_cache_bytes: int = INDEX_CACHE_BYTES
     files_cache_bytes: int = FILES_CACHE_BYTES
     peaks_cache_bytes: int = PEAKS_CACHE_BYTES
+    playlist_cache_bytes: int = ENTRY_CACHE_BYTES
+    paths_cache_bytes: int = PATH_CACHE_BYTES
     warm_peaks_hours: int = 0
     nodes: tuple[str, ...] = ()
     db_url: str | None = None
@@ -91,8 +97,9 @@ class RestreamerConfig:
             raise RuntimeConfigError(
                 "max_cut_ranges, replication_threads, max_playlist_jobs ≥ 1; max_media_queue ≥ 0"
             )
-        if min(self.index_cache_bytes, self.files_cache_bytes, self.peaks_cache_bytes) < 0:
-            raise RuntimeConfigError("index_cache_bytes, files_cache_bytes and peaks_cache_bytes must be ≥ 0")
+        budgets = (self.index_cache_bytes, self.files_cache_bytes, self.peaks_cache_bytes)
+        if min(*budgets, self.playlist_cache_bytes, self.paths_cache_bytes) < 0:
+            raise RuntimeConfigError("every cache budget (index, files, peaks, playlist, paths) must be ≥ 0")
         if self.warm_peaks_hours < 0:
             raise RuntimeConfigError(f"warm_peaks_hours must be ≥ 0, got {self.warm_peaks_hours}")
         if self.max_media_rate is not None and not self.max_media_rate > 0:

@@ -58,7 +58,7 @@ class RestreamerState:
     @staticmethod
     def resolver_for(config: RestreamerConfig) -> SegmentResolver:
         """Resolves segment paths against the store's real path (symlinks in BASE itself are fine)."""
-        return SegmentResolver(os.path.realpath(config.base_dir))
+        return SegmentResolver(os.path.realpath(config.base_dir), max_path_bytes=config.paths_cache_bytes)
 
 
 STATE = web.AppKey("restreamer_state", RestreamerState)
