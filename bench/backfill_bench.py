@@ -54,6 +54,9 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 from tests.harness.processes import free_port
 
 START = datetime(2024, 5, 1, 10)
+# The goal's ratio wants a copy long enough for the disk's write-back to set the pace, not start-up and
+# per-file costs: below this (--quick copies 12 MB) the ratio is printed but not held to the target.
+GOAL_MIN_BYTES = 256_000_000
 T = TypeVar("T")
 
 
@@ -271,10 +274,18 @@ def report(runs: dict[str, list[Measured]], total: int) -> None:
         )
     ratio = best["disk"] / best["backfill"]
     print(f"ratio backfill/reference(/dev/null): {best['null'] / best['backfill']:.2f}x")
-    print(f"ratio backfill/reference(disk: temp, fsync, rename): {ratio:.2f}x (target >= 0.9x)")
+    goal = total >= GOAL_MIN_BYTES
+    target = (
+        "target >= 0.9x" if goal else f"too small for the target: {GOAL_MIN_BYTES // 1_000_000} MB or more"
+    )
+    print(f"ratio backfill/reference(disk: temp, fsync, rename): {ratio:.2f}x ({target})")
     print(f"CPU per GB backfill/reference(disk): {cpu['backfill'] / cpu['disk']:.2f}x")
-    record("backfill vs raw HTTP copy + fsync", mb / best["backfill"], mb / best["disk"], unit="MB/s",
-           target=">= 0.9x", met=ratio >= 0.9)  # fmt: skip
+    if goal:
+        record("backfill vs raw HTTP copy + fsync", mb / best["backfill"], mb / best["disk"], unit="MB/s",
+               target=">= 0.9x", met=ratio >= 0.9)  # fmt: skip
+    else:
+        record(f"backfill vs raw HTTP copy + fsync, {mb:.0f} MB (too small to judge)", mb / best["backfill"],
+               mb / best["disk"], unit="MB/s")  # fmt: skip
     record("backfill CPU per GB", cpu["backfill"], cpu["disk"], unit="s/GB")
 
 
