@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import math
 import operator
-import re
 import sys
 from bisect import bisect_left
 from collections import deque
@@ -133,9 +132,8 @@ def format_program_date_time(when: datetime) -> str:
     return when.isoformat(timespec="microseconds") + "Z"
 
 
-# Parts whose only character `quote(part, safe="")` changes is ":" (every valid segment name, and
-# ordinary channel and quality names): one `str.replace` instead of a per-character quote.
-_PLAIN_PART = re.compile(r"[A-Za-z0-9_.~:-]*")
+# The characters of a plain part: `quote(part, safe="")` changes none of them but ":" (every valid
+# segment name, and ordinary channel and quality names), so one `str.replace` quotes such a part.
 _PLAIN_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~:-"
 SEGMENTS_URI = "../../segments/"
 _DURATION, _START, _NAME = (
@@ -151,12 +149,12 @@ ENTRY_PARTS = ("#EXT-X-PROGRAM-DATE-TIME:", "\n#EXTINF:", ",\n")
 
 def quote_part(part: str) -> str:
     """`quote(part, safe="")`, cheaply for a plain part."""
-    return part.replace(":", "%3A") if _PLAIN_PART.fullmatch(part) is not None else quote(part, safe="")
+    return part.replace(":", "%3A") if _all_plain(part) else quote(part, safe="")
 
 
 def _all_plain(text: str) -> bool:
-    """`_PLAIN_PART.fullmatch(text)`, a byte table instead of a character class (three times as fast
-    over an hour's joined names)."""
+    """Every character of `text` is plain: a byte table, three times as fast as a regular expression's
+    character class over an hour's joined names."""
     return text.isascii() and not text.encode("ascii").translate(None, _PLAIN_BYTES)
 
 
@@ -211,14 +209,19 @@ class EntryCache:
         folder = segments[0].folder
         names = list(map(_NAME, segments))
         known = self._folders.get(folder)
-        found: list[str | None] = list(map(known.get, names)) if known else [None] * len(names)
+        if not known:  # the usual miss: a folder seen for the first time
+            fresh = self._render_run(folder, segments, names)
+            self._keep(folder, names, fresh)
+            return fresh
+        found = list(map(known.get, names))
         if all(found):  # entries are never empty: no None
             return found  # type: ignore[return-value]
-        todo = [k for k, text in enumerate(found) if text is None] if known else range(len(names))
-        fresh = self._render_run(folder, list(map(segments.__getitem__, todo)))
+        todo = [k for k, text in enumerate(found) if text is None]
+        todo_names = list(map(names.__getitem__, todo))
+        fresh = self._render_run(folder, list(map(segments.__getitem__, todo)), todo_names)
         for k, text in zip(todo, fresh, strict=True):
             found[k] = text
-        self._keep(folder, list(map(names.__getitem__, todo)), fresh)
+        self._keep(folder, todo_names, fresh)
         return found  # type: ignore[return-value]
 
     def _keep(self, folder: str, names: list[str], texts: list[str]) -> None:
@@ -248,9 +251,9 @@ class EntryCache:
             place = self._places[folder] = _Place.of(folder, start)
         return place
 
-    def _render_run(self, folder: str, segments: Sequence[Segment]) -> list[str]:
-        """The entries of `segments` (all in `folder`), a field at a time: each step one `map` over the
-        run (four times as fast as formatting entry by entry)."""
+    def _render_run(self, folder: str, segments: Sequence[Segment], names: list[str]) -> list[str]:
+        """The entries of `segments` (all in `folder`, named `names`), a field at a time: each step one
+        `map` over the run (four times as fast as formatting entry by entry)."""
         place = self._place(folder, segments[0].start)
         starts = list(map(_START, segments))
         clocks = list(map(self._clocks.get, map(operator.sub, starts, repeat(place.hour))))
@@ -270,7 +273,6 @@ class EntryCache:
         extinfs = list(map(self._extinfs.get, durations))
         if not all(extinfs):
             extinfs = list(map(self._extinf, durations))
-        names = list(map(_NAME, segments))
         tails: Iterable[str] = repeat(ENTRY_PARTS[2])
         paths: Iterable[str] = map(segment_uri, segments)
         if place.uri is not None and _all_plain("".join(names)):
