@@ -22,6 +22,8 @@ class PeerServer:
     def __init__(self, base: Path) -> None:
         self.base = base
         self.requests: list[str] = []
+        # the client address of each `/segments` request: one per connection used
+        self.segment_clients: set[object] = set()
         # segment name -> how many more requests for it answer 500
         self.fail_segments: dict[str, int] = {}
         # how many more `/files` requests answer 503
@@ -56,6 +58,7 @@ class PeerServer:
 
     async def _segment(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(request.path)
+        self.segment_clients.add(request.transport and request.transport.get_extra_info("peername"))
         name = request.match_info["name"]
         if name in self.bodies:
             return await self.bodies[name](request)

@@ -181,6 +181,15 @@ async def test_each_missing_segment_is_fetched_from_one_peer_only(tmp_path, sess
     assert all(any(r.startswith("/segments/") for r in s.requests) for s in servers)  # load is spread
 
 
+async def test_downloads_keep_their_connections_alive(tmp_path, session, peers):
+    remote, local = tmp_path / "remote", tmp_path / "local"
+    build_store(remote, STORE_START, 30)
+    server = await peers(remote)
+    result = await backfiller(config(local, concurrency=2), session, server).run_once()
+    assert result.complete and result.copied == 30 and visible(local) == visible(remote)
+    assert 1 <= len(server.segment_clients) <= 2  # one connection per download slot, reused
+
+
 async def test_past_hours_in_sync_are_not_relisted_until_the_relist_interval(tmp_path, session, peers):
     remote, local = tmp_path / "remote", tmp_path / "local"
     build_store(remote, STORE_START, 600, duration=12.0)  # two past hours

@@ -94,34 +94,34 @@ def test_bad_durations_refused(bad):
 
 
 BAD_NAMES = [
-        "45:51.608000-2.0-full.ts",  # too few parts
-        "45:51.608000-2.0-bogus-abc.ts",  # unknown type
-        "45:51.608000-2.0-full-abc.json",  # wrong suffix
-        "45-51.608000-2.0-full-abc.ts",  # old documented (wrong) time format
-        "61:00.000000-2.0-full-abc.ts",  # minute out of range
-        "45:51.6080001-2.0-full-abc.ts",  # 7 fractional digits
-        "45:51.60x000-2.0-full-abc.ts",
-        "45:51.608000-two-full-abc.ts",
-        "45:51.608000-nan-full-abc.ts",
-        "45:51.608000--1-full-abc.ts",
-        "4５:51.608000-2.0-full-abc.ts",  # non-ASCII digit
-        ".45:51.608000-2.0-full-abc.ts",  # hidden
-        # implausible durations: none may leak OverflowError or ValueError
-        "45:51.608000-1e308-full-abc.ts",
-        "45:51.608000-300000000000-full-abc.ts",
-        "45:51.608000-3600.5-full-abc.ts",
-        "45:51.608000-2e0-full-abc.ts",  # exponent notation
-        "45:51.608000-inf-full-abc.ts",
-        "45:51.608000-1_0.0-full-abc.ts",  # float() takes underscores
-        "45:51.608000- 2.0-full-abc.ts",  # and spaces
-        "45:51.608000-+2.0-full-abc.ts",  # and signs
-        "45:51.608000-2.-full-abc.ts",
-        "45:51.608000-2.0-full-.ts",  # empty hash
-        "45:51.608000-2.0-full-" + "A" * 44 + ".ts",  # longer than a SHA-256
-        "45:51.608000-2.0-full-ab=c.ts",  # not url-safe base64
-        "45:51.608000-2.0-temp-" + "a" * 65 + ".ts",
-        "45:51.608000-2.0-full-abc" + "é" * 120 + ".ts",  # not ASCII, over 255 bytes
-        "45:51.608000-2.0-temp-" + "a" * 240 + ".ts",  # over 255 bytes
+    "45:51.608000-2.0-full.ts",  # too few parts
+    "45:51.608000-2.0-bogus-abc.ts",  # unknown type
+    "45:51.608000-2.0-full-abc.json",  # wrong suffix
+    "45-51.608000-2.0-full-abc.ts",  # old documented (wrong) time format
+    "61:00.000000-2.0-full-abc.ts",  # minute out of range
+    "45:51.6080001-2.0-full-abc.ts",  # 7 fractional digits
+    "45:51.60x000-2.0-full-abc.ts",
+    "45:51.608000-two-full-abc.ts",
+    "45:51.608000-nan-full-abc.ts",
+    "45:51.608000--1-full-abc.ts",
+    "4５:51.608000-2.0-full-abc.ts",  # non-ASCII digit
+    ".45:51.608000-2.0-full-abc.ts",  # hidden
+    # implausible durations: none may leak OverflowError or ValueError
+    "45:51.608000-1e308-full-abc.ts",
+    "45:51.608000-300000000000-full-abc.ts",
+    "45:51.608000-3600.5-full-abc.ts",
+    "45:51.608000-2e0-full-abc.ts",  # exponent notation
+    "45:51.608000-inf-full-abc.ts",
+    "45:51.608000-1_0.0-full-abc.ts",  # float() takes underscores
+    "45:51.608000- 2.0-full-abc.ts",  # and spaces
+    "45:51.608000-+2.0-full-abc.ts",  # and signs
+    "45:51.608000-2.-full-abc.ts",
+    "45:51.608000-2.0-full-.ts",  # empty hash
+    "45:51.608000-2.0-full-" + "A" * 44 + ".ts",  # longer than a SHA-256
+    "45:51.608000-2.0-full-ab=c.ts",  # not url-safe base64
+    "45:51.608000-2.0-temp-" + "a" * 65 + ".ts",
+    "45:51.608000-2.0-full-abc" + "é" * 120 + ".ts",  # not ASCII, over 255 bytes
+    "45:51.608000-2.0-temp-" + "a" * 240 + ".ts",  # over 255 bytes
 ]
 
 
@@ -202,7 +202,9 @@ GOOD_NAMES = [
 ]
 
 
-@pytest.mark.parametrize("bad", [None, *BAD_NAMES, "a\nb", "00:00.000000-2.0-full-abc.ts\n00:00.1-2.0-full-x.ts"])
+@pytest.mark.parametrize(
+    "bad", [None, *BAD_NAMES, "a\nb", "00:00.000000-2.0-full-abc.ts\n00:00.1-2.0-full-x.ts"]
+)
 def test_bulk_parse_equals_the_exact_parser(bad):
     """parse_hour_names gives what parse_segment_name gives, name by name, whatever the hour holds."""
     hour = datetime(2024, 1, 1, 5)
@@ -242,4 +244,6 @@ def test_bulk_parse_reuses_offsets_across_hours_correctly():
     """The offsets cache is keyed by the time text alone: the same names in two hours start 1 h apart."""
     first = parse_hour_names(datetime(2024, 1, 1, 5), GOOD_NAMES, "c", "q", "")
     second = parse_hour_names(datetime(2024, 1, 1, 6), GOOD_NAMES, "c", "q", "")
-    assert [b.start - a.start for a, b in zip(first, second, strict=True)] == [timedelta(hours=1)] * len(GOOD_NAMES)
+    assert [b.start - a.start for a, b in zip(first, second, strict=True)] == [timedelta(hours=1)] * len(
+        GOOD_NAMES
+    )

@@ -36,15 +36,19 @@ def test_commit_names_file_by_its_hash(tmp_path):
     assert os.listdir(final.parent) == [final.name]
 
 
-def test_write_chunks_appends_in_order_after_buffered_writes(tmp_path):
-    big = [os.urandom(300_000), b"", os.urandom(5), os.urandom(200_000)]
+def test_views_of_a_reused_buffer_are_written_as_they_were_at_the_call(tmp_path):
+    buffer = memoryview(bytearray(300_000))
+    parts = [os.urandom(300_000), os.urandom(5), os.urandom(200_000)]
     with SegmentWriter(tmp_path, "chan", "source", START, "2.0") as writer:
-        writer.write(b"head")  # still in the file object's buffer when write_chunks starts
-        writer.write_chunks(big)
-        writer.write_chunks([])
+        writer.write(b"head")  # still in the file object's buffer when the big view arrives
+        for part in parts:
+            buffer[: len(part)] = part
+            writer.write(buffer[: len(part)])
+            buffer[:] = bytes(len(buffer))  # the next receive overwrites the buffer
+        writer.write(buffer[:0])
         writer.write(b"tail")
         final = writer.commit()
-    expected = b"head" + b"".join(big) + b"tail"
+    expected = b"head" + b"".join(parts) + b"tail"
     assert final.read_bytes() == expected
     assert writer.size == len(expected)
     assert parse_segment_path(final).hash == hash_bytes(expected)

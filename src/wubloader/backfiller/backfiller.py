@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -29,7 +28,7 @@ from wubloader.backfiller.plan import FetchJob, HourKey, HourPlan, order_hours, 
 from wubloader.backfiller.ratelimit import TokenBucket
 from wubloader.backfiller.report import PassResult, record_pass
 from wubloader.backfiller.sync_memory import SyncMemory
-from wubloader.backfiller.transfer import PassStats, TransferLimits, Transfers, error_kind
+from wubloader.backfiller.transfer import PassStats, TransferLimits, Transfers, error_kind, pass_threads
 from wubloader.runtime.errors import FetchError
 from wubloader.runtime.timeparse import now_utc
 
@@ -170,14 +169,14 @@ class Backfiller:
     async def run_once(self, *, wait_for_retries: bool = True) -> PassResult:
         """One pass over every peer. With `wait_for_retries`, failed files are retried (with backoff,
         up to `retry_attempts`) before returning, as `--once` needs."""
-        # The pass owns the writer threads: disk writes and fsyncs run beside the downloads, and
-        # more of them at once lets the filesystem batch journal commits.
-        with ThreadPoolExecutor(self.config.io_threads, thread_name_prefix="backfill-io") as executor:
-            self.transfers.executor = executor
+        # The pass owns its threads: downloads each receive, hash and write one body, and fsyncs
+        # run beside them (more at once lets the filesystem batch journal commits).
+        with pass_threads(self.config.io_threads) as threads:
+            self.transfers.threads = threads
             try:
                 return await self._pass(wait_for_retries)
             finally:
-                self.transfers.executor = None
+                self.transfers.threads = None
 
     async def _pass(self, wait_for_retries: bool) -> PassResult:
         started = self._monotonic()

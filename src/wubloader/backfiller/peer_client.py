@@ -17,21 +17,15 @@ import aiohttp
 from wubloader.backfiller import metrics
 from wubloader.backfiller.errors import BadPeerListing
 from wubloader.backfiller.plan import listing_bytes, peer_listing
+from wubloader.backfiller.segment_download import Origin
 from wubloader.hls.playlist import quote_parts
 from wubloader.runtime.errors import FetchHTTPError, FetchTooLarge
-from wubloader.runtime.http_client import fetch_errors, iter_body, redact_url
+from wubloader.runtime.http_client import fetch_errors, redact_url
 from wubloader.store.cache import ByteBudgetLRU
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator
-
     from wubloader.backfiller.nodes import Peer
     from wubloader.backfiller.plan import HourKey, HourListing
-
-SEGMENT_CHUNK = 256 * 1024
-# Bytes aiohttp buffers per connection before it stops reading the socket: at its default (64 KiB)
-# nearly every 256 KiB socket read paused and resumed the transport (two epoll changes each).
-SEGMENT_BUFFER = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,6 +90,7 @@ class PeerClient:
     ) -> None:
         self.session = session
         self.peer = peer
+        self.origin = Origin.from_url(peer.url)
         self.cache = cache
         self.listing_timeout = listing_timeout
         self.max_listing_names = max_listing_names
@@ -131,21 +126,9 @@ class PeerClient:
         self.cache.put(cache_key, entry)
         return entry
 
-    def segment_body(self, key: HourKey, name: str) -> AsyncGenerator[bytes, None]:
-        """The bytes of `/segments/C/Q/H/NAME`, in chunks; close it (aclosing) when stopping early.
-
-        No deadline here at all: the caller bounds network time and progress (so rate-limit waits
-        between chunks do not count), which also covers each wait for data.
-        """
-        url = f"{self.peer.url}/{quote_parts(('segments', key.channel, key.quality, key.hour, name))}"
-        return iter_body(
-            self.session,
-            url,
-            timeout=None,
-            chunk_size=SEGMENT_CHUNK,
-            read_bufsize=SEGMENT_BUFFER,
-            name="backfill_segment",
-        )
+    def segment_path(self, key: HourKey, name: str) -> str:
+        """The path of `/segments/C/Q/H/NAME` after the peer's URL (the download threads fetch it)."""
+        return quote_parts(("segments", key.channel, key.quality, key.hour, name))
 
     async def _get_listing(self, path: str, etag: str | None) -> tuple[bytes, str | None, int]:
         url = f"{self.peer.url}/{path}"

@@ -10,17 +10,19 @@ import asyncio
 import contextlib
 import enum
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from wubloader.backfiller import metrics
 from wubloader.backfiller.errors import PeerPaused
+from wubloader.backfiller.segment_download import PeerConnections, SegmentDownload
 from wubloader.runtime.errors import FetchError, FetchHTTPError, FetchTimeout, FetchTooLarge
 from wubloader.store.errors import HashMismatch
 from wubloader.store.writer import SegmentWriter
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import Callable, Iterator
     from concurrent.futures import Executor
     from pathlib import Path
 
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from wubloader.backfiller.ratelimit import TokenBucket
 
 logger = logging.getLogger(__name__)
+R = TypeVar("R")
 
 
 @dataclass(slots=True)
@@ -70,13 +73,9 @@ def trips_breaker(exc: FetchError) -> bool:
     return not isinstance(exc, FetchHTTPError) or exc.retryable
 
 
-# Bytes gathered from the network before one trip to a worker thread writes and hashes them: keeps
-# the event loop free for network reads (hashing ~1 GB/s would otherwise serialise with them) while
-# bounding memory per transfer.
-FLUSH_BYTES = 1024 * 1024
-# A transfer makes progress when this many new bytes arrive: a peer dripping a byte at a time keeps
-# a socket alive forever without ever delivering a segment.
-PROGRESS_BYTES = 64 * 1024
+# Download threads at most: one per download in flight, which the per-peer semaphores already bound
+# (concurrency x peers); this only caps a misconfiguration.
+MAX_DOWNLOAD_THREADS = 256
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,60 +88,28 @@ class TransferLimits:
     max_bytes: Callable[[float], int]
 
 
-class _Deadline:
-    """Expires an `asyncio.timeout` scope at the earlier of the total and the progress deadline;
-    `paused()` stops both clocks while the transfer waits on something other than the peer.
+@dataclass(frozen=True, slots=True)
+class PassThreads:
+    """What a pass's transfers run on: download threads (each receives, hashes and writes one body),
+    writer threads (fsync and rename, behind the next download) and the peers' idle connections."""
 
-    Progress only moves a number: one timer fires at the deadline known when it was set and, if
-    progress has pushed the deadline later meanwhile, re-arms for the new one. A chunk thus costs
-    no timer operations (rescheduling per chunk was a visible share of the transfer's CPU).
-    """
+    downloads: Executor
+    writes: Executor
+    connections: PeerConnections
 
-    def __init__(self, scope: asyncio.Timeout, limits: TransferLimits) -> None:
-        self._scope = scope
-        self._loop = asyncio.get_running_loop()
-        now = self._loop.time()
-        self._stall = limits.stall_seconds
-        self._total_end = now + limits.network_seconds
-        self._stall_end = now + self._stall
-        self._fresh = 0
-        self._timer: asyncio.TimerHandle | None = None
-        self._arm()
 
-    def _arm(self) -> None:
-        self._timer = self._loop.call_at(min(self._total_end, self._stall_end), self._check)
-
-    def _check(self) -> None:
-        now = self._loop.time()
-        if now >= min(self._total_end, self._stall_end):
-            self._timer = None
-            self._scope.reschedule(now)  # expires the scope: the transfer ends with TimeoutError
-        else:
-            self._arm()
-
-    def received(self, size: int) -> None:
-        self._fresh += size
-        if self._fresh >= PROGRESS_BYTES:
-            self._fresh = 0
-            self._stall_end = self._loop.time() + self._stall
-
-    def close(self) -> None:
-        """Stop the timer (the transfer is over)."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    @contextlib.asynccontextmanager
-    async def paused(self) -> AsyncIterator[None]:
-        self.close()
-        started = self._loop.time()
-        try:
-            yield
-        finally:
-            waited = self._loop.time() - started
-            self._total_end += waited
-            self._stall_end += waited
-            self._arm()
+@contextlib.contextmanager
+def pass_threads(io_threads: int) -> Iterator[PassThreads]:
+    """The threads and connections of one pass, all stopped and closed when it ends."""
+    connections = PeerConnections()
+    try:
+        with (
+            ThreadPoolExecutor(MAX_DOWNLOAD_THREADS, thread_name_prefix="backfill-get") as downloads,
+            ThreadPoolExecutor(io_threads, thread_name_prefix="backfill-io") as writes,
+        ):
+            yield PassThreads(downloads=downloads, writes=writes, connections=connections)
+    finally:
+        connections.close()
 
 
 async def fetch_segment(
@@ -153,14 +120,14 @@ async def fetch_segment(
     limits: TransferLimits,
     bucket: TokenBucket | None,
     network: asyncio.Semaphore,
-    executor: Executor | None,
+    threads: PassThreads,
     admit: Callable[[], bool] = lambda: True,
 ) -> int:
     """Copy `job` from `client`'s peer into the store; returns the bytes written (0 if already present).
 
     The bytes stream to a `temp` name and are renamed to the peer's exact name only after the hash
     matched and the file was fsync'd. `network` (the peer's semaphore) is held only while the body
-    is downloaded: the fsync and rename then run in `executor` (None = the loop's default) while
+    is downloaded (in a download thread): the fsync and rename then run in a writer thread while
     the next download starts. `admit` is asked once a download slot is free; if it says no (the
     peer was paused meanwhile) PeerPaused is raised before any request.
     Raises FetchError (FetchTooLarge past `limits.max_bytes`, FetchTimeout past its deadlines),
@@ -173,50 +140,21 @@ async def fetch_segment(
         async with network:
             if not admit():
                 raise PeerPaused(f"{client.peer.name} was paused")
-            pending = await _download(client, job, sink, limits, bucket, executor)
-        await _in_thread(executor, sink.finish, pending)
+            download = SegmentDownload(
+                threads.connections,
+                client.origin,
+                client.segment_path(job.key, job.name),
+                network_seconds=limits.network_seconds,
+                stall_seconds=limits.stall_seconds,
+                max_bytes=limits.max_bytes(float(job.duration_text)),
+                throttle=None if bucket is None else bucket.consume,
+                loop=asyncio.get_running_loop(),
+            )
+            await _in_thread(threads.downloads, download.run, sink.write, on_cancel=download.abort)
+        await _in_thread(threads.writes, sink.finish)
         return sink.size
     finally:
         sink.abort()
-
-
-async def _download(
-    client: PeerClient,
-    job: FetchJob,
-    sink: _Sink,
-    limits: TransferLimits,
-    bucket: TokenBucket | None,
-    executor: Executor | None,
-) -> list[bytes]:
-    """Stream the body into `sink` within `limits`; returns the chunks not yet written."""
-    max_bytes = limits.max_bytes(float(job.duration_text))
-    pending: list[bytes] = []
-    pending_size = received = 0
-    body = client.segment_body(job.key, job.name)
-    try:
-        async with asyncio.timeout(None) as scope, contextlib.aclosing(body):
-            deadline = _Deadline(scope, limits)
-            try:
-                async for chunk in body:
-                    received += len(chunk)
-                    if received > max_bytes:
-                        raise FetchTooLarge(f"{job.path_id} is over {max_bytes} bytes", job.path_id)
-                    deadline.received(len(chunk))
-                    pending.append(chunk)
-                    pending_size += len(chunk)
-                    if bucket is None and pending_size < FLUSH_BYTES:
-                        continue  # the common case: nothing to wait for before the next read
-                    async with deadline.paused():
-                        if bucket is not None:
-                            await bucket.consume(len(chunk))
-                        if pending_size >= FLUSH_BYTES:
-                            await _in_thread(executor, sink.write, pending)
-                            pending, pending_size = [], 0
-            finally:
-                deadline.close()
-    except TimeoutError:
-        raise FetchTimeout(f"{job.path_id}: no progress from {client.peer.name}", job.path_id) from None
-    return pending
 
 
 class _Sink:
@@ -235,21 +173,20 @@ class _Sink:
     def size(self) -> int:
         return 0 if self.writer is None else self.writer.size
 
-    def write(self, chunks: list[bytes]) -> None:
+    def write(self, data: memoryview) -> None:
+        self._writer().write(data)
+
+    def finish(self) -> None:
+        # The hour directory is fsync'd once after the hour's batch (Backfiller._sync_hours).
+        self._writer().commit(self.job.type, self.job.hash, sync_dir=False)
+
+    def _writer(self) -> SegmentWriter:
         if self.writer is None:
             key = self.job.key
             self.writer = SegmentWriter(
                 self.base, key.channel, key.quality, self.job.start, self.job.duration_text
             )
-        # One system call per batch and no joined copy: fewer GIL hand-overs with the event loop
-        # thread, and no megabyte copy per segment (which cost more CPU than hashing it).
-        self.writer.write_chunks(chunks)
-
-    def finish(self, chunks: list[bytes]) -> None:
-        self.write(chunks)
-        assert self.writer is not None
-        # The hour directory is fsync'd once after the hour's batch (Backfiller._sync_hours).
-        self.writer.commit(self.job.type, self.job.hash, sync_dir=False)
+        return self.writer
 
     def abort(self) -> None:
         """Remove the temp file unless the segment was committed (safe to call always)."""
@@ -258,14 +195,20 @@ class _Sink:
 
 
 async def _in_thread(
-    executor: Executor | None, func: Callable[[list[bytes]], None], chunks: list[bytes]
-) -> None:
-    """Run `func(chunks)` in a worker thread; if cancelled, wait for it before re-raising, so the
-    caller's clean-up (closing and removing the temp file) never races a write or rename."""
-    future = asyncio.get_running_loop().run_in_executor(executor, func, chunks)
+    executor: Executor,
+    func: Callable[..., R],
+    *args: object,
+    on_cancel: Callable[[], None] | None = None,
+) -> R:
+    """Run `func(*args)` in a worker thread; if cancelled, call `on_cancel` (to stop it early) and
+    wait for it before re-raising, so the caller's clean-up (closing and removing the temp file)
+    never races a write or rename."""
+    future = asyncio.get_running_loop().run_in_executor(executor, func, *args)
     try:
-        await asyncio.shield(future)
+        return await asyncio.shield(future)
     except asyncio.CancelledError:
+        if on_cancel is not None:
+            on_cancel()
         with contextlib.suppress(Exception):
             await future
         raise
@@ -292,7 +235,7 @@ class Transfers:
         self.breaker = breaker
         self.bucket = bucket
         self.concurrency = concurrency
-        self.executor: Executor | None = None  # set for the duration of a pass by its owner
+        self.threads: PassThreads | None = None  # set for the duration of a pass by its owner
         self.clients: dict[str, PeerClient] = {}
         self.semaphores: dict[str, asyncio.Semaphore] = {}
         self._busy: dict[str, int] = {}
@@ -337,6 +280,7 @@ class Transfers:
 
     async def _try_peer(self, peer: str, job: FetchJob, stats: PassStats) -> Outcome:
         client = self.clients[peer]
+        assert self.threads is not None, "transfers run inside a pass (Backfiller.run_once)"
         self._busy[peer] = self._busy.get(peer, 0) + 1
         try:
             size = await fetch_segment(
@@ -346,7 +290,7 @@ class Transfers:
                 limits=self.limits,
                 bucket=self.bucket,
                 network=self.semaphores[peer],
-                executor=self.executor,
+                threads=self.threads,
                 admit=lambda: self.breaker.available(peer),
             )
         except PeerPaused:

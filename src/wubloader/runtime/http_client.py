@@ -66,7 +66,7 @@ def redact_url(url: str | URL) -> str:
         return str(url).split("?", 1)[0].split("#", 1)[0][:200]
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     """A short cause that never includes the URL (aiohttp messages can contain its query string)."""
     if isinstance(exc, OSError) and exc.strerror:
         return f"{type(exc).__name__} [{exc.strerror}]"
@@ -91,7 +91,7 @@ def fetch_errors(shown_url: str) -> Iterator[None]:
         error.retryable = False
         raise error from exc
     except (aiohttp.ClientError, OSError) as exc:
-        raise FetchConnectionError(f"cannot fetch {shown_url}: {_describe(exc)}", shown_url) from exc
+        raise FetchConnectionError(f"cannot fetch {shown_url}: {describe_error(exc)}", shown_url) from exc
 
 
 def _check_status(response: aiohttp.ClientResponse, shown_url: str) -> None:
@@ -99,7 +99,7 @@ def _check_status(response: aiohttp.ClientResponse, shown_url: str) -> None:
         raise FetchHTTPError(f"HTTP {response.status} from {shown_url}", shown_url, response.status)
 
 
-class _Outcome:
+class RecordedRequest:
     """Records one request in the client metrics when the block ends, labelled by how it ended."""
 
     def __init__(self, name: str) -> None:
@@ -189,7 +189,6 @@ async def iter_body(
     headers: Mapping[str, str] | None = None,
     name: str = "fetch",
     on_url: Callable[[str], None] | None = None,
-    read_bufsize: int | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """GET `url` and yield the body of a 2xx answer in chunks of at most `chunk_size` bytes.
 
@@ -198,16 +197,15 @@ async def iter_body(
     given, bounds each wait for data.
     Close the generator (`contextlib.aclosing`) when stopping early, so the connection is released.
     `on_url`, if given, is called with the final URL (after redirects) once the status is checked.
-    `read_bufsize` (default: the session's) is how much aiohttp buffers before pausing the socket.
     Raises the same errors as fetch_bytes, possibly after some chunks were yielded.
     """
     shown = redact_url(url)
     client_timeout = aiohttp.ClientTimeout(total=timeout, sock_read=read_timeout)
-    with _Outcome(name):
+    with RecordedRequest(name):
         async with contextlib.AsyncExitStack() as stack:
             with fetch_errors(shown):
                 response = await stack.enter_async_context(
-                    session.get(url, timeout=client_timeout, headers=headers, read_bufsize=read_bufsize)
+                    session.get(url, timeout=client_timeout, headers=headers)
                 )
             _check_status(response, shown)
             if on_url is not None:

@@ -22,7 +22,7 @@ from wubloader.store.naming import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Sequence
+    from collections.abc import Awaitable, Callable
     from datetime import datetime
     from pathlib import Path
     from types import TracebackType
@@ -81,24 +81,10 @@ class SegmentWriter:
         self.size = 0
         self.final_path: Path | None = None
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         self._file.write(data)
         self._hash.update(data)
         self.size += len(data)
-
-    def write_chunks(self, chunks: Sequence[bytes]) -> None:
-        """Append `chunks` with one `writev`: no joined copy of a whole segment, one system call."""
-        self._file.flush()
-        views = [memoryview(chunk) for chunk in chunks if chunk]
-        while views:
-            written = os.writev(self._file.fileno(), views)
-            while views and written >= len(views[0]):
-                written -= len(views.pop(0))
-            if views:
-                views[0] = views[0][written:]
-        for chunk in chunks:
-            self._hash.update(chunk)
-            self.size += len(chunk)
 
     def commit(
         self, type: SegmentType = SegmentType.FULL, expected_hash: str | None = None, *, sync_dir: bool = True
