@@ -1,7 +1,7 @@
 """Backfill throughput and no-op pass time, against a reference raw HTTP copy measured in the same run.
 
     .venv/bin/python bench/backfill_bench.py [--quick] [--segments 1800] [--size 750000] [--concurrency 5]
-        [--rounds 3]
+        [--rounds 5]
 
 1. A 1 h store of N x 2 s segments (distinct contents: one random block + the index, so every name's
    hash is real) is served by one real `wubloader restreamer` process. In alternating rounds, with
@@ -298,7 +298,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=750_000, help="bytes per segment (720p 2 s ~ 0.75 MB)")
     parser.add_argument("--concurrency", type=int, default=5)
     parser.add_argument("--noop-hours", type=int, default=24)
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of each copy")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of each copy")
     parser.add_argument("--dir", type=Path, default=None, help="work directory (default: a temp dir)")
     args = parser.parse_args()
     if args.quick:

@@ -133,8 +133,6 @@ async def fetch_segment(
     Raises FetchError (FetchTooLarge past `limits.max_bytes`, FetchTimeout past its deadlines),
     HashMismatch (nothing kept), OSError or PeerPaused.
     """
-    if base.joinpath(job.key.channel, job.key.quality, job.key.hour, job.name).exists():
-        return 0  # the downloader or an earlier transfer got there first
     sink = _Sink(base, job)
     try:
         async with network:
@@ -150,7 +148,8 @@ async def fetch_segment(
                 throttle=None if bucket is None else bucket.consume,
                 loop=asyncio.get_running_loop(),
             )
-            await _in_thread(threads.downloads, download.run, sink.write, on_cancel=download.abort)
+            if not await _in_thread(threads.downloads, sink.receive, download, on_cancel=download.abort):
+                return 0  # the downloader or an earlier transfer got there first
         await _in_thread(threads.writes, sink.finish)
         return sink.size
     finally:
@@ -172,6 +171,18 @@ class _Sink:
     @property
     def size(self) -> int:
         return 0 if self.writer is None else self.writer.size
+
+    def receive(self, download: SegmentDownload) -> bool:
+        """Run `download` into the temp file, unless the segment is there already (False).
+
+        The check runs here, not on the event loop: a `stat` in a directory other threads are
+        creating and renaming files in can wait a millisecond, and the loop would wait with it.
+        """
+        job = self.job
+        if self.base.joinpath(job.key.channel, job.key.quality, job.key.hour, job.name).exists():
+            return False
+        download.run(self.write)
+        return True
 
     def write(self, data: memoryview) -> None:
         self._writer().write(data)
