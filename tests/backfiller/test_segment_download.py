@@ -38,6 +38,7 @@ class Answer:
     length: int | None = None  # Content-Length to announce (default: the body's)
     stall: bool = False
     close: bool = False
+    raw: bytes | None = None  # the whole answer, head and framing included, instead of the above
 
 
 @dataclass
@@ -65,8 +66,11 @@ class RawServer:
                 self.requests.append(head)
                 answer = self.answers.pop(0)
                 length = len(answer.body) if answer.length is None else answer.length
-                writer.write(f"HTTP/1.1 {answer.status}\r\nContent-Length: {length}\r\n\r\n".encode())
-                writer.write(answer.body)
+                if answer.raw is None:
+                    writer.write(f"HTTP/1.1 {answer.status}\r\nContent-Length: {length}\r\n\r\n".encode())
+                    writer.write(answer.body)
+                else:
+                    writer.write(answer.raw)
                 await writer.drain()
                 if answer.stall:
                     await asyncio.sleep(3600)
@@ -152,7 +156,7 @@ async def test_an_idle_connection_the_peer_closed_is_replaced_once(raw_server):
 
 async def test_a_body_cut_short_is_a_connection_error(raw_server):
     _, url = await raw_server(Answer(b"x" * 500, length=1000, close=True))
-    with pytest.raises(FetchConnectionError, match="IncompleteRead"):
+    with pytest.raises(FetchConnectionError, match="closed 500 bytes before the body's end"):
         await fetch(download(PeerConnections(), url))
 
 
@@ -273,3 +277,28 @@ async def test_abort_stops_a_download_waiting_for_the_rate_limit(raw_server):
     task.abort()
     with pytest.raises(Aborted):
         await asyncio.wait_for(running, 5)
+
+
+async def test_chunked_and_close_delimited_bodies_arrive_whole(raw_server):
+    big = os.urandom(FLUSH_BYTES + 3)
+    chunked = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + f"{len(big):x}\r\n".encode()
+        + big
+        + b"\r\n3;x=y\r\nend\r\n0\r\n\r\n"
+    )
+    server, url = await raw_server(
+        Answer(raw=chunked), Answer(raw=b"HTTP/1.1 200 OK\r\n\r\n" + big, close=True), Answer(b"last")
+    )
+    connections = PeerConnections()
+    assert await fetch(download(connections, url)) == big + b"end"
+    assert await fetch(download(connections, url)) == big  # ends when the peer closes: not reused
+    assert await fetch(download(connections, url)) == b"last"
+    assert server.connections == 2
+    connections.close()
+
+
+async def test_a_garbled_answer_is_a_connection_error(raw_server):
+    _, url = await raw_server(Answer(raw=b"SSH-2.0-OpenSSH_9.2\r\n\r\n", close=True))
+    with pytest.raises(FetchConnectionError, match=r"not an HTTP/1\.x status line"):
+        await fetch(download(PeerConnections(), url))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -13,9 +14,12 @@ from pathlib import Path
 import pytest
 from yarl import URL
 
+from tests.backfiller.snapshots import temp_files, visible
 from tests.conftest import STORE_START
 from tests.harness.processes import free_port, start_component, wait_until
 from tests.harness.store_builder import write_segment
+from wubloader.backfiller import Backfiller, BackfillerConfig, PassResult, StaticNodeSource, peer_from_url
+from wubloader.runtime.http_client import create_session
 from wubloader.store import SegmentType, create_tombstone
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "restreamer.conf.template"
@@ -129,3 +133,25 @@ def test_hostile_paths_refused(nginx_front, tmp_path):
         status, body = get(url + target.replace(":", "%3A"))
         assert 400 <= status < 500, target
         assert b"secret" not in body and b"hidden" not in body, target
+
+
+def test_a_backfiller_copies_every_segment_through_nginx_byte_for_byte(nginx_front, tmp_path):
+    """Real nginx answers (static files, keep-alive, its own headers) read by the backfiller's
+    download threads; a tombstoned segment stays uncopied."""
+    base, url = nginx_front
+    paths = [
+        write_segment(base, STORE_START.replace(second=2 * i), content=os.urandom(300_000 + i))
+        for i in range(6)
+    ]
+    create_tombstone(paths[2])
+    local = tmp_path / "local"
+    result = asyncio.run(_backfill_once(local, url))
+    assert result.complete and result.copied == 5
+    assert visible(local) == visible(base) and len(visible(local)) == 5
+    assert temp_files(local) == []
+
+
+async def _backfill_once(local: Path, url: str) -> PassResult:
+    async with create_session() as session:
+        nodes = StaticNodeSource(peers=(peer_from_url(url),))
+        return await Backfiller(BackfillerConfig(base_dir=local), session=session, nodes=nodes).run_once()

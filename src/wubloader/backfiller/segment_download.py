@@ -3,11 +3,11 @@
 Why a thread and not the event loop: at disk speed the loop's work per chunk (aiohttp's parser and
 stream reader, then a hand-over to a writer thread every megabyte) cost more CPU than the copy's own
 system calls. A thread that receives, hashes and writes in place needs none of it, and with the GIL
-released in `recv`, `sha256` and `writev` the downloads of one peer run side by side.
+released in `recv`, `sha256` and `write` the downloads of one peer run side by side.
 
-The thread keeps the transfer's deadlines itself (each wait for data gets a socket timeout of the
-time left), waits on the shared rate limit through the event loop, and stops promptly when
-`abort()` shuts its socket down from the loop's thread.
+The thread keeps the transfer's deadlines itself (no wait for data may outlast the time left),
+waits on the shared rate limit through the event loop, and stops promptly when `abort()` shuts its
+socket down from the loop's thread.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
-import http.client
 import socket
 import ssl
 import threading
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from wubloader.backfiller.http11 import MAX_HEAD, BadResponse, ChunkedDecoder, parse_head, request_bytes
 from wubloader.runtime.errors import (
     FetchConnectionError,
     FetchError,
@@ -36,6 +36,8 @@ from wubloader.runtime.http_client import DEFAULT_USER_AGENT, RecordedRequest, d
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
 
+    from wubloader.backfiller.http11 import ResponseHead
+
 # Bytes gathered (in one buffer per download thread) before one write and hash update of the temp file.
 FLUSH_BYTES = 1024 * 1024
 # A transfer makes progress when this many new bytes arrive: a peer dripping a byte at a time keeps
@@ -43,8 +45,6 @@ FLUSH_BYTES = 1024 * 1024
 PROGRESS_BYTES = 64 * 1024
 # Idle keep-alive connections kept per peer between downloads.
 IDLE_PER_ORIGIN = 16
-# A reused connection the peer closed meanwhile fails like this before any answer: ask again once.
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
 class _WriteFailed(Exception):
@@ -53,6 +53,10 @@ class _WriteFailed(Exception):
     def __init__(self, error: OSError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+class _Closed(Exception):
+    """The peer closed the connection before answering (on a reused one: it was stale)."""
 
 
 class Aborted(Exception):
@@ -81,6 +85,11 @@ class Origin:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         return cls(parts.scheme, parts.hostname, port, parts.path.rstrip("/"), authorization)
 
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == (443 if self.scheme == "https" else 80) else f"{host}:{self.port}"
+
 
 _buffers = threading.local()
 
@@ -94,75 +103,41 @@ def _thread_buffer() -> memoryview:
     return buffer
 
 
-def _reader(response: http.client.HTTPResponse) -> Callable[[memoryview], int]:
-    """`read(view)`: receive into `view` with at most one `recv`; 0 at the end of the body.
-
-    A body with a Content-Length is read straight from the connection's buffered reader into the
-    view; a chunked or close-delimited one (rare for files) goes through http.client's `read1`.
-    Raises IncompleteRead if the peer closes before the body's end.
-    """
-    remaining = response.length
-    if response.chunked or remaining is None:
-
-        def read_decoded(view: memoryview) -> int:
-            chunk = response.read1(len(view))
-            view[: len(chunk)] = chunk
-            return len(chunk)
-
-        return read_decoded
-    stream = response.fp
-
-    def read_exact(view: memoryview) -> int:
-        nonlocal remaining
-        if not remaining:
-            return 0
-        size = stream.readinto1(view[:remaining])
-        if not size:
-            raise http.client.IncompleteRead(b"", remaining)
-        remaining -= size
-        return size
-
-    return read_exact
-
-
 class PeerConnections:
     """Idle keep-alive connections per origin, shared by the download threads of one pass."""
 
     def __init__(self, *, user_agent: str = DEFAULT_USER_AGENT) -> None:
         self.user_agent = user_agent
-        self._idle: dict[Origin, list[http.client.HTTPConnection]] = {}
+        self._idle: dict[Origin, list[socket.socket]] = {}
         self._lock = threading.Lock()
         self._tls: ssl.SSLContext | None = None
 
-    def take(self, origin: Origin, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
-        """An idle connection to `origin` (and True), or a new unconnected one (and False)."""
+    def take(self, origin: Origin) -> socket.socket | None:
         with self._lock:
             idle = self._idle.get(origin)
-            if idle:
-                return idle.pop(), True
-            if origin.scheme == "https" and self._tls is None:
-                self._tls = ssl.create_default_context()
-        if origin.scheme == "https":
-            return http.client.HTTPSConnection(
-                origin.host, origin.port, timeout=timeout, context=self._tls
-            ), False
-        return http.client.HTTPConnection(origin.host, origin.port, timeout=timeout), False
+            return idle.pop() if idle else None
 
-    def give_back(self, origin: Origin, connection: http.client.HTTPConnection) -> None:
+    def give_back(self, origin: Origin, sock: socket.socket) -> None:
         with self._lock:
             idle = self._idle.setdefault(origin, [])
             if len(idle) < IDLE_PER_ORIGIN:
-                idle.append(connection)
+                idle.append(sock)
                 return
-        connection.close()
+        sock.close()
+
+    def tls(self) -> ssl.SSLContext:
+        with self._lock:
+            if self._tls is None:
+                self._tls = ssl.create_default_context()
+            return self._tls
 
     def close(self) -> None:
         """Close every idle connection (at the end of a pass)."""
         with self._lock:
             idle, self._idle = self._idle, {}
-        for connections in idle.values():
-            for connection in connections:
-                connection.close()
+        for sockets in idle.values():
+            for sock in sockets:
+                sock.close()
 
 
 class SegmentDownload:
@@ -188,20 +163,21 @@ class SegmentDownload:
         self.connections = connections
         self.origin = origin
         self.path = f"{origin.prefix}/{path}"
-        self.shown = f"{origin.scheme}://{origin.host}:{origin.port}{self.path}"
+        self.shown = f"{origin.scheme}://{origin.host_header}{self.path}"
         self.stall_seconds = stall_seconds
         self.max_bytes = max_bytes
         self.throttle = throttle
         self.loop = loop
-        self._total_end = self._stall_end = 0.0
         self._network_seconds = network_seconds
+        self._total_end = self._stall_end = 0.0
+        self._fresh = 0
         self._lock = threading.Lock()
         self._aborted = False
         self._socket: socket.socket | None = None
         self._waiting: concurrent.futures.Future[None] | None = None
 
     def abort(self) -> None:
-        """Stop the transfer: its blocking read returns at once and `run()` raises Aborted."""
+        """Stop the transfer: its blocking call returns at once and `run()` raises Aborted."""
         with self._lock:
             self._aborted = True
             sock, waiting = self._socket, self._waiting
@@ -211,120 +187,217 @@ class SegmentDownload:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
-                pass  # already closed by the thread
+                pass  # not connected yet, or already closed by the thread
 
     def run(self, write: Callable[[memoryview], None]) -> None:
-        """Download the body into `write`, a buffer of up to FLUSH_BYTES at a time (reused afterwards:
-        `write` must not keep it).
+        """Download the body into `write`, a view of up to FLUSH_BYTES at a time (of a buffer reused
+        afterwards: `write` must not keep it).
 
         Raises FetchError (FetchTooLarge, FetchTimeout, FetchHTTPError, FetchConnectionError),
-        Aborted, or what `write` raises.
+        Aborted, or the OSError `write` raises.
         """
         now = time.monotonic()
         self._total_end = now + self._network_seconds
         self._stall_end = now + self.stall_seconds
         with RecordedRequest("backfill_segment"):
             try:
-                connection, response = self._open()
+                sock, head, start, filled = self._request()
                 try:
-                    self._receive(response, write)
+                    reusable = self._body(sock, head, start, filled, write)
                 except BaseException:
-                    connection.close()
+                    sock.close()
                     raise
             except _WriteFailed as failed:
                 raise failed.error from None
-            except (http.client.HTTPException, OSError) as exc:  # TimeoutError is an OSError
+            except (BadResponse, _Closed, OSError) as exc:  # TimeoutError is an OSError
                 if self._aborted:
                     raise Aborted from None
                 if isinstance(exc, TimeoutError):
                     raise FetchTimeout(f"{self.shown}: no progress in time", self.shown) from None
-                message = f"cannot fetch {self.shown}: {describe_error(exc)}"
+                cause = str(exc) if isinstance(exc, BadResponse | _Closed) else describe_error(exc)
+                message = f"cannot fetch {self.shown}: {cause}"
                 raise FetchConnectionError(message, self.shown) from exc
-        self._release(connection, response)
+        with self._lock:
+            self._socket = None
+        if reusable:
+            self.connections.give_back(self.origin, sock)
+        else:
+            sock.close()
 
-    def _open(self) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
-        """Send the request and read the answer's head, on an idle connection if there is one."""
+    def _request(self) -> tuple[socket.socket, ResponseHead, int, int]:
+        """Send the GET and read the answer's head, on an idle connection if there is one.
+
+        Returns the socket, the head, and where the body starts and the received bytes end in the
+        thread's buffer. A 2xx answer only: anything else raises FetchHTTPError.
+        """
         headers = {"User-Agent": self.connections.user_agent}
         if self.origin.authorization:
             headers["Authorization"] = self.origin.authorization
+        request = request_bytes(self.origin.host_header, self.path, headers)
         while True:
-            connection, reused = self.connections.take(self.origin, self._time_left())
+            sock = self.connections.take(self.origin)
+            reused = sock is not None
+            if sock is None:
+                sock = self._connect()
+            else:
+                self._attach(sock)
             try:
-                if connection.sock is None:
-                    connection.connect()
-                self._attach(connection)
-                connection.request("GET", self.path, headers=headers)
-                response = connection.getresponse()
-            except _STALE:
-                connection.close()
+                sock.settimeout(self._time_left())
+                sock.sendall(request)
+                head, start, filled = self._read_head(sock)
+            except (_Closed, ConnectionResetError, BrokenPipeError):
+                sock.close()
                 if reused and not self._aborted:
-                    continue  # the peer closed an idle connection: a fresh one, once per idle one
+                    continue  # the peer closed this idle connection: another, or a fresh one
                 raise
             except BaseException:
-                connection.close()
+                sock.close()
                 raise
             break
-        if not 200 <= response.status < 300:
-            connection.close()
-            raise FetchHTTPError(f"HTTP {response.status} from {self.shown}", self.shown, response.status)
-        if response.length is not None and response.length > self.max_bytes:
-            connection.close()
+        if not 200 <= head.status < 300:
+            sock.close()
+            raise FetchHTTPError(f"HTTP {head.status} from {self.shown}", self.shown, head.status)
+        if head.length is not None and head.length > self.max_bytes:
+            sock.close()
             raise FetchTooLarge(f"{self.shown} is over {self.max_bytes} bytes", self.shown)
-        return connection, response
+        return sock, head, start, filled
 
-    def _attach(self, connection: http.client.HTTPConnection) -> None:
-        """Make the connection's socket abortable and bounded by the deadlines from now on."""
-        sock = connection.sock
+    def _connect(self) -> socket.socket:
+        host, port = self.origin.host, self.origin.port
+        error: OSError = OSError(f"no address for {host}")
+        for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+            sock = socket.socket(family, kind, proto)
+            self._attach(sock)
+            try:
+                sock.settimeout(self._time_left())
+                sock.connect(address)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if self.origin.scheme == "https":
+                    sock = self.connections.tls().wrap_socket(sock, server_hostname=host)
+                    self._attach(sock)
+            except OSError as exc:
+                sock.close()
+                if self._aborted or isinstance(exc, TimeoutError):
+                    raise
+                error = exc
+                continue
+            return sock
+        raise error
+
+    def _attach(self, sock: socket.socket) -> None:
+        """Make `sock` the one `abort()` shuts down."""
         with self._lock:
             if self._aborted:
+                sock.close()
                 raise Aborted
             self._socket = sock
-        sock.settimeout(self._time_left())
 
-    def _receive(self, response: http.client.HTTPResponse, write: Callable[[memoryview], None]) -> None:
-        """Fill the thread's buffer from the socket and hand it to `write` whenever it is full, then
-        once more with what is left: no allocation per read, one `write` per FLUSH_BYTES."""
-        sock = self._socket
-        assert sock is not None
+    def _read_head(self, sock: socket.socket) -> tuple[ResponseHead, int, int]:
         buffer = _thread_buffer()
-        read = _reader(response)
-        filled = received = fresh = 0
+        raw = buffer.obj
+        assert isinstance(raw, bytearray)
+        filled = 0
         while True:
-            sock.settimeout(self._time_left())
-            size = read(buffer[filled:])
+            size = self._recv(sock, buffer[filled:MAX_HEAD])
             if not size:
-                break
-            received += size
+                raise _Closed("the peer closed the connection without answering")
+            searched = max(0, filled - 3)
+            filled += size
+            end = raw.find(b"\r\n\r\n", searched, filled)
+            if end >= 0:
+                return parse_head(bytes(raw[:end])), end + 4, filled
+            if filled >= MAX_HEAD:
+                raise BadResponse(f"no end of the answer's head in {MAX_HEAD} bytes")
+
+    def _body(
+        self,
+        sock: socket.socket,
+        head: ResponseHead,
+        start: int,
+        filled: int,
+        write: Callable[[memoryview], None],
+    ) -> bool:
+        """Receive the body after `start` (some already in the buffer, up to `filled`) into `write`;
+        True if the connection can take another request."""
+        if head.chunked:
+            return self._chunked_body(sock, head, start, filled, write)
+        buffer = _thread_buffer()
+        remaining = head.length
+        reusable = head.keep_alive
+        if remaining is not None and filled - start > remaining:
+            filled, reusable = start + remaining, False  # bytes past the body: never reuse this
+        received = filled - start
+        pos = start
+        while remaining is None or received < remaining:
             if received > self.max_bytes:
                 raise FetchTooLarge(f"{self.shown} is over {self.max_bytes} bytes", self.shown)
-            fresh += size
-            if fresh >= PROGRESS_BYTES:
-                fresh = 0
-                self._stall_end = time.monotonic() + self.stall_seconds
-            filled += size
-            if self.throttle is not None:
-                self._paused(self._wait_for_rate, size)
             if filled == len(buffer):
-                self._write(write, buffer)
-                filled = 0
+                self._write(write, buffer[pos:filled])
+                pos = filled = 0
+            end = len(buffer) if remaining is None else min(len(buffer), filled + remaining - received)
+            size = self._recv(sock, buffer[filled:end])
+            if not size:
+                if remaining is None:
+                    break
+                raise BadResponse(f"the peer closed {remaining - received} bytes before the body's end")
+            filled += size
+            received += size
+        if received > self.max_bytes:
+            raise FetchTooLarge(f"{self.shown} is over {self.max_bytes} bytes", self.shown)
         if self._aborted:
             raise Aborted
-        self._write(write, buffer[:filled])
+        self._write(write, buffer[pos:filled])
+        return reusable
+
+    def _chunked_body(
+        self,
+        sock: socket.socket,
+        head: ResponseHead,
+        start: int,
+        filled: int,
+        write: Callable[[memoryview], None],
+    ) -> bool:
+        """A chunked body (rare for files): each piece of payload written as it is decoded."""
+        buffer = _thread_buffer()
+        decoder = ChunkedDecoder()
+        received = 0
+        pos = start
+        while True:
+            pieces, used = decoder.feed(buffer[pos:filled])
+            for piece in pieces:
+                received += len(piece)
+                if received > self.max_bytes:
+                    raise FetchTooLarge(f"{self.shown} is over {self.max_bytes} bytes", self.shown)
+                self._write(write, piece)
+            pos += used
+            if decoder.done:
+                return head.keep_alive and pos == filled
+            tail = bytes(buffer[pos:filled])  # an incomplete line: kept for the next read
+            buffer[: len(tail)] = tail
+            pos, filled = 0, len(tail)
+            size = self._recv(sock, buffer[filled:])
+            if not size:
+                raise BadResponse("the peer closed inside a chunked body")
+            filled += size
+
+    def _recv(self, sock: socket.socket, view: memoryview) -> int:
+        """One `recv` into `view`, never waiting past the deadlines; counts progress and pays the rate
+        limit for what arrived."""
+        sock.settimeout(self._time_left())
+        size = sock.recv_into(view)
+        self._fresh += size
+        if self._fresh >= PROGRESS_BYTES:
+            self._fresh = 0
+            self._stall_end = time.monotonic() + self.stall_seconds
+        if size and self.throttle is not None:
+            self._paused(self._wait_for_rate, size)
+        return size
 
     def _write(self, write: Callable[[memoryview], None], data: memoryview) -> None:
         try:
             self._paused(write, data)
         except OSError as exc:
             raise _WriteFailed(exc) from exc
-
-    def _release(self, connection: http.client.HTTPConnection, response: http.client.HTTPResponse) -> None:
-        with self._lock:
-            self._socket = None
-        if response.will_close:
-            connection.close()
-            return
-        response.close()  # the body was read to its end: the connection takes the next request
-        self.connections.give_back(self.origin, connection)
 
     def _time_left(self) -> float:
         left = min(self._total_end, self._stall_end) - time.monotonic()
