@@ -106,8 +106,7 @@ def _thread_buffer() -> memoryview:
 class PeerConnections:
     """Idle keep-alive connections per origin, shared by the download threads of one pass."""
 
-    def __init__(self, *, user_agent: str = DEFAULT_USER_AGENT) -> None:
-        self.user_agent = user_agent
+    def __init__(self) -> None:
         self._idle: dict[Origin, list[socket.socket]] = {}
         self._lock = threading.Lock()
         self._tls: ssl.SSLContext | None = None
@@ -230,7 +229,7 @@ class SegmentDownload:
         Returns the socket, the head, and where the body starts and the received bytes end in the
         thread's buffer. A 2xx answer only: anything else raises FetchHTTPError.
         """
-        headers = {"User-Agent": self.connections.user_agent}
+        headers = {"User-Agent": DEFAULT_USER_AGENT}
         if self.origin.authorization:
             headers["Authorization"] = self.origin.authorization
         request = request_bytes(self.origin.host_header, self.path, headers)
@@ -259,7 +258,7 @@ class SegmentDownload:
             raise FetchHTTPError(f"HTTP {head.status} from {self.shown}", self.shown, head.status)
         if head.length is not None and head.length > self.max_bytes:
             sock.close()
-            raise FetchTooLarge(f"{self.shown} is over {self.max_bytes} bytes", self.shown)
+            raise self._too_large()
         return sock, head, start, filled
 
     def _connect(self) -> socket.socket:
@@ -320,7 +319,7 @@ class SegmentDownload:
         """Receive the body after `start` (some already in the buffer, up to `filled`) into `write`;
         True if the connection can take another request."""
         if head.chunked:
-            return self._chunked_body(sock, head, start, filled, write)
+            return self._chunked_body(sock, head.keep_alive, start, filled, write)
         buffer = _thread_buffer()
         remaining = head.length
         reusable = head.keep_alive
@@ -328,9 +327,11 @@ class SegmentDownload:
             filled, reusable = start + remaining, False  # bytes past the body: never reuse this
         received = filled - start
         pos = start
-        while remaining is None or received < remaining:
+        while True:
             if received > self.max_bytes:
-                raise FetchTooLarge(f"{self.shown} is over {self.max_bytes} bytes", self.shown)
+                raise self._too_large()
+            if remaining is not None and received >= remaining:
+                break
             if filled == len(buffer):
                 self._write(write, buffer[pos:filled])
                 pos = filled = 0
@@ -342,8 +343,6 @@ class SegmentDownload:
                 raise BadResponse(f"the peer closed {remaining - received} bytes before the body's end")
             filled += size
             received += size
-        if received > self.max_bytes:
-            raise FetchTooLarge(f"{self.shown} is over {self.max_bytes} bytes", self.shown)
         if self._aborted:
             raise Aborted
         self._write(write, buffer[pos:filled])
@@ -352,7 +351,7 @@ class SegmentDownload:
     def _chunked_body(
         self,
         sock: socket.socket,
-        head: ResponseHead,
+        keep_alive: bool,
         start: int,
         filled: int,
         write: Callable[[memoryview], None],
@@ -367,11 +366,11 @@ class SegmentDownload:
             for piece in pieces:
                 received += len(piece)
                 if received > self.max_bytes:
-                    raise FetchTooLarge(f"{self.shown} is over {self.max_bytes} bytes", self.shown)
+                    raise self._too_large()
                 self._write(write, piece)
             pos += used
             if decoder.done:
-                return head.keep_alive and pos == filled
+                return keep_alive and pos == filled
             tail = bytes(buffer[pos:filled])  # an incomplete line: kept for the next read
             buffer[: len(tail)] = tail
             pos, filled = 0, len(tail)
@@ -392,6 +391,9 @@ class SegmentDownload:
         if size and self.throttle is not None:
             self._paused(self._wait_for_rate, size)
         return size
+
+    def _too_large(self) -> FetchTooLarge:
+        return FetchTooLarge(f"{self.shown} is over {self.max_bytes} bytes", self.shown)
 
     def _write(self, write: Callable[[memoryview], None], data: memoryview) -> None:
         try:
