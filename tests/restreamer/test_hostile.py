@@ -155,9 +155,9 @@ def build_hostile_store(base: Path) -> None:
 
 
 @pytest.fixture
-async def client(tmp_path, make_client):
+async def client(tmp_path, make_either_client):
     build_hostile_store(tmp_path)
-    return await make_client(tmp_path)
+    return await make_either_client(tmp_path)
 
 
 async def test_hostile_table_is_all_4xx_with_one_line_reason(client):

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from tests.conftest import STORE_START
 from tests.harness.store_builder import build_store, write_segment
+from tests.restreamer.conftest import ServedClient
 from wubloader.restreamer.app import RestreamerConfig, create_app
 from wubloader.restreamer.errors import NotFound
 from wubloader.restreamer.segment_file import SegmentResolver, http_date
@@ -29,10 +30,10 @@ def url_of(path) -> str:
     return "/segments/" + "/".join(quote(p, safe="") for p in parts)
 
 
-async def test_bytes_headers_and_head(tmp_path, make_client):
+async def test_bytes_headers_and_head(tmp_path, make_either_client):
     data = os.urandom(300_000)
     path = write_segment(tmp_path, STORE_START, content=data)
-    client = await make_client(tmp_path)
+    client = await make_either_client(tmp_path)
     response = await client.get(url_of(path))
     assert response.status == 200
     assert response.content_type == "video/mp2t"
@@ -50,10 +51,10 @@ async def test_bytes_headers_and_head(tmp_path, make_client):
     assert await (await client.get("/segments/" + "/".join(path.parts[-4:]))).read() == data
 
 
-async def test_ranges(tmp_path, make_client):
+async def test_ranges(tmp_path, make_either_client):
     data = bytes(range(256)) * 40
     path = write_segment(tmp_path, STORE_START, content=data)
-    client = await make_client(tmp_path)
+    client = await make_either_client(tmp_path)
     cases = {
         "bytes=0-9": (206, data[0:10], "bytes 0-9/10240"),
         "bytes=10240-": (416, None, "bytes */10240"),
@@ -72,9 +73,9 @@ async def test_ranges(tmp_path, make_client):
             assert await response.read() == body, header
 
 
-async def test_conditional_requests(tmp_path, make_client):
+async def test_conditional_requests(tmp_path, make_either_client):
     path = write_segment(tmp_path, STORE_START, content=b"abcdef")
-    client = await make_client(tmp_path)
+    client = await make_either_client(tmp_path)
     first = await client.get(url_of(path))
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
     assert (await client.get(url_of(path), headers={"If-None-Match": etag})).status == 304
@@ -88,9 +89,9 @@ async def test_conditional_requests(tmp_path, make_client):
     assert ranged.status == 200 and await ranged.read() == b"abcdef"
 
 
-async def test_tombstoned_segment_is_404(tmp_path, make_client):
+async def test_tombstoned_segment_is_404(tmp_path, make_either_client):
     paths = build_store(tmp_path, STORE_START, 2)
-    client = await make_client(tmp_path)
+    client = await make_either_client(tmp_path)
     assert (await client.get(url_of(paths[0]))).status == 200
     create_tombstone(paths[0])
     response = await client.get(url_of(paths[0]))
@@ -99,10 +100,10 @@ async def test_tombstoned_segment_is_404(tmp_path, make_client):
     assert (await client.get(url_of(paths[1]))).status == 200
 
 
-async def test_a_dangling_symlink_tombstone_counts(tmp_path, make_client):
+async def test_a_dangling_symlink_tombstone_counts(tmp_path, make_either_client):
     """The tombstone check does not follow symlinks: a tombstone that is a dangling link still hides."""
     paths = build_store(tmp_path, STORE_START, 1)
-    client = await make_client(tmp_path)
+    client = await make_either_client(tmp_path)
     assert (await client.get(url_of(paths[0]))).status == 200
     tombstone = create_tombstone(paths[0])
     tombstone.unlink()
@@ -138,15 +139,15 @@ def test_http_date_is_formatdate():
         assert got == expected, seconds
 
 
-async def test_temp_and_missing_are_404(tmp_path, make_client):
+async def test_temp_and_missing_are_404(tmp_path, make_either_client):
     temp = write_segment(tmp_path, STORE_START, type=SegmentType.TEMP)
-    client = await make_client(tmp_path)
+    client = await make_either_client(tmp_path)
     assert (await client.get(url_of(temp))).status == 404
     missing = temp.with_name(temp.name.replace("temp", "full"))
     assert (await client.get(url_of(missing))).status == 404
 
 
-async def test_symlinks_out_of_the_store_are_refused(tmp_path, make_client):
+async def test_symlinks_out_of_the_store_are_refused(tmp_path, make_either_client):
     base = tmp_path / "store"
     outside = tmp_path / "outside"
     secret = write_segment(outside, STORE_START, content=b"secret")
@@ -158,7 +159,7 @@ async def test_symlinks_out_of_the_store_are_refused(tmp_path, make_client):
     (base / "chan" / "source" / "2024-05-01T11").symlink_to(secret.parent, target_is_directory=True)
     # A whole channel symlinked to outside.
     (base / "evil").symlink_to(outside / "chan", target_is_directory=True)
-    client = await make_client(base)
+    client = await make_either_client(base)
     assert await (await client.get(url_of(inside))).read() == b"inside"
     for url in [
         f"/segments/chan/source/2024-05-01T10/{quote(secret.name)}",
@@ -170,17 +171,26 @@ async def test_symlinks_out_of_the_store_are_refused(tmp_path, make_client):
         assert b"secret" not in await response.read()
 
 
+def server_transports(client) -> list:
+    """The server ends of the client's open connections, whichever way the app is served."""
+    if isinstance(client, ServedClient):
+        lane = client.server.lane.connections
+        handlers = client.server._runner.server.connections
+        return [c.transport for c in lane] + [h.transport for h in handlers]
+    return [h.transport for h in client.server.runner.server.connections]
+
+
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-async def test_cached_path_still_checks_the_disk_every_time(tmp_path, make_client):
+async def test_cached_path_still_checks_the_disk_every_time(tmp_path, make_either_client):
     """A name validated once is cached, but deletion and symlink swaps take effect at once."""
     base = tmp_path / "store"
     path = write_segment(base, STORE_START, content=b"original")
     secret = tmp_path / "secret.ts"
     secret.write_bytes(b"secret")
-    client = await make_client(base)
+    client = await make_either_client(base)
     assert await (await client.get(url_of(path))).read() == b"original"
     path.unlink()
     assert (await client.get(url_of(path))).status == 404
@@ -233,11 +243,11 @@ def test_resolver_cache_is_bounded_and_exact(tmp_path):
     assert resolver.cached(hidden) is None and resolver.cached(tuple(temp.parts[-4:])) is None
 
 
-async def test_large_file_through_full_socket_buffers(tmp_path, make_client):
+async def test_large_file_through_full_socket_buffers(tmp_path, make_either_client):
     """A file bigger than any socket buffer takes the writability-waiting path; bytes stay exact."""
     data = os.urandom(24 * 1024 * 1024 + 12345)
     path = write_segment(tmp_path, STORE_START, content=data)
-    client = await make_client(tmp_path)
+    client = await make_either_client(tmp_path)
     response = await client.get(url_of(path))
     received = bytearray()
     async for chunk in response.content.iter_chunked(64 * 1024):
@@ -252,11 +262,11 @@ async def test_large_file_through_full_socket_buffers(tmp_path, make_client):
     assert head.headers["Content-Length"] == str(len(data)) and await head.read() == b""
 
 
-async def test_no_descriptor_leaks(tmp_path, make_client):
+async def test_no_descriptor_leaks(tmp_path, make_either_client):
     """Every outcome closes the segment file: 200, 206, 304, 416, HEAD, and clients leaving mid-body."""
     data = os.urandom(8 * 1024 * 1024)
     path = write_segment(tmp_path, STORE_START, content=data)
-    client = await make_client(tmp_path)
+    client = await make_either_client(tmp_path)
     etag = (await client.head(url_of(path))).headers["ETag"]
     before = open_fds()
     for _ in range(5):
@@ -275,17 +285,17 @@ async def test_no_descriptor_leaks(tmp_path, make_client):
     assert open_fds() <= before
 
 
-async def test_socket_is_uncorked_after_each_response(tmp_path, make_client):
+async def test_socket_is_uncorked_after_each_response(tmp_path, make_either_client):
     """Headers and body go out corked; the cork never outlives the response (it would hold back
     the next small response on the keep-alive connection for up to 200 ms)."""
     data = os.urandom(3 * 1024 * 1024)
     path = write_segment(tmp_path, STORE_START, content=data)
-    client = await make_client(tmp_path)
+    client = await make_either_client(tmp_path)
     for headers in ({}, {"Range": "bytes=7-70"}, {"Range": "bytes=99999999-"}):
         response = await client.get(url_of(path), headers=headers)
         await response.read()
-        (connection,) = client.server.runner.server.connections
-        sock = connection.transport.get_extra_info("socket")
+        (transport,) = server_transports(client)
+        sock = transport.get_extra_info("socket")
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_CORK) == 0
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 

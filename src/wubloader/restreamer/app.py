@@ -33,6 +33,7 @@ from wubloader.restreamer.openapi import RouteDoc, document_route
 from wubloader.restreamer.peaks_cache import PeaksCache
 from wubloader.restreamer.peaks_warmer import PeaksWarmer, WarmSettings, warming_context
 from wubloader.restreamer.segment_file import PATH_CACHE_BYTES
+from wubloader.restreamer.segment_lane import SegmentLane, lane_allowed
 from wubloader.restreamer.state import STATE, RestreamerState
 from wubloader.runtime.backdoor import start_backdoor
 from wubloader.runtime.config import (
@@ -44,9 +45,11 @@ from wubloader.runtime.config import (
     parse_duration_seconds,
     parse_port,
 )
+from wubloader.runtime.fast_lane import LANE
 from wubloader.runtime.health import HEALTH_ROUTES, Check, Health, add_health_routes
 from wubloader.runtime.logsetup import setup_logging
 from wubloader.runtime.metrics import (
+    RequestRecorder,
     add_metrics_route,
     request_metrics_middleware,
     serve_metrics,
@@ -98,7 +101,9 @@ def create_app(
     `templates_db` (the events database) lets `/thumbnail` compose templates. `health` is what
     `/readyz` checks (default: the store is writable).
     """
-    app = web.Application(middlewares=[request_metrics_middleware(SERVICE), error_middleware])
+    recorder = RequestRecorder(SERVICE)
+    metrics = request_metrics_middleware(SERVICE, recorder=recorder)
+    app = web.Application(middlewares=[metrics, error_middleware])
     if replication is None:
         replication = WorkerPool("replication", config.replication_threads)
         app.on_cleanup.append(lambda _app: _shutdown(replication))
@@ -126,6 +131,8 @@ def create_app(
         ),
     )
     app[STATE] = state
+    if lane_allowed():
+        app[LANE] = SegmentLane(resolver, recorder)
     warmer = PeaksWarmer(config.base_dir, state.peaks, WarmSettings(hours=config.warm_peaks_hours), now)
     app.cleanup_ctx.append(warming_context(warmer))
     if templates_db is not None:

@@ -11,6 +11,7 @@ from wubloader.restreamer.segment_file import (
     open_segment,
     segment_response,
 )
+from wubloader.restreamer.segment_lane import SEGMENT_ROUTE
 from wubloader.restreamer.state import state_of
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def add_routes(app: web.Application) -> None:
     """Add the segment route."""
     add_documented_route(
         app,
-        "/segments/{channel}/{quality}/{hour}/{file}",
+        SEGMENT_ROUTE,
         get_segment,
         RouteDoc(
             summary="One segment file (Range, ETag/Last-Modified, conditional GET; 404 if tombstoned)",

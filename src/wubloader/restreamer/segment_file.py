@@ -322,29 +322,40 @@ def set_cork(sock: socket.socket, on: bool) -> bool:
     return True
 
 
-async def send_file(transport: asyncio.Transport, fd: int, offset: int, count: int) -> None:
-    """Zero-copy `count` bytes of the file `fd` from `offset` to the transport's socket.
-
-    When nothing is buffered in the transport (the usual case: headers went straight out), first
-    call `os.sendfile` on the socket directly: a segment that fits in the socket buffer then costs
-    one syscall instead of the futures and read pausing of `loop.sendfile`. Whatever does not fit
-    is sent by `loop.sendfile`, which waits for writability.
+def send_now(transport: asyncio.Transport, fd: int, offset: int, count: int) -> int:
+    """Send what the socket takes now of `count` bytes of file `fd` from `offset`, zero-copy, with
+    `os.sendfile`; return how many bytes went. Nothing is sent while the transport has buffered
+    data (it would go out of order). A segment that fits in the socket buffer (the usual case)
+    costs one syscall. Raises what `os.sendfile` raises except BlockingIOError.
     """
     sock = transport.get_extra_info("socket")
-    if sock is not None and not transport.get_write_buffer_size() and not transport.is_closing():
-        end = offset + count
-        try:
-            while offset < end:
-                sent = os.sendfile(sock.fileno(), fd, offset, end - offset)
-                if sent == 0:
-                    raise ConnectionResetError("file shrank while sending")
-                offset += sent
-        except BlockingIOError:
-            pass
-        count = end - offset
-    if count:
-        with os.fdopen(fd, "rb", closefd=False) as file:
-            await asyncio.get_running_loop().sendfile(transport, file, offset, count)
+    if sock is None or transport.get_write_buffer_size() or transport.is_closing():
+        return 0
+    start, end = offset, offset + count
+    try:
+        while offset < end:
+            sent = os.sendfile(sock.fileno(), fd, offset, end - offset)
+            if sent == 0:
+                raise ConnectionResetError("file shrank while sending")
+            offset += sent
+    except BlockingIOError:
+        pass
+    return offset - start
+
+
+async def send_rest(transport: asyncio.Transport, fd: int, offset: int, count: int) -> None:
+    """Send `count` bytes of file `fd` from `offset` with `loop.sendfile`, which waits for the
+    socket to take them (and for the transport's buffer to drain first)."""
+    with os.fdopen(fd, "rb", closefd=False) as file:
+        await asyncio.get_running_loop().sendfile(transport, file, offset, count)
+
+
+async def send_file(transport: asyncio.Transport, fd: int, offset: int, count: int) -> None:
+    """Zero-copy `count` bytes of the file `fd` from `offset` to the transport's socket: what the
+    socket takes at once, then the rest as it drains."""
+    sent = send_now(transport, fd, offset, count)
+    if sent < count:
+        await send_rest(transport, fd, offset + sent, count - sent)
 
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -21,6 +21,8 @@ from wubloader.runtime.metrics import REFUSED_CONNECTIONS
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from wubloader.runtime.fast_lane import FastLane
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_IDLE_TIMEOUT = 60.0
@@ -80,24 +82,35 @@ class _Refusal(asyncio.Protocol):
 
 
 class ConnectionCap:
-    """Protocol factory: the aiohttp server's handler while under the cap, a `_Refusal` above it.
+    """Protocol factory: the aiohttp server's handler (or, with `lane`, a fast-lane connection that
+    hands over to one) while under the cap, a `_Refusal` above it.
 
     Refusals are counted in a metric and logged at most once per REFUSAL_LOG_INTERVAL.
     """
 
     def __init__(
-        self, server: web.Server, cap: int, service: str, *, clock: Callable[[], float] = time.monotonic
+        self,
+        server: web.Server,
+        cap: int,
+        service: str,
+        *,
+        lane: FastLane | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.server = server
         self.cap = cap
         self.service = service
+        self.lane = lane
         self._clock = clock
         self._refused_since_log = 0
         self._last_log = -REFUSAL_LOG_INTERVAL
 
+    def open_connections(self) -> int:
+        return len(self.server.connections) + (len(self.lane.connections) if self.lane else 0)
+
     def __call__(self) -> asyncio.BaseProtocol:
-        if len(self.server.connections) < self.cap:
-            return self.server()
+        if self.open_connections() < self.cap:
+            return self.lane() if self.lane is not None else self.server()
         REFUSED_CONNECTIONS.labels(self.service).inc()
         self._refused_since_log += 1
         now = self._clock()
@@ -116,12 +129,22 @@ class ConnectionCap:
 class CappedSite(web.BaseSite):
     """A TCP site whose connections go through a ConnectionCap (aiohttp's TCPSite has no cap)."""
 
-    def __init__(self, runner: web.BaseRunner, host: str, port: int, *, cap: int, service: str) -> None:
+    def __init__(
+        self,
+        runner: web.BaseRunner,
+        host: str,
+        port: int,
+        *,
+        cap: int,
+        service: str,
+        lane: FastLane | None = None,
+    ) -> None:
         super().__init__(runner)
         self._host = host
         self._port = port
         self._cap = cap
         self._service = service
+        self._lane = lane
 
     @property
     def name(self) -> str:
@@ -133,7 +156,7 @@ class CappedSite(web.BaseSite):
         assert server is not None  # BaseSite checked that setup() ran
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            ConnectionCap(server, self._cap, self._service),
+            ConnectionCap(server, self._cap, self._service, lane=self._lane),
             self._host,
             self._port,
             backlog=self._backlog,

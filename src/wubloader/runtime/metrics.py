@@ -121,7 +121,7 @@ def route_label(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
-class _RequestChildren:
+class RequestRecorder:
     """One service's request counter and timer children, by label values.
 
     `labels()` validates its arguments and takes a lock on every call; a dict hit does not. The
@@ -145,14 +145,15 @@ class _RequestChildren:
         timer.observe(seconds)
 
 
-def request_metrics_middleware(service: str) -> Middleware:
-    """Middleware counting and timing requests for `service`.
+def request_metrics_middleware(service: str, *, recorder: RequestRecorder | None = None) -> Middleware:
+    """Middleware counting and timing requests for `service` (through `recorder`, when requests
+    answered outside aiohttp are recorded by the same one).
 
     Put it first in `middlewares=[...]` so it sees the final status after other middlewares
     (error mapping) ran. Status class `aborted` means the client went away mid-request.
     """
 
-    children = _RequestChildren(service)
+    children = recorder or RequestRecorder(service)
 
     @web.middleware
     async def record_request_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:

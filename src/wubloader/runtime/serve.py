@@ -10,6 +10,7 @@ from aiohttp import web
 
 from wubloader.runtime.connections import CappedSite, ConnectionLimits
 from wubloader.runtime.errors import ListenError, RuntimeConfigError
+from wubloader.runtime.fast_lane import LANE, FastLane
 from wubloader.runtime.signals import STOP_SIGNALS, SignalLatch
 from wubloader.runtime.workers import use_as_default_pool
 
@@ -119,13 +120,17 @@ def _http_url(host: str, port: int) -> str:
 
 
 class RunningServer:
-    """An aiohttp app accepting connections; `close()` stops accepting and drains in-flight requests."""
+    """An aiohttp app accepting connections; `close()` stops accepting and drains in-flight requests.
 
-    def __init__(self, runner: web.AppRunner, host: str, port: int) -> None:
+    `lane` is the app's fast lane (holding the connections it has not handed to aiohttp), if any.
+    """
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int, lane: FastLane | None = None) -> None:
         self._runner = runner
         self.host = host
         self.port = port
         self.url = _http_url(host, port)
+        self.lane = lane
 
     async def close(self, *, grace: float | None = None) -> None:
         """Stop accepting, wait up to the drain timeout for in-flight requests, cancel the rest, close.
@@ -164,17 +169,36 @@ async def start_app(
         handler_cancellation=limits.cancel_abandoned,
         keepalive_timeout=limits.idle_timeout,
     )
+    lane = _fast_lane(app, runner, limits, drain_timeout)
     await runner.setup()
-    site = CappedSite(runner, host, port, cap=limits.connection_cap(), service=service)
+    site = CappedSite(runner, host, port, cap=limits.connection_cap(), service=service, lane=lane)
     try:
         await site.start()
     except OSError as exc:
         await runner.cleanup()
         raise ListenError(f"cannot listen on {_http_url(host, port)}: {exc.strerror or exc}") from exc
     bound_port = runner.addresses[0][1]
-    server = RunningServer(runner, host, bound_port)
+    server = RunningServer(runner, host, bound_port, lane)
     logger.info("listening on %s", server.url)
     return server
+
+
+def _fast_lane(
+    app: web.Application, runner: web.AppRunner, limits: ConnectionLimits, drain_timeout: float
+) -> FastLane | None:
+    """The app's fast lane, if it has one; call before `runner.setup()` (which freezes the app's
+    shutdown hooks). Declined connections go to the runner's aiohttp server."""
+    lane = app.get(LANE)
+    if lane is None:
+        return None
+
+    def app_protocol() -> asyncio.Protocol:
+        assert runner.server is not None  # connections only arrive after setup
+        return runner.server()
+
+    door = FastLane(lane, app_protocol, idle_timeout=limits.idle_timeout, drain_timeout=drain_timeout)
+    app.on_shutdown.append(door.shutdown)
+    return door
 
 
 async def serve_app(
