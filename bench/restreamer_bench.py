@@ -132,7 +132,9 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="tiny store and 1 s runs (smoke test)")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run (default 5)")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating throughput rounds (default 5)")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="alternating throughput rounds (default 5; 1 with --quick)"
+    )
     parser.add_argument(
         "--segments-only", action="store_true", help="only (b), over a 2 h store (quicker to build)"
     )
@@ -213,9 +215,9 @@ def report(
     base: Path,
 ) -> None:
     seconds = 1.0 if options.quick else options.duration
-    rounds = 1 if options.quick else options.rounds
+    rounds = options.rounds or (1 if options.quick else 5)
     if options.segments_only:
-        throughput(servers, pids, segment, seconds, rounds)
+        throughput(servers, pids, segment, seconds, rounds, quick=options.quick)
         return
     ours = servers["ours"]
     fmt = "%Y-%m-%dT%H:%M:%S"
@@ -237,7 +239,7 @@ def report(
         record(f"{name}, warm", result["p50_ms"], unit="ms", target=f"<= {goal:g} ms" if goal else "",
                met=result["p50_ms"] <= goal if goal else None)  # fmt: skip
     rough_cut_vs_cat(ours, servers["nginx"], base, rounds)
-    throughput(servers, pids, segment, seconds, rounds)
+    throughput(servers, pids, segment, seconds, rounds, quick=options.quick)
 
 
 def rough_cut_vs_cat(ours: str, nginx: str, base: Path, rounds: int) -> None:
@@ -278,7 +280,7 @@ def rough_cut_vs_cat(ours: str, nginx: str, base: Path, rounds: int) -> None:
 
 
 def throughput(
-    servers: dict[str, str], pids: dict[str, int], segment: str, seconds: float, rounds: int
+    servers: dict[str, str], pids: dict[str, int], segment: str, seconds: float, rounds: int, *, quick: bool
 ) -> None:
     """(b): alternating wrk rounds per connection count; median req/s, median ratio, CPU per request."""
     print(
@@ -288,7 +290,7 @@ def throughput(
     )
     for connections in (1, 8):
         order = list(servers)
-        warm_up(servers, segment, connections, quick=rounds == 1)
+        warm_up(servers, segment, connections, quick=quick)
         rps: dict[str, list[float]] = {name: [] for name in servers}
         cpu = dict.fromkeys(servers, 0.0)
         requests = dict.fromkeys(servers, 0.0)
