@@ -20,7 +20,8 @@ from prometheus_client import REGISTRY
 
 from tests.conftest import STORE_START
 from tests.harness.store_builder import write_segment
-from wubloader.restreamer.app import RestreamerConfig, create_app
+from wubloader.cli import build_parser
+from wubloader.restreamer.app import RestreamerConfig, config_from_args, create_app
 from wubloader.restreamer.segment_lane import SEGMENT_ROUTE
 from wubloader.runtime.fast_lane import LANE
 from wubloader.runtime.serve import RunningServer, start_app
@@ -280,6 +281,20 @@ async def test_lane_answers_are_counted_in_the_request_metrics(store):
         assert (served_count("2xx"), served_count("4xx")) == (before[0] + 2, before[1] + 1)
     finally:
         await fast.close()
+
+
+@pytest.mark.parametrize("command", ["restreamer", "node"])
+def test_the_lane_can_be_switched_off(tmp_path, monkeypatch, command):
+    """`--no-fast-lane` (or WUBLOADER_FAST_LANE=0): every request goes through aiohttp."""
+
+    def lane_of(*flags: str) -> bool:
+        args = build_parser(command).parse_args([command, "--base-dir", str(tmp_path), *flags])
+        return LANE in create_app(config_from_args(args))
+
+    assert lane_of() and lane_of("--fast-lane")
+    assert not lane_of("--no-fast-lane")
+    monkeypatch.setenv("WUBLOADER_FAST_LANE", "0")
+    assert not lane_of() and lane_of("--fast-lane")
 
 
 def test_no_lane_when_every_request_is_access_logged(tmp_path):

@@ -6,6 +6,7 @@ Route groups are added in ROUTE_GROUPS order; each routes module exposes `add_ro
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import functools
 from datetime import timedelta
@@ -62,7 +63,6 @@ from wubloader.store.selection import INDEX_CACHE_BYTES, SegmentIndex
 from wubloader.store.writer import writable_check
 
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Callable
     from datetime import datetime
 
@@ -131,7 +131,7 @@ def create_app(
         ),
     )
     app[STATE] = state
-    if lane_allowed():
+    if config.fast_lane and lane_allowed():
         app[LANE] = SegmentLane(resolver, recorder)
     warmer = PeaksWarmer(config.base_dir, state.peaks, WarmSettings(hours=config.warm_peaks_hours), now)
     app.cleanup_ctx.append(warming_context(warmer))
@@ -219,6 +219,8 @@ def add_limit_arguments(parser: EnvArgumentParser) -> None:
     add("--playlist-cache-mb", type=mib, default=float(lines_mib), metavar="MIB", help=lines_help)
     add("--paths-cache-mb", type=mib, default=float(paths_mib), metavar="MIB", help=paths_help)
     add("--warm-peaks-hours", type=int, default=3, metavar="N", help="recent hours' peaks decoded ahead (3)")
+    lane_help = "plain segment GETs skip aiohttp (default on; off: all requests through aiohttp)"
+    add("--fast-lane", action=argparse.BooleanOptionalAction, default=True, help=lane_help)
 
 
 def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
@@ -242,6 +244,7 @@ def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
         playlist_cache_bytes=int(args.playlist_cache_mb * MEBIBYTE),
         paths_cache_bytes=int(args.paths_cache_mb * MEBIBYTE),
         warm_peaks_hours=args.warm_peaks_hours,
+        fast_lane=args.fast_lane,
         nodes=tuple(args.nodes),
         db_url=args.db,
     )

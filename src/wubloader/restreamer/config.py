@@ -46,6 +46,8 @@ class RestreamerConfig:
     `playlist_cache_bytes` for rendered media playlist lines (~270 B a segment);
     `paths_cache_bytes` for the paths `/segments` requests were validated to;
     `warm_peaks_hours`: complete hours back from now whose peaks are decoded in the background.
+    `fast_lane`: plain segment GETs are answered by the fast lane (see `segment_lane`) when served
+    through `runtime.serve`; off, every request goes through aiohttp.
     `nodes`: peer URLs whose coverage maps the `/coverage` page shows beside this node's; `db_url`: a
     database whose `nodes` table (rows with `backfill_from`) adds more.
     """
@@ -76,6 +78,7 @@ class RestreamerConfig:
     playlist_cache_bytes: int = ENTRY_CACHE_BYTES
     paths_cache_bytes: int = PATH_CACHE_BYTES
     warm_peaks_hours: int = 0
+    fast_lane: bool = True
     nodes: tuple[str, ...] = ()
     db_url: str | None = None
 
