@@ -253,6 +253,36 @@ async def test_shutdown_closes_idle_connections_and_cuts_a_stalled_answer(tmp_pa
     assert len(os.listdir("/proc/self/fd")) <= descriptors
 
 
+@pytest.mark.parametrize("lane", [True, False], ids=["fast lane", "aiohttp"])
+async def test_a_client_that_stops_reading_is_cut_off_and_its_file_closed(tmp_path, lane):
+    """The send timeout aborts the socket under a stalled sendfile on either path: the connection
+    and the segment file are closed (before, both waited for the client forever); the lane counts
+    the answer as aborted (aiohttp's path counted it when the handler returned the response)."""
+    base = tmp_path / "store"
+    big = write_segment(base, STORE_START, content=os.urandom(16 * 1024 * 1024))
+    target = "/segments/" + "/".join(big.parts[-4:])
+    descriptors = len(os.listdir("/proc/self/fd"))
+    aborted = served_count("aborted")
+    fast, _ = await serve(base, lane=lane, send_timeout=1.0)
+    try:
+        stalled = socket.create_connection(("127.0.0.1", fast.port))
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.sendall(get(target))  # and never read
+        started = time.monotonic()
+        async with asyncio.timeout(30):
+            while not fast.open_connections():
+                await asyncio.sleep(0.01)
+            while fast.open_connections():
+                await asyncio.sleep(0.05)
+        assert time.monotonic() - started >= 1.0
+        assert served_count("aborted") == aborted + lane
+        stalled.close()
+        await asyncio.sleep(0.1)
+        assert len(os.listdir("/proc/self/fd")) <= descriptors + 1  # + the listener
+    finally:
+        await fast.close()
+
+
 async def test_lane_connections_count_against_the_cap(store):
     fast, _ = await serve(Path(store["base"]), max_connections=2)
     try:
@@ -295,6 +325,17 @@ def test_the_lane_can_be_switched_off(tmp_path, monkeypatch, command):
     assert not lane_of("--no-fast-lane")
     monkeypatch.setenv("WUBLOADER_FAST_LANE", "0")
     assert not lane_of() and lane_of("--fast-lane")
+
+
+@pytest.mark.parametrize("command", ["restreamer", "node"])
+def test_the_send_timeout_reaches_the_server_limits(tmp_path, monkeypatch, command):
+    def send_timeout(*flags: str) -> float:
+        args = build_parser(command).parse_args([command, "--base-dir", str(tmp_path), *flags])
+        return config_from_args(args).connection_limits().send_timeout
+
+    assert send_timeout() == 60.0 and send_timeout("--send-timeout", "2m") == 120.0
+    monkeypatch.setenv("WUBLOADER_SEND_TIMEOUT", "0")
+    assert send_timeout() == 0.0
 
 
 def test_no_lane_when_every_request_is_access_logged(tmp_path):

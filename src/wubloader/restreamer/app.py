@@ -204,6 +204,8 @@ def add_limit_arguments(parser: EnvArgumentParser) -> None:
     add("--max-playlist-jobs", type=int, default=4, metavar="N", help="playlists rendered at once (4)")
     add("--max-media-rate", type=float, default=50.0, metavar="MB/s", help="cut output, all cuts (50; 0=off)")
     add("--idle-timeout", type=duration, default=60.0, metavar="DURATION", help="idle connection limit (60s)")
+    send_help = "abort a connection whose client reads nothing this long (60s; 0=never)"
+    add("--send-timeout", type=duration, default=60.0, metavar="DURATION", help=send_help)
     add("--max-connections", type=int, default=None, metavar="N", help="open connections (fd limit / 2)")
     mib = cli_type(parse_amount)
     index_mib = INDEX_CACHE_BYTES // MEBIBYTE
@@ -237,6 +239,7 @@ def config_from_args(args: argparse.Namespace) -> RestreamerConfig:
         max_playlist_jobs=args.max_playlist_jobs,
         max_media_rate=args.max_media_rate * 1e6 or None,
         idle_timeout=args.idle_timeout,
+        send_timeout=args.send_timeout,
         max_connections=args.max_connections,
         index_cache_bytes=int(args.index_cache_mb * MEBIBYTE),
         files_cache_bytes=int(args.files_cache_mb * MEBIBYTE),

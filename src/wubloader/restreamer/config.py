@@ -37,7 +37,8 @@ class RestreamerConfig:
     rendered at once (others wait), so a crowd of players cannot monopolise the event loop.
     `max_media_rate`: bytes per second all cuts together may send (None: no cap).
     `idle_timeout`: a connection that has not sent a complete request head this long after it
-    opened or after its last response is closed. `max_connections`: open connections at most
+    opened or after its last response is closed. `send_timeout`: a connection whose client takes
+    none of an answer's bytes this long is aborted (0: never). `max_connections`: open connections at most
     (None: half the process's file descriptor limit); more are answered 503 and closed.
     `replication_threads`: threads of the pool that serves `/files` listings, apart from the
     thread pool every other request shares. `index_cache_bytes` / `files_cache_bytes`: memory for
@@ -70,6 +71,7 @@ class RestreamerConfig:
     max_media_rate: float | None = 50e6
     drain_timeout: float = 20.0
     idle_timeout: float = 60.0
+    send_timeout: float = 60.0
     max_connections: int | None = None
     replication_threads: int = 2
     index_cache_bytes: int = INDEX_CACHE_BYTES
@@ -107,10 +109,13 @@ class RestreamerConfig:
             raise RuntimeConfigError(f"warm_peaks_hours must be ≥ 0, got {self.warm_peaks_hours}")
         if self.max_media_rate is not None and not self.max_media_rate > 0:
             raise RuntimeConfigError(f"max_media_rate must be > 0 bytes/s, got {self.max_media_rate}")
-        self.connection_limits()  # validates max_connections and idle_timeout
+        self.connection_limits()  # validates max_connections and the timeouts
 
     def connection_limits(self) -> ConnectionLimits:
-        """The server's connection cap and idle timeout; a handler whose client left is cancelled."""
+        """The server's connection cap and timeouts; a handler whose client left is cancelled."""
         return ConnectionLimits(
-            max_connections=self.max_connections, idle_timeout=self.idle_timeout, cancel_abandoned=True
+            max_connections=self.max_connections,
+            idle_timeout=self.idle_timeout,
+            send_timeout=self.send_timeout,
+            cancel_abandoned=True,
         )

@@ -1,7 +1,10 @@
-"""Bounding an HTTP server's connections: how many may be open, and how long one may sit idle.
+"""Bounding an HTTP server's connections: how many may be open, how long one may sit idle, and how
+long a peer may leave what it was sent unread.
 
 Without these, 500 slow or idle clients held their sockets forever and ~1,000 of them used up a
-1024-descriptor limit, locking everyone out. Holds no domain logic; `serve.start_app` applies it.
+1024-descriptor limit, locking everyone out; a client that stopped reading an answer held its
+connection (and the file being sent) for as long as its kernel kept acknowledging window probes.
+Holds no domain logic; `serve.start_app` applies it.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import socket
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,6 +23,7 @@ from wubloader.runtime.errors import RuntimeConfigError
 from wubloader.runtime.metrics import REFUSED_CONNECTIONS
 
 if TYPE_CHECKING:
+    from asyncio.trsock import TransportSocket
     from collections.abc import Callable
 
     from wubloader.runtime.fast_lane import FastLane
@@ -26,10 +31,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_IDLE_TIMEOUT = 60.0
+# As nginx's `send_timeout`: a minute without the peer taking a byte of an answer.
+DEFAULT_SEND_TIMEOUT = 60.0
 # Seconds a refused client is told to wait before trying again.
 REFUSED_RETRY_AFTER = 5
 REFUSAL_LOG_INTERVAL = 10.0
 MIN_CONNECTIONS = 16
+# TCP_USER_TIMEOUT is an unsigned int of milliseconds; a day is already far beyond any use.
+MAX_SEND_TIMEOUT = 24 * 3600.0
 
 
 def default_max_connections() -> int:
@@ -45,12 +54,15 @@ class ConnectionLimits:
     """`max_connections` open at once (None: `default_max_connections()`); beyond that a new
     connection is answered `503` + `Retry-After` and closed. `idle_timeout`: a connection that has
     not sent a complete request head within this many seconds of opening or of its last response
-    is closed (this is both the header timeout and the keep-alive idle timeout). With
+    is closed (this is both the header timeout and the keep-alive idle timeout). `send_timeout`:
+    a connection whose peer acknowledges none of the bytes sent to it (it stopped reading, or
+    vanished) for this many seconds is aborted by the kernel (TCP_USER_TIMEOUT; 0: never). With
     `cancel_abandoned`, a handler whose client disconnected is cancelled instead of running on.
     """
 
     max_connections: int | None = None
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    send_timeout: float = DEFAULT_SEND_TIMEOUT
     cancel_abandoned: bool = True
 
     def __post_init__(self) -> None:
@@ -58,6 +70,10 @@ class ConnectionLimits:
             raise RuntimeConfigError(f"max_connections must be ≥ 1, got {self.max_connections}")
         if not self.idle_timeout > 0:
             raise RuntimeConfigError(f"idle_timeout must be > 0, got {self.idle_timeout}")
+        if not 0 <= self.send_timeout <= MAX_SEND_TIMEOUT:
+            raise RuntimeConfigError(
+                f"send_timeout must be 0 (off) to {MAX_SEND_TIMEOUT:g} s, got {self.send_timeout}"
+            )
 
     def connection_cap(self) -> int:
         return self.max_connections if self.max_connections is not None else default_max_connections()
@@ -137,6 +153,7 @@ class CappedSite(web.BaseSite):
         *,
         cap: int,
         service: str,
+        send_timeout: float = 0.0,
         lane: FastLane | None = None,
     ) -> None:
         super().__init__(runner)
@@ -144,6 +161,7 @@ class CappedSite(web.BaseSite):
         self._port = port
         self._cap = cap
         self._service = service
+        self._send_timeout = send_timeout
         self._lane = lane
 
     @property
@@ -162,3 +180,13 @@ class CappedSite(web.BaseSite):
             backlog=self._backlog,
             reuse_address=True,
         )
+        for listener in self._server.sockets:
+            set_send_timeout(listener, self._send_timeout)
+
+
+def set_send_timeout(listener: socket.socket | TransportSocket, seconds: float) -> None:
+    """TCP_USER_TIMEOUT on a listening socket, which every connection it accepts inherits: the kernel
+    then aborts a connection whose sent bytes stay unacknowledged, or unsendable into a zero window,
+    for `seconds` (0: the kernel's default, retransmissions for ~15 minutes, window probes forever)."""
+    if seconds > 0 and listener.family in (socket.AF_INET, socket.AF_INET6):
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, max(1, round(seconds * 1000)))

@@ -132,6 +132,11 @@ class RunningServer:
         self.url = _http_url(host, port)
         self.lane = lane
 
+    def open_connections(self) -> int:
+        """Connections open now: aiohttp's and those the fast lane holds."""
+        server = self._runner.server
+        return (len(server.connections) if server else 0) + (len(self.lane.connections) if self.lane else 0)
+
     async def close(self, *, grace: float | None = None) -> None:
         """Stop accepting, wait up to the drain timeout for in-flight requests, cancel the rest, close.
 
@@ -159,8 +164,9 @@ async def start_app(
     """Start serving `app` on host:port (0 = any free port) and log `listening on http://HOST:PORT`.
 
     `drain_timeout` bounds how long `close()` waits for in-flight requests, including long streamed
-    responses. `limits` caps open connections and idle time (see ConnectionLimits; the default
-    caps both but never cancels a handler whose client left); `service` labels refusal metrics.
+    responses. `limits` caps open connections, idle time and the time a peer may leave an answer
+    unread (see ConnectionLimits; the default caps all three but never cancels a handler whose
+    client left); `service` labels refusal metrics.
     Raises ListenError if the address cannot be bound.
     """
     runner = web.AppRunner(
@@ -171,7 +177,15 @@ async def start_app(
     )
     lane = _fast_lane(app, runner, limits, drain_timeout)
     await runner.setup()
-    site = CappedSite(runner, host, port, cap=limits.connection_cap(), service=service, lane=lane)
+    site = CappedSite(
+        runner,
+        host,
+        port,
+        cap=limits.connection_cap(),
+        service=service,
+        send_timeout=limits.send_timeout,
+        lane=lane,
+    )
     try:
         await site.start()
     except OSError as exc:
