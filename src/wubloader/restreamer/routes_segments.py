@@ -24,7 +24,9 @@ async def get_segment(request: web.Request) -> web.StreamResponse:
     """The segment file (Range → 206, conditional → 304); the ETag is the content hash in its name.
 
     A cache hit means these exact components already passed `path_arg` and `resolve`, so the
-    validation is skipped; the tombstone, file type and symlink checks still run every time.
+    validation is skipped; the tombstone, file type and symlink checks still run every time. Sent
+    here, not after returning, so the request metrics time the whole answer and count one the
+    client did not take (reset, send timeout) as `aborted`, as the fast lane does.
     """
     resolver = state_of(request).resolver
     info = request.match_info
@@ -32,7 +34,12 @@ async def get_segment(request: web.Request) -> web.StreamResponse:
     if servable is None:
         channel, quality, hour, name = (path_arg(request, k) for k in PATH_ARGS)
         servable = resolver.resolve(channel, quality, hour, name)
-    return segment_response(request.headers, open_segment(servable))
+    response = segment_response(request.headers, open_segment(servable))
+    try:
+        await response.prepare(request)
+    except OSError as exc:  # a broken pipe or the send timeout, too: the client did not take it
+        raise ConnectionResetError(f"segment not sent: {exc}") from exc
+    return response
 
 
 def add_routes(app: web.Application) -> None:

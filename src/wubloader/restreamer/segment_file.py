@@ -292,6 +292,8 @@ class SendfileResponse(web.StreamResponse):
         self.content_length = count
 
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        if self.prepared:  # sent by the handler; aiohttp prepares what a handler returns again
+            return await super().prepare(request)
         transport = request.transport
         send_body = bool(self._count) and request.method != "HEAD"
         sock = transport.get_extra_info("socket") if transport is not None and send_body else None
