@@ -219,6 +219,57 @@ def test_bulk_parse_equals_the_exact_parser(bad):
     assert sum(seg is None for seg in expected) == (0 if bad is None else 1)
 
 
+UNIFORM_HOUR = [f"{i // 30:02d}:{i % 30 * 2:02d}.000000-2.000-full-h{i}.ts" for i in range(1800)]
+ODD_ONES = [
+    *BAD_NAMES,
+    "01:00.5-2.000-full-short.ts",  # a valid time of fewer than six digits
+    "01:00.500000-2.002-full-other.ts",  # another duration
+    "01:00.500000-2.0-full-other.ts",  # the same duration, written differently
+    "01:00.500000-2.000-suspect-other.ts",
+    "01:00.500000-2.000-temp-" + "b" * 64 + ".ts",  # a temp name's uuid is longer than a hash
+    "01:00.500000-2.000-full-" + "A" * 43 + ".ts",
+    "01:00.500000-2.000-full-" + "A" * 44 + ".ts",
+    "01:00.500000-2.000-full-abc.ts\n01:02.500000-2.000-full-abd.ts",  # two names in one
+    "01:00.500000-2.000-full-abc.ts\n",
+]
+
+
+@pytest.mark.parametrize("odd", [None, *ODD_ONES])
+@pytest.mark.parametrize("hour", [datetime(2024, 1, 1, 5), datetime(9999, 12, 31, 23)])
+def test_bulk_parse_of_a_uniform_hour_equals_the_exact_parser(odd, hour):
+    """The usual hour (one duration and type, six-digit times) takes a cheaper check: any name
+    that differs must still give what parse_segment_name gives."""
+    names = sorted(UNIFORM_HOUR if odd is None else [*UNIFORM_HOUR, odd])
+    folder = f"/s/c/q/{hour:%Y-%m-%dT%H}/"
+    expected = []
+    for name in names:
+        try:
+            expected.append(parse_segment_name(hour, name, "c", "q", folder + name))
+        except BadSegmentName:
+            expected.append(None)
+    assert parse_hour_names(hour, names, "c", "q", folder) == expected
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["00:00.000000-2.0-temp-" + "b" * 64 + ".ts", "00:02.000000-2.0-temp-" + "c" * 64 + ".ts"],
+        ["59:00.000000-61.0-full-abc.ts", "59:01.000000-61.0-full-abd.ts"],
+        ["00:00.000000-9999.0-full-abc.ts"],
+    ],
+)
+def test_bulk_parse_of_uniform_odd_hours_equals_the_exact_parser(names):
+    """Uniform, but temp (long hashes), past the last representable time, or implausibly long."""
+    for hour in (datetime(2024, 1, 1, 5), datetime(9999, 12, 31, 23)):
+        expected = []
+        for name in names:
+            try:
+                expected.append(parse_segment_name(hour, name, None, None, name))
+            except BadSegmentName:
+                expected.append(None)
+        assert parse_hour_names(hour, names, None, None, "") == expected
+
+
 def test_bulk_parsed_segments_are_frozen_hashable_records_with_derived_path_and_hash():
     hour = datetime(2024, 1, 1, 5)
     folder = "/s/c/q/2024-01-01T05/"
