@@ -8,6 +8,7 @@ the `Date` header must be identical, whether the lane answered or declined.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import socket
@@ -279,6 +280,36 @@ async def test_a_client_that_stops_reading_is_cut_off_and_its_file_closed(tmp_pa
         stalled.close()
         await asyncio.sleep(0.1)
         assert len(os.listdir("/proc/self/fd")) <= descriptors + 1  # + the listener
+    finally:
+        await fast.close()
+
+
+@pytest.mark.parametrize("lane", [True, False], ids=["fast lane", "aiohttp"])
+async def test_a_read_error_mid_answer_is_logged_and_the_connection_dropped(store, lane, monkeypatch, caplog):
+    """A disk read error cannot be caused on demand here, so `os.sendfile` fails with EIO for the
+    segment. The head is out: the connection is dropped, one warning names the file, no traceback."""
+    fast, _ = await serve(Path(store["base"]), lane=lane)
+    real_sendfile = os.sendfile
+
+    def failing(out_fd: int, in_fd: int, offset: int | None, count: int) -> int:
+        if os.fstat(in_fd).st_size == 200_000:
+            raise OSError(errno.EIO, "Input/output error")
+        return real_sendfile(out_fd, in_fd, offset, count)
+
+    monkeypatch.setattr(os, "sendfile", failing)
+    aborted = served_count("aborted")
+    try:
+        with caplog.at_level(logging.WARNING):
+            reader, writer = await connect(fast)
+            writer.write(get(store["plain"]))
+            async with asyncio.timeout(10):
+                answer = await reader.read()
+            writer.close()
+        assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and len(answer) < 200_000
+        assert served_count("aborted") == aborted + 1
+        warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warnings) == 1 and "not sent: [Errno 5]" in warnings[0].getMessage()
+        assert warnings[0].exc_info is None
     finally:
         await fast.close()
 

@@ -35,6 +35,7 @@ from wubloader.runtime.http_errors import (
     one_line,
     quiet_malformed_request_logs,
 )
+from wubloader.runtime.metrics import CLIENT_CLOSED
 from wubloader.store.errors import BadSegmentName, ContainsHoles, NoSegments, UnsafePath
 
 if TYPE_CHECKING:
@@ -168,9 +169,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return response
     except ConnectionResetError:
         # The client went away: nothing to answer and not our error. Re-raised, aiohttp would log
-        # it as an ERROR with a traceback; this response is never sent.
+        # it as an ERROR with a traceback; this response is never sent (and counted as aborted).
         logger.debug("client left during %s %s", request.method, request.path)
-        return error_response(400, "client disconnected")
+        return error_response(CLIENT_CLOSED, "client disconnected")
     except Exception as exc:
         return exception_response(request, as_busy(exc))
 

@@ -34,10 +34,14 @@ async def get_segment(request: web.Request) -> web.StreamResponse:
     if servable is None:
         channel, quality, hour, name = (path_arg(request, k) for k in PATH_ARGS)
         servable = resolver.resolve(channel, quality, hour, name)
-    response = segment_response(request.headers, open_segment(servable))
+    segment = open_segment(servable)
+    response = segment_response(request.headers, segment)
     try:
         await response.prepare(request)
-    except OSError as exc:  # a broken pipe or the send timeout, too: the client did not take it
+    except OSError as exc:  # the head is out: all that is left is to drop the connection
+        segment.note_unsent(exc)
+        if request.transport is not None:
+            request.transport.abort()  # aiohttp would keep it open, the client waiting for the rest
         raise ConnectionResetError(f"segment not sent: {exc}") from exc
     return response
 

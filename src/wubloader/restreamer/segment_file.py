@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import math
 import os
 import socket
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from aiohttp.abc import AbstractStreamWriter
 
     from wubloader.store.naming import Segment
+
+logger = logging.getLogger(__name__)
 
 SEGMENT_CONTENT_TYPE = "video/mp2t"
 
@@ -65,9 +68,16 @@ class OpenSegment:
     size: int
     mtime: float
     etag: str
+    path: str
 
     def close(self) -> None:
         os.close(self.fd)
+
+    def note_unsent(self, exc: OSError) -> None:
+        """Log an answer of this file that failed after its head went out, unless the client caused
+        it (a reset, a broken pipe, the send timeout): a read error is worth a line."""
+        if not isinstance(exc, (ConnectionError, TimeoutError)):
+            logger.warning("segment %s not sent: %s", self.path, exc)
 
 
 PathKey = tuple[str, str, str, str]
@@ -210,7 +220,7 @@ def open_segment(servable: ServablePath) -> OpenSegment:
     except BaseException:
         os.close(fd)
         raise
-    return OpenSegment(fd=fd, size=st.st_size, mtime=st.st_mtime, etag=servable.etag)
+    return OpenSegment(fd=fd, size=st.st_size, mtime=st.st_mtime, etag=servable.etag, path=servable.path)
 
 
 def parse_byte_range(header: str | None, size: int) -> ByteRange | None:

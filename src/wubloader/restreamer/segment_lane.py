@@ -118,7 +118,8 @@ class SegmentLane:
         try:
             transport.write(self._head(segment))
             sent = send_now(transport, segment.fd, 0, segment.size) if segment.size else 0
-        except OSError:
+        except OSError as exc:
+            segment.note_unsent(exc)
             self._finish(segment, transport, corked, started, "aborted")
             transport.abort()
             return True
@@ -134,6 +135,9 @@ class SegmentLane:
         try:
             await send_rest(transport, segment.fd, sent, segment.size - sent)
             outcome = "2xx"
+        except OSError as exc:
+            segment.note_unsent(exc)
+            raise
         finally:
             self._finish(segment, transport, corked, started, outcome)
 

@@ -110,9 +110,14 @@ def watch_store_space(base: Path) -> None:
             REGISTRY.register(gauge)
 
 
+# nginx's "client closed request": the status of the response an error middleware returns for a
+# client that went away. It is never sent; the metrics count it as `aborted`.
+CLIENT_CLOSED = 499
+
+
 def status_class(status: int) -> str:
-    """`404` → `4xx`."""
-    return f"{status // 100}xx"
+    """`404` → `4xx`; CLIENT_CLOSED → `aborted`."""
+    return "aborted" if status == CLIENT_CLOSED else f"{status // 100}xx"
 
 
 def route_label(request: web.Request) -> str:
