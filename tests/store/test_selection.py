@@ -2,6 +2,7 @@
 
 import gc
 import itertools
+import threading
 import tracemalloc
 from datetime import datetime, timedelta
 
@@ -10,6 +11,7 @@ import pytest
 from tests.harness.store_builder import build_store, write_segment
 from wubloader.store import ContainsHoles, SegmentIndex, SegmentType, create_tombstone, hour_name
 from wubloader.store.naming import parse_segment_name
+from wubloader.store import selection
 from wubloader.store.selection import HourIndex, _walk_chain, build_hour_index
 
 T0 = datetime(2024, 5, 1, 10, 0, 0)
@@ -170,6 +172,36 @@ def test_cache_sees_new_segments_and_tombstones(tmp_path):
     assert spans(index.best_segments("chan", "source", at(0), at(8))) == [(0, 2), (2, 4), (4, 6), (6, 8)]
     create_tombstone(late)
     assert index.best_segments("chan", "source", at(0), at(8))[-1] is None
+
+
+def test_the_hours_a_range_needs_are_listed_concurrently_with_the_same_result(tmp_path, monkeypatch):
+    """A first long playlist lists its uncached hours on the listing threads (cold reads overlap);
+    its chain is the one listing hour by hour gives. Cached hours are not listed again, and a single
+    stale hour (the live one) is listed inline."""
+    build_store(tmp_path, T0, 5 * 1800, skip=set(range(2000, 2100)))  # five hours, a hole in the 2nd
+    (tmp_path / "chan/source" / hour_name(T0 + timedelta(hours=6))).write_bytes(b"not an hour")
+    listed_by: list[str] = []
+    real = selection.read_hour_names
+
+    def recording(hour_dir):
+        listed_by.append(threading.current_thread().name)
+        return real(hour_dir)
+
+    monkeypatch.setattr(selection, "read_hour_names", recording)
+    concurrent = SegmentIndex(tmp_path, settle_seconds=0)
+    one_by_one = SegmentIndex(tmp_path, settle_seconds=0, listing_threads=1)
+    start, end = at(-1800), at(7 * 3600)
+    chain = concurrent.best_segments("chan", "source", start, end)
+    assert len(listed_by) == 6 and all(name.startswith("hour-listing") for name in listed_by)
+    listed_by.clear()
+    assert chain == one_by_one.best_segments("chan", "source", start, end)
+    assert listed_by == ["MainThread"] * 6
+    assert spans(chain)[:3] == [None, (0, 2), (2, 4)] and chain.count(None) == 3  # before, hole, after
+    listed_by.clear()
+    assert concurrent.best_segments("chan", "source", start, end) == chain and not listed_by
+    write_segment(tmp_path, at(5 * 3600))
+    assert spans(concurrent.best_segments("chan", "source", start, end))[-2] == (5 * 3600, 5 * 3600 + 2)
+    assert listed_by == ["MainThread"]
 
 
 def test_cache_is_bounded_in_bytes_and_evicts_the_least_recently_used_hours(tmp_path):

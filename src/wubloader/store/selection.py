@@ -14,8 +14,10 @@ import threading
 import time
 from bisect import bisect_left
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import count, takewhile
 from operator import add, attrgetter, sub
 from typing import TYPE_CHECKING, overload
 
@@ -38,6 +40,8 @@ PLAUSIBLE_DURATION = timedelta(seconds=60)
 IMPLAUSIBLE_FACTOR = 10  # x the hour's median duration
 # The index cache's default budget: an hour of 2 s segments costs about 0.6 MB, so ~100 hours.
 INDEX_CACHE_BYTES = 64 * 1024 * 1024
+# Hour directories listed at once when a range needs several (cold reads overlap; 4 measured best).
+LISTING_THREADS = 4
 # Memory per parsed segment (record, start time, the slots of the segments, candidates and starts
 # sequences) and per position of a chain with holes (list slot, end key), beside the names' own
 # bytes (shared with the records); measured with tracemalloc (tests/store/test_selection.py).
@@ -292,12 +296,22 @@ class _Walk:
         return self.result
 
 
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """An hour directory's mtime and sorted entry names, read because its cached index was stale."""
+
+    mtime_ns: int
+    names: tuple[str, ...]
+
+
 class SegmentIndex:
     """Best-segment selection over one store, caching each hour until its directory changes.
 
     The cache is an LRU over hours bounded by `max_bytes` (estimated memory of the cached hours). A
     directory modified within `settle_seconds` is re-listed on every call, because its mtime may not
-    yet reflect a second change within the same clock tick.
+    yet reflect a second change within the same clock tick. When a range needs several hours the
+    cache cannot answer (a first playlist after a start), they are listed `listing_threads` at a
+    time: a cold directory read waits on the disk, and several waits overlap.
     """
 
     def __init__(
@@ -306,6 +320,7 @@ class SegmentIndex:
         *,
         max_bytes: int = INDEX_CACHE_BYTES,
         settle_seconds: float = 2.0,
+        listing_threads: int = LISTING_THREADS,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.base = base
@@ -313,28 +328,70 @@ class SegmentIndex:
         self._now = now
         self._cache: ByteBudgetLRU[Path, _CachedHour] = ByteBudgetLRU(max_bytes)
         self._lock = threading.Lock()
+        self._listing_threads = listing_threads
+        self._listers: ThreadPoolExecutor | None = None
 
     def hour_index(self, channel: str, quality: str, hour: datetime) -> HourIndex:
-        hour_dir = self.base / check_component(channel) / check_component(quality) / hour_name(hour)
+        hour_dir = self._hour_dir(channel, quality, hour)
+        return self._indexed(hour_dir, hour, channel, quality, self._look(hour_dir))
+
+    def _hour_dir(self, channel: str, quality: str, hour: datetime) -> Path:
+        return self.base / check_component(channel) / check_component(quality) / hour_name(hour)
+
+    def _check(self, hour_dir: Path) -> HourIndex | int:
+        """The cached index while the directory is unchanged and settled, else its mtime (the
+        directory must be listed); EMPTY_HOUR if there is no directory."""
         try:
             mtime_ns = os.stat(hour_dir).st_mtime_ns
         except (FileNotFoundError, NotADirectoryError):
             return EMPTY_HOUR
         with self._lock:
             cached = self._cache.get(hour_dir)
-        settled = self._now() - mtime_ns / 1e9 > self.settle_seconds
-        if cached is not None and cached.mtime_ns == mtime_ns and settled:
+        if cached is not None and cached.mtime_ns == mtime_ns and self._settled(mtime_ns):
             return cached.index
-        names = tuple(sorted(read_hour_names(hour_dir)))
-        if cached is not None and cached.names == names:
+        return mtime_ns
+
+    def _look(self, hour_dir: Path) -> HourIndex | _Listing:
+        checked = self._check(hour_dir)
+        return checked if isinstance(checked, HourIndex) else _list(hour_dir, checked)
+
+    def _settled(self, mtime_ns: int) -> bool:
+        return self._now() - mtime_ns / 1e9 > self.settle_seconds
+
+    def _indexed(
+        self, hour_dir: Path, hour: datetime, channel: str, quality: str, found: HourIndex | _Listing
+    ) -> HourIndex:
+        """The index of a looked-at hour: cached, or built from its listing (and cached)."""
+        if isinstance(found, HourIndex):
+            return found
+        with self._lock:
+            cached = self._cache.get(hour_dir)
+        settled = self._settled(found.mtime_ns)
+        if cached is not None and cached.names == found.names:
             if settled:
-                cached.mtime_ns = mtime_ns
+                cached.mtime_ns = found.mtime_ns
             return cached.index
-        entry = self._build(hour_dir, hour, channel, quality, names, cached)
-        entry.mtime_ns = mtime_ns if settled else -1
+        entry = self._build(hour_dir, hour, channel, quality, found.names, cached)
+        entry.mtime_ns = found.mtime_ns if settled else -1
         with self._lock:
             self._cache.put(hour_dir, entry, entry.size())
         return entry.index
+
+    def _look_all(self, hour_dirs: list[Path]) -> list[HourIndex | _Listing]:
+        """`_look` of each directory; those to list, when more than one, listed concurrently."""
+        checked = list(map(self._check, hour_dirs))
+        stale = [(d, c) for d, c in zip(hour_dirs, checked, strict=True) if not isinstance(c, HourIndex)]
+        listed = iter(self._list_all(stale))
+        return [c if isinstance(c, HourIndex) else next(listed) for c in checked]
+
+    def _list_all(self, stale: list[tuple[Path, int]]) -> Iterable[_Listing]:
+        if len(stale) < 2 or self._listing_threads < 2:
+            return [_list(hour_dir, mtime_ns) for hour_dir, mtime_ns in stale]
+        with self._lock:
+            if self._listers is None:
+                self._listers = ThreadPoolExecutor(self._listing_threads, thread_name_prefix="hour-listing")
+            listers = self._listers
+        return listers.map(_list, *zip(*stale, strict=True))
 
     def _build(
         self,
@@ -370,10 +427,13 @@ class SegmentIndex:
         Raises ContainsHoles at the first hole when `allow_holes` is false.
         """
         walk = _Walk(start=start, end=end, allow_holes=allow_holes)
-        hour = start.replace(minute=0, second=0, microsecond=0) - ONE_HOUR
-        while hour < end and not walk.done:
-            walk.walk_hour(self.hour_index(channel, quality, hour))
-            hour += ONE_HOUR
+        first = start.replace(minute=0, second=0, microsecond=0) - ONE_HOUR
+        hours = list(takewhile(end.__gt__, (first + k * ONE_HOUR for k in count())))
+        hour_dirs = [self._hour_dir(channel, quality, hour) for hour in hours]
+        for hour, hour_dir, found in zip(hours, hour_dirs, self._look_all(hour_dirs), strict=True):
+            if walk.done:
+                break
+            walk.walk_hour(self._indexed(hour_dir, hour, channel, quality, found))
         return walk.finish()
 
     async def best_segments_async(
@@ -383,6 +443,10 @@ class SegmentIndex:
         return await asyncio.to_thread(
             self.best_segments, channel, quality, start, end, allow_holes=allow_holes
         )
+
+
+def _list(hour_dir: Path, mtime_ns: int) -> _Listing:
+    return _Listing(mtime_ns, tuple(sorted(read_hour_names(hour_dir))))
 
 
 def _file_size(seg: Segment) -> int:
