@@ -9,9 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.harness.store_builder import build_store, write_segment
-from wubloader.store import ContainsHoles, SegmentIndex, SegmentType, create_tombstone, hour_name
+from wubloader.store import ContainsHoles, SegmentIndex, SegmentType, create_tombstone, hour_name, selection
 from wubloader.store.naming import parse_segment_name
-from wubloader.store import selection
 from wubloader.store.selection import HourIndex, _walk_chain, build_hour_index
 
 T0 = datetime(2024, 5, 1, 10, 0, 0)
@@ -202,6 +201,24 @@ def test_the_hours_a_range_needs_are_listed_concurrently_with_the_same_result(tm
     write_segment(tmp_path, at(5 * 3600))
     assert spans(concurrent.best_segments("chan", "source", start, end))[-2] == (5 * 3600, 5 * 3600 + 2)
     assert listed_by == ["MainThread"]
+
+
+@pytest.mark.parametrize("threads", [1, 4])
+def test_an_hour_that_cannot_be_listed_is_an_error_in_the_callers_thread(tmp_path, monkeypatch, threads):
+    build_store(tmp_path, T0, 3 * 1800)
+    unreadable = tmp_path / "chan/source" / hour_name(T0 + timedelta(hours=1))
+    real = selection.read_hour_names
+
+    def refusing(hour_dir):
+        if hour_dir == unreadable:
+            raise PermissionError(13, "Permission denied", str(hour_dir))
+        return real(hour_dir)
+
+    monkeypatch.setattr(selection, "read_hour_names", refusing)
+    index = SegmentIndex(tmp_path, settle_seconds=0, listing_threads=threads)
+    with pytest.raises(PermissionError):
+        index.best_segments("chan", "source", at(0), at(3 * 3600))
+    assert not [t for t in threading.enumerate() if t.name.startswith("hour-listing")]  # none left
 
 
 def test_cache_is_bounded_in_bytes_and_evicts_the_least_recently_used_hours(tmp_path):

@@ -14,7 +14,6 @@ import threading
 import time
 from bisect import bisect_left
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import count, takewhile
@@ -329,7 +328,6 @@ class SegmentIndex:
         self._cache: ByteBudgetLRU[Path, _CachedHour] = ByteBudgetLRU(max_bytes)
         self._lock = threading.Lock()
         self._listing_threads = listing_threads
-        self._listers: ThreadPoolExecutor | None = None
 
     def hour_index(self, channel: str, quality: str, hour: datetime) -> HourIndex:
         hour_dir = self._hour_dir(channel, quality, hour)
@@ -384,14 +382,10 @@ class SegmentIndex:
         listed = iter(self._list_all(stale))
         return [c if isinstance(c, HourIndex) else next(listed) for c in checked]
 
-    def _list_all(self, stale: list[tuple[Path, int]]) -> Iterable[_Listing]:
+    def _list_all(self, stale: list[tuple[Path, int]]) -> list[_Listing]:
         if len(stale) < 2 or self._listing_threads < 2:
             return [_list(hour_dir, mtime_ns) for hour_dir, mtime_ns in stale]
-        with self._lock:
-            if self._listers is None:
-                self._listers = ThreadPoolExecutor(self._listing_threads, thread_name_prefix="hour-listing")
-            listers = self._listers
-        return listers.map(_list, *zip(*stale, strict=True))
+        return _list_concurrently(stale, self._listing_threads)
 
     def _build(
         self,
@@ -447,6 +441,33 @@ class SegmentIndex:
 
 def _list(hour_dir: Path, mtime_ns: int) -> _Listing:
     return _Listing(mtime_ns, tuple(sorted(read_hour_names(hour_dir))))
+
+
+def _list_concurrently(stale: list[tuple[Path, int]], threads: int) -> list[_Listing]:
+    """`_list` of each, on up to `threads` short-lived daemon threads (none left behind to keep a
+    stopping process waiting on a stuck file system); the first error is raised here."""
+    results: list[_Listing | BaseException | None] = [None] * len(stale)
+    jobs = count()  # next() of a count is atomic: each index is taken once
+
+    def work() -> None:
+        while (i := next(jobs)) < len(stale):
+            try:
+                results[i] = _list(*stale[i])
+            except BaseException as exc:  # raised in the caller's thread below
+                results[i] = exc
+
+    workers = [
+        threading.Thread(target=work, name=f"hour-listing-{k}", daemon=True)
+        for k in range(min(threads, len(stale)))
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return [result for result in results if isinstance(result, _Listing)]  # every one is
 
 
 def _file_size(seg: Segment) -> int:
