@@ -177,7 +177,7 @@ def test_the_hours_a_range_needs_are_listed_concurrently_with_the_same_result(tm
     """A first long playlist lists its uncached hours on the listing threads (cold reads overlap);
     its chain is the one listing hour by hour gives. Cached hours are not listed again, and a single
     stale hour (the live one) is listed inline."""
-    build_store(tmp_path, T0, 5 * 1800, skip=set(range(2000, 2100)))  # five hours, a hole in the 2nd
+    build_store(tmp_path, T0, 5 * 60, duration=60.0, skip={70})  # five hours, a hole in the 2nd
     (tmp_path / "chan/source" / hour_name(T0 + timedelta(hours=6))).write_bytes(b"not an hour")
     listed_by: list[str] = []
     real = selection.read_hour_names
@@ -195,7 +195,7 @@ def test_the_hours_a_range_needs_are_listed_concurrently_with_the_same_result(tm
     listed_by.clear()
     assert chain == one_by_one.best_segments("chan", "source", start, end)
     assert listed_by == ["MainThread"] * 6
-    assert spans(chain)[:3] == [None, (0, 2), (2, 4)] and chain.count(None) == 3  # before, hole, after
+    assert spans(chain)[:3] == [None, (0, 60), (60, 120)] and chain.count(None) == 3  # before, hole, after
     listed_by.clear()
     assert concurrent.best_segments("chan", "source", start, end) == chain and not listed_by
     write_segment(tmp_path, at(5 * 3600))
@@ -205,7 +205,7 @@ def test_the_hours_a_range_needs_are_listed_concurrently_with_the_same_result(tm
 
 @pytest.mark.parametrize("threads", [1, 4])
 def test_an_hour_that_cannot_be_listed_is_an_error_in_the_callers_thread(tmp_path, monkeypatch, threads):
-    build_store(tmp_path, T0, 3 * 1800)
+    build_store(tmp_path, T0, 3 * 60, duration=60.0)
     unreadable = tmp_path / "chan/source" / hour_name(T0 + timedelta(hours=1))
     real = selection.read_hour_names
 
