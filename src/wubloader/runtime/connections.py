@@ -122,7 +122,7 @@ class ConnectionCap:
         self._last_log = -REFUSAL_LOG_INTERVAL
 
     def open_connections(self) -> int:
-        return len(self.server.connections) + (len(self.lane.connections) if self.lane else 0)
+        return count_open(self.server, self.lane)
 
     def __call__(self) -> asyncio.BaseProtocol:
         if self.open_connections() < self.cap:
@@ -140,6 +140,11 @@ class ConnectionCap:
             self._refused_since_log = 0
             self._last_log = now
         return _Refusal()
+
+
+def count_open(server: web.Server | None, lane: FastLane | None) -> int:
+    """Connections open now: aiohttp's and those the fast lane holds."""
+    return (len(server.connections) if server else 0) + (len(lane.connections) if lane else 0)
 
 
 class CappedSite(web.BaseSite):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from wubloader.runtime.connections import CappedSite, ConnectionLimits
+from wubloader.runtime.connections import CappedSite, ConnectionLimits, count_open
 from wubloader.runtime.errors import ListenError, RuntimeConfigError
 from wubloader.runtime.fast_lane import LANE, FastLane
 from wubloader.runtime.signals import STOP_SIGNALS, SignalLatch
@@ -134,8 +134,7 @@ class RunningServer:
 
     def open_connections(self) -> int:
         """Connections open now: aiohttp's and those the fast lane holds."""
-        server = self._runner.server
-        return (len(server.connections) if server else 0) + (len(self.lane.connections) if self.lane else 0)
+        return count_open(self._runner.server, self.lane)
 
     async def close(self, *, grace: float | None = None) -> None:
         """Stop accepting, wait up to the drain timeout for in-flight requests, cancel the rest, close.

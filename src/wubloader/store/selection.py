@@ -331,7 +331,7 @@ class SegmentIndex:
 
     def hour_index(self, channel: str, quality: str, hour: datetime) -> HourIndex:
         hour_dir = self._hour_dir(channel, quality, hour)
-        return self._indexed(hour_dir, hour, channel, quality, self._look(hour_dir))
+        return self._indexed(hour_dir, hour, channel, quality, self._look_all([hour_dir])[0])
 
     def _hour_dir(self, channel: str, quality: str, hour: datetime) -> Path:
         return self.base / check_component(channel) / check_component(quality) / hour_name(hour)
@@ -348,10 +348,6 @@ class SegmentIndex:
         if cached is not None and cached.mtime_ns == mtime_ns and self._settled(mtime_ns):
             return cached.index
         return mtime_ns
-
-    def _look(self, hour_dir: Path) -> HourIndex | _Listing:
-        checked = self._check(hour_dir)
-        return checked if isinstance(checked, HourIndex) else _list(hour_dir, checked)
 
     def _settled(self, mtime_ns: int) -> bool:
         return self._now() - mtime_ns / 1e9 > self.settle_seconds
@@ -376,7 +372,8 @@ class SegmentIndex:
         return entry.index
 
     def _look_all(self, hour_dirs: list[Path]) -> list[HourIndex | _Listing]:
-        """`_look` of each directory; those to list, when more than one, listed concurrently."""
+        """Each directory's cached index, or its listing if the cache cannot answer for it; those to
+        list, when more than one, listed concurrently."""
         checked = list(map(self._check, hour_dirs))
         stale = [(d, c) for d, c in zip(hour_dirs, checked, strict=True) if not isinstance(c, HourIndex)]
         listed = iter(self._list_all(stale))
