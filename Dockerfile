@@ -14,10 +14,11 @@ FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-# Dependencies only: a stub package lets pip resolve pyproject.toml without the real code.
-COPY pyproject.toml README.md ./
+# Dependencies only, at the versions pinned in constraints.txt: a stub package lets pip resolve
+# pyproject.toml without the real code.
+COPY pyproject.toml README.md constraints.txt ./
 RUN mkdir -p src/wubloader && touch src/wubloader/__init__.py \
-    && pip install --no-cache-dir . \
+    && pip install --no-cache-dir -c constraints.txt . \
     && pip uninstall -y wubloader
 COPY src ./src
 COPY --from=editor /editor/vendor ./src/wubloader/editor/static/vendor

@@ -44,6 +44,10 @@ def test_multi_stage_with_dependencies_before_code():
     src_copy = next(i for i, args in copies if args.startswith("src"))
     installs = [i for i, (word, args) in enumerate(ins) if word == "RUN" and "pip install" in args]
     assert pyproject_copy < installs[0] < src_copy < installs[-1]
+    # The dependencies at their pinned versions (the last install adds only the code: --no-deps).
+    assert "constraints.txt" in ins[pyproject_copy][1]
+    assert "pip install --no-cache-dir -c constraints.txt ." in ins[installs[0]][1]
+    assert "--no-deps" in ins[installs[-1]][1]
 
 
 def test_final_stage_rules():
