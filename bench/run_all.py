@@ -6,14 +6,18 @@ Runs each `bench/*_bench.py` (and the restreamer's `--load` scenario) as its own
 `--quick` if asked; each records its figures through `bench/results.py`. Prints one row per figure:
 measure, ours, the reference measured in the same run, their ratio, the target and whether it is met,
 with the 1-minute load average before each bench (the machine is shared: read ratios, not absolutes).
-A bench that fails is listed as FAILED and the others still run; the exit status is then 1.
+A bench that fails is listed as FAILED and the others still run; the exit status is then 1. The
+benches use the test suite's tools (`bin/setup --test`): anything missing is named before any bench
+runs (exit status 2).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +37,23 @@ TIMEOUT_SECONDS = 3600
 # median of three rounds (one 1 s round of wrk is mostly noise on a shared machine; its smoke test
 # keeps one).
 QUICK_EXTRA = {"restreamer": ["--rounds", "3"]}
+
+# What benches need beyond the runtime install (every bench builds its stores with the test suite's
+# harness, which imports pytest); `bin/setup --test` installs all of it.
+NEEDS = {"restreamer": ("nginx", "wrk", "curl"), "editor": ("playwright", "chromium")}
+PYTHON_MODULES = frozenset({"pytest", "playwright"})
+
+
+def missing_tools(names: list[str]) -> list[str]:
+    """The Python modules and programs that the benches `names` need and this machine lacks."""
+    wanted = {"pytest"}.union(*(NEEDS.get(name, ()) for name in names))
+    return sorted(tool for tool in wanted if not _found(tool))
+
+
+def _found(tool: str) -> bool:
+    if tool in PYTHON_MODULES:
+        return importlib.util.find_spec(tool) is not None
+    return shutil.which(tool) is not None or Path("/usr/sbin", tool).exists()  # nginx is off a user's PATH
 
 
 def runs() -> list[tuple[str, str, list[str]]]:
@@ -98,13 +119,17 @@ def main() -> int:
     unknown = sorted(set(wanted) - set(known))
     if unknown:
         parser.error(f"unknown bench {', '.join(unknown)}; known: {', '.join(known)}")
+    selected = [run for run in runs() if not wanted or run[0] in wanted]
+    missing = missing_tools([name for name, _, _ in selected])
+    if missing:
+        print(f"run_all: {', '.join(missing)} missing: the benches use the test suite's tools; "
+              "run bin/setup --test first", file=sys.stderr)  # fmt: skip
+        return 2
     logs = args.logs or Path(tempfile.mkdtemp(prefix="bench-logs-"))
     logs.mkdir(parents=True, exist_ok=True)
     table: list[dict] = []
     failed = False
-    for name, script, arguments in runs():
-        if wanted and name not in wanted:
-            continue
+    for name, script, arguments in selected:
         load = os.getloadavg()[0]
         began = time.monotonic()
         print(f"running {name} (load average {load:.1f}) ...", flush=True)

@@ -1,6 +1,7 @@
 """bench/run_all.py runs a bench in quick mode and prints (and saves) one table of its recorded figures."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,3 +34,14 @@ def test_run_all_refuses_an_unknown_bench():
     done = subprocess.run([sys.executable, RUN_ALL, "--only", "nosuch"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "unknown bench nosuch" in done.stderr
+
+
+def test_run_all_names_what_is_missing_before_running_anything():
+    """Without the test tools (here: no wrk or curl on PATH) it says what to run instead of failing later."""
+    env = {**os.environ, "PATH": "/nonexistent"}
+    done = subprocess.run(
+        [sys.executable, RUN_ALL, "--quick", "--only", "restreamer"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 2
+    assert done.stderr == "run_all: curl, wrk missing: the benches use the test suite's tools; run bin/setup --test first\n"
+    assert "running" not in done.stdout
