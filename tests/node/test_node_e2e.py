@@ -71,6 +71,13 @@ def test_demo_node_and_backfilling_node(tmp_path, components):
     assert "ffplay" in node_a.log()  # the start-up summary tells people where to look
 
     wait_until(lambda: len(segment_names(url_a)) >= 3, 60, message="node A archiving the demo stream")
+    # The demo's editing side runs on SQLite without sign-in: it never loads the PostgreSQL driver or
+    # PyJWT's cryptography (~18 MiB resident between them).
+    thrimshim = re.search(r"thrimshim API at (http://127\.0\.0\.1:[0-9]+/thrimshim)", node_a.log())
+    assert thrimshim is not None
+    assert isinstance(json.loads(get(thrimshim[1])), list)  # the editing side is up, on its database
+    loaded = open(f"/proc/{node_a.process.pid}/maps").read()
+    assert "psycopg" not in loaded and "cryptography" not in loaded
     start = first_start(segment_names(url_a)) + timedelta(seconds=1)
     end = start + WINDOW
     wait_until(

@@ -10,8 +10,6 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-import psycopg
-
 from wubloader.db.dialect import NOTIFY_CHANNEL, redact, sqlalchemy_url
 
 if TYPE_CHECKING:
@@ -38,6 +36,8 @@ async def listen_for_edits(url: str, on_edited: Callable[[str], None]) -> None:
     conninfo = _conninfo(url)
     if conninfo is None:
         return
+    import psycopg  # only PostgreSQL nodes pay for the driver (~9 MiB resident)
+
     while True:
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT):

@@ -26,7 +26,6 @@ from wubloader.thrimshim import openapi, routes_rows, routes_templates
 from wubloader.thrimshim.auth import Authenticator
 from wubloader.thrimshim.config import OidcConfig, ThrimshimConfig
 from wubloader.thrimshim.errors import error_middleware
-from wubloader.thrimshim.oidc import OidcVerifier
 from wubloader.thrimshim.state import STATE, ThrimshimState
 
 if TYPE_CHECKING:
@@ -61,7 +60,12 @@ def create_app(
     app = web.Application(
         middlewares=[request_metrics_middleware(SERVICE), error_middleware], client_max_size=MAX_BODY_BYTES
     )
-    verifier = OidcVerifier(config.oidc) if config.oidc is not None else None
+    verifier = None
+    if config.oidc is not None:
+        # Only nodes that accept OIDC sign-in pay for PyJWT and cryptography (~9 MiB resident).
+        from wubloader.thrimshim.oidc import OidcVerifier
+
+        verifier = OidcVerifier(config.oidc)
     app[STATE] = ThrimshimState(
         config=config,
         database=database,
