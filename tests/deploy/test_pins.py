@@ -1,20 +1,16 @@
 """Every Python package comes at the exact version pinned in constraints.txt (written by bin/lock-python)."""
 
-import re
 import tomllib
 from importlib import metadata
 from pathlib import Path
 
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name as canonical
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[2]
 # Installed by the venv itself or by pip for the editable build, never imported by wubloader.
 UNPINNED = {"pip", "setuptools", "wheel", "wubloader"}
-
-
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def pins() -> dict[str, Version]:
