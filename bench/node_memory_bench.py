@@ -51,7 +51,9 @@ def fetch(url: str) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="archive for 30 s")
     parser.add_argument("--seconds", type=float, default=None, help="live archiving before measuring (120)")
     args = parser.parse_args()
@@ -83,7 +85,9 @@ def main() -> int:
     print(f"  RSS at start                   {idle:7.1f} MiB")
     print(f"  RSS after the hour's playlists {after:7.1f} MiB (target <= 100 MiB; {size} B served)")
     print(f"  peak RSS                       {peak:7.1f} MiB")
-    record("node --demo RSS, an hour of archive", after, idle, unit="MiB", target="<= 100 MiB", met=after <= 100)
+    record(
+        "node --demo RSS, an hour of archive", after, idle, unit="MiB", target="<= 100 MiB", met=after <= 100
+    )
     record("node --demo peak RSS", peak, unit="MiB")
     return 0
 

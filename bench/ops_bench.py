@@ -120,7 +120,9 @@ def main() -> int:
         root = args.dir or Path(tmp)
         verify_rate, sha_rate = bench_verify(root, files, repeat)
         floor, cold, warm = bench_coverage(root / "coverage-store", hours, repeat)
-    print(f"verify {verify_rate:8.1f} MB/s  vs sha256sum {sha_rate:8.1f} MB/s (CPU)  {verify_rate / sha_rate:.2f}x")
+    print(
+        f"verify {verify_rate:8.1f} MB/s  vs sha256sum {sha_rate:8.1f} MB/s (CPU)  {verify_rate / sha_rate:.2f}x"
+    )
     print(f"coverage over {hours} h ({int(hours * 1800)} segments), CPU ms:")
     print(f"  bare listing {floor * 1e3:8.1f}")
     print(f"  cold pass    {cold * 1e3:8.1f}   {cold / floor:.2f}x the listing")

@@ -274,7 +274,14 @@ def rough_cut_vs_cat(ours: str, nginx: str, base: Path, rounds: int) -> None:
     cat, cut, floor, curl = (statistics.median(times[name]) * 1e3 for name in runs)
     print(f"  rough cut 1 h   {cut:8.0f} ms (splicing client; curl {curl:.0f} ms); cat of the same "
           f"{len(files)} files {cat:.0f} ms: {cut / cat:.2f}x; nginx, the same bytes as one file: {floor:.0f} ms")  # fmt: skip
-    record("rough cut 1 h (HTTP, zero-copy client)", cut, cat, unit="ms", target="<= 1.5x cat", met=cut <= 1.5 * cat)
+    record(
+        "rough cut 1 h (HTTP, zero-copy client)",
+        cut,
+        cat,
+        unit="ms",
+        target="<= 1.5x cat",
+        met=cut <= 1.5 * cat,
+    )
     record("rough cut 1 h (HTTP, curl: one more copy)", curl, cat, unit="ms")
     record("rough cut 1 h vs nginx sending its bytes as one file", cut, floor, unit="ms")
 

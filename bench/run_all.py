@@ -108,7 +108,9 @@ def print_table(rows: list[dict]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="every bench in its quick (smoke) mode")
     parser.add_argument("--only", default="", help="comma-separated bench names (e.g. store,restreamer)")
     parser.add_argument("--json", type=Path, help="also write every row to this file as JSON")

@@ -48,7 +48,15 @@ class OidcIssuer:
 
     def token(self, email: str = "ed@example.org", *, signer: Any = None, **overrides: Any) -> str:
         now = int(time.time())
-        claims = {"iss": self.issuer, "aud": AUDIENCE, "sub": "123", "email": email, "email_verified": True,
-                  "iat": now, "exp": now + 600, **overrides}
+        claims = {
+            "iss": self.issuer,
+            "aud": AUDIENCE,
+            "sub": "123",
+            "email": email,
+            "email_verified": True,
+            "iat": now,
+            "exp": now + 600,
+            **overrides,
+        }
         claims = {k: v for k, v in claims.items() if v is not None}
         return jwt.encode(claims, signer or self.key, algorithm="RS256", headers={"kid": "k1"})

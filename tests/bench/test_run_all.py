@@ -26,12 +26,24 @@ def test_run_all_quick_store_table(tmp_path):
     ]  # fmt: skip
     assert all(r["bench"] == "store" and r["ratio"] > 0 and r["unit"] == "ms" for r in rows)
     table = out.split("load average now", 1)[1].splitlines()[1:]
-    assert table[0].split() == ["bench", "measure", "ours", "reference", "unit", "ratio", "target", "met", "load"]
+    assert table[0].split() == [
+        "bench",
+        "measure",
+        "ours",
+        "reference",
+        "unit",
+        "ratio",
+        "target",
+        "met",
+        "load",
+    ]
     assert len(table) == 1 + len(rows)
 
 
 def test_run_all_refuses_an_unknown_bench():
-    done = subprocess.run([sys.executable, RUN_ALL, "--only", "nosuch"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, RUN_ALL, "--only", "nosuch"], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2
     assert "unknown bench nosuch" in done.stderr
 
@@ -40,8 +52,15 @@ def test_run_all_names_what_is_missing_before_running_anything():
     """Without the test tools (here: no wrk or curl on PATH) it says what to run instead of failing later."""
     env = {**os.environ, "PATH": "/nonexistent"}
     done = subprocess.run(
-        [sys.executable, RUN_ALL, "--quick", "--only", "restreamer"], capture_output=True, text=True, timeout=60, env=env
+        [sys.executable, RUN_ALL, "--quick", "--only", "restreamer"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     )
     assert done.returncode == 2
-    assert done.stderr == "run_all: curl, wrk missing: the benches use the test suite's tools; run bin/setup --test first\n"
+    assert (
+        done.stderr
+        == "run_all: curl, wrk missing: the benches use the test suite's tools; run bin/setup --test first\n"
+    )
     assert "running" not in done.stdout

@@ -68,7 +68,9 @@ def expected_pixels(segments, hours):
     result = []
     for i in range(hours * 1800):
         a, b = 2.0 * i, 2.0 * i + 2.0
-        result.append(FULL_RGB if covered(a, b, full) else PARTIAL_RGB if covered(a, b, every) else MISSING_RGB)
+        result.append(
+            FULL_RGB if covered(a, b, full) else PARTIAL_RGB if covered(a, b, every) else MISSING_RGB
+        )
     return result
 
 
@@ -158,7 +160,15 @@ def test_page_adds_the_database_nodes(tmp_path, components):
 
     broken = free_port()
     bad_db = f"sqlite:///{tmp_path / 'missing' / 'nowhere.sqlite'}"
-    args = ["restreamer", "--base-dir", str(base), "--port", str(broken), "--nodes", "http://west.example:8000"]
+    args = [
+        "restreamer",
+        "--base-dir",
+        str(base),
+        "--port",
+        str(broken),
+        "--nodes",
+        "http://west.example:8000",
+    ]
     components.append(start_component([*args, "--db", bad_db], tmp_path / "logs", port=broken))
     status, _, page = fetch(f"http://127.0.0.1:{broken}/coverage")
     assert status == 200 and "node list is unavailable" in page.decode()

@@ -85,7 +85,11 @@ BAD_FILES = [
     ("bad.jsonl", '{"id": "j1", "sheet_name": "s"}\n[1, 2]\n', "line 2: expected a JSON object"),
     ("bad.jsonl", '{"id": "j1", "sheet_name": "s", "tags": [1]}\n', "line 1: tags must be a list of strings"),
     ("bad.jsonl", '{"id": 5, "sheet_name": "s"}\n', "line 1: id must be a string"),
-    ("bad.jsonl", '{"id": "n", "sheet_name": "s", "notes": "a\\u0000b"}\n', "line 1: notes contains a NUL character"),
+    (
+        "bad.jsonl",
+        '{"id": "n", "sheet_name": "s", "notes": "a\\u0000b"}\n',
+        "line 1: notes contains a NUL character",
+    ),
 ]
 
 

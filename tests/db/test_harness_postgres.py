@@ -16,7 +16,9 @@ def test_db_url_is_fresh_and_writable(db_url):
         tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()").fetchone()
         assert tables == (0,)
         conn.execute("CREATE TABLE probe (x INTEGER)")
-        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()").fetchone() == (1,)
+        assert conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+        ).fetchone() == (1,)
         assert conn.execute("SELECT current_user, inet_server_addr()::text").fetchone() == (
             "postgres",
             "127.0.0.1/32",

@@ -81,7 +81,9 @@ def test_sigkill_mid_download_then_restart(tmp_path, components):
             restarted = start_downloader(components, tmp_path, base, source.media_url)
             wait_for(lambda: not temp_files(base), 120, "start-up to remove the leftover temp file")
             archived = len(good_starts(base))
-            wait_for(lambda: len(good_starts(base)) >= archived + 3, 120, "the restarted downloader archiving")
+            wait_for(
+                lambda: len(good_starts(base)) >= archived + 3, 120, "the restarted downloader archiving"
+            )
             encoder.stop()
             truth = source_truth(encoder_dir)
             wait_for(lambda: {s.start for s in truth} <= good_starts(base), 30, "the archive to catch up")

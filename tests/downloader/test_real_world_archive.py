@@ -66,7 +66,10 @@ def stored(base, channel: str, quality: str = "source") -> dict[datetime, str]:
 async def test_first_live_segment_after_an_ad_pod_is_archived(tmp_path, name, first_live):
     channel = "adpod" + name[-9:-5]
     before = metric(  # the registry is process-global: count this test's skips only
-        "wubloader_downloader_ad_segments_skipped_total", channel=channel, quality="source", reason="amazon_title"
+        "wubloader_downloader_ad_segments_skipped_total",
+        channel=channel,
+        quality="source",
+        reason="amazon_title",
     )
     origin = await FixtureOrigin({"/live.m3u8": fixture(name)}).start()
     base = await archive(tmp_path, origin, "/live.m3u8", channel, lambda b: first_live in stored(b, channel))

@@ -12,7 +12,9 @@ GRAFANA = Path(__file__).resolve().parents[2] / "deploy" / "grafana"
 
 
 def test_every_panel_queries_the_provisioned_prometheus() -> None:
-    (source,) = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text())["datasources"]
+    (source,) = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text())[
+        "datasources"
+    ]
     assert source["type"] == "prometheus"
     dashboards = [json.loads(path.read_text()) for path in sorted((GRAFANA / "dashboards").glob("*.json"))]
     assert {d["uid"] for d in dashboards} == {"wubloader-node", "wubloader-cluster"}
@@ -28,5 +30,9 @@ def test_every_panel_queries_the_provisioned_prometheus() -> None:
 
 
 def test_the_provider_loads_one_folder_of_dashboards() -> None:
-    (provider,) = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "wubloader.yml").read_text())["providers"]
-    assert provider["type"] == "file" and provider["options"]["path"] == "/var/lib/grafana/dashboards/wubloader"
+    (provider,) = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "wubloader.yml").read_text())[
+        "providers"
+    ]
+    assert (
+        provider["type"] == "file" and provider["options"]["path"] == "/var/lib/grafana/dashboards/wubloader"
+    )

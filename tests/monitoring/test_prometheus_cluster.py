@@ -21,6 +21,7 @@ from tests.harness.prometheus import check_rules_and_panels, run_prometheus
 
 pytestmark = [pytest.mark.ffmpeg, pytest.mark.slow]
 
+
 @pytest.mark.timeout(600)
 def test_prometheus_over_the_cluster(tmp_path, postgres_server, components):
     with start_cluster(tmp_path / "cluster", postgres_server) as cluster:

@@ -26,7 +26,9 @@ def alert_names() -> set[str]:
 
 def test_config_and_rules_are_valid() -> None:
     assert "SUCCESS" in promtool("check", "config", str(PROMETHEUS / "prometheus.yml"))
-    assert f"SUCCESS: {len(alert_names())} rules found" in promtool("check", "rules", str(PROMETHEUS / "alerts.yml"))
+    assert f"SUCCESS: {len(alert_names())} rules found" in promtool(
+        "check", "rules", str(PROMETHEUS / "alerts.yml")
+    )
 
 
 def test_every_alert_has_unit_tests_and_they_pass() -> None:

@@ -24,6 +24,7 @@ from tests.harness.prometheus import check_rules_and_panels, run_prometheus
 
 pytestmark = [pytest.mark.ffmpeg, pytest.mark.slow]
 
+
 @pytest.mark.timeout(420)
 def test_prometheus_evaluates_every_rule_and_panel_and_fires_node_down(tmp_path, components):
     ports = {"a": free_port(), "b": free_port()}

@@ -66,7 +66,14 @@ def test_metrics_port_serves_metrics(tmp_path, components):
 
 
 def test_locations_without_a_database_exits_2(tmp_path, components):
-    args = ["--base-dir", str(tmp_path / "store"), "--port", str(free_port()), "--locations", str(tmp_path / "l.json")]
+    args = [
+        "--base-dir",
+        str(tmp_path / "store"),
+        "--port",
+        str(free_port()),
+        "--locations",
+        str(tmp_path / "l.json"),
+    ]
     exits_with_one_line(args, tmp_path, components, 2, "--locations needs --db")
 
 

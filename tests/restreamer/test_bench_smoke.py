@@ -36,7 +36,11 @@ def test_bench_quick_mode_runs(tmp_path):
         assert throughput["unit"] == "req/s" and throughput["ours"] > 0 and throughput["reference"] > 0
         cpu = rows[f"/segments {connections} conn, server CPU per 10k requests"]
         assert cpu["unit"] == "s" and cpu["ours"] > 0 and cpu["reference"] > 0
-    for measure in ("(HTTP, zero-copy client)", "(HTTP, curl: one more copy)", "vs nginx sending its bytes as one file"):
+    for measure in (
+        "(HTTP, zero-copy client)",
+        "(HTTP, curl: one more copy)",
+        "vs nginx sending its bytes as one file",
+    ):
         rough = rows[f"rough cut 1 h {measure}"]
         assert rough["unit"] == "ms" and rough["ours"] > 0 and rough["reference"] > 0
 

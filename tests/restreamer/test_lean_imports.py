@@ -11,7 +11,9 @@ HEAVY = ("PIL", "sqlalchemy")
 
 def loaded_after(module: str) -> set[str]:
     script = f"import sys, {module}; print(__import__('json').dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
     return {name.split(".")[0] for name in json.loads(out.stdout)}
 
 

@@ -52,7 +52,16 @@ async def test_bounded_in_bytes_and_missing_dirs(tmp_path):
 
 @pytest.mark.parametrize("command", ["restreamer", "node"])
 def test_cache_budgets_come_from_the_command_line(tmp_path, command):
-    budgets = ["--index-cache-mb", "1.5", "--files-cache-mb", "2", "--playlist-cache-mb", "3", "--paths-cache-mb", "0.5"]
+    budgets = [
+        "--index-cache-mb",
+        "1.5",
+        "--files-cache-mb",
+        "2",
+        "--playlist-cache-mb",
+        "3",
+        "--paths-cache-mb",
+        "0.5",
+    ]
     args = build_parser(command).parse_args([command, "--base-dir", str(tmp_path), *budgets])
     config = config_from_args(args)
     assert config.index_cache_bytes == 1536 * 1024 and config.files_cache_bytes == 2 * 1024 * 1024

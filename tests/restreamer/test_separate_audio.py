@@ -84,6 +84,8 @@ async def test_full_cut_takes_its_sound_from_the_audio_quality(store, make_clien
     assert set(probe(out, "stream=codec_type", "a")) == {"audio"}  # (TS lists streams per program too)
     frames = len(probe(out, "packet=pts", "v"))
     assert frames == 150  # 6 s at 25 fps
-    audio_seconds = sum(float(d.strip(",")) for d in probe(out, "packet=duration_time", "a") if d.strip(",") != "N/A")
+    audio_seconds = sum(
+        float(d.strip(",")) for d in probe(out, "packet=duration_time", "a") if d.strip(",") != "N/A"
+    )
     assert abs(audio_seconds - 6.0) < 0.1
     assert mean_volume(out) > -40.0  # the tone, not padded silence

@@ -373,7 +373,9 @@ def test_base_dir_that_is_a_file_is_refused(tmp_path):
     StoreConfig(base_dir=tmp_path / "missing")  # created later by whoever writes first
 
 
-def test_env_file_variable_reads_a_secret_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_env_file_variable_reads_a_secret_from_a_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     secret = tmp_path / "port"
     secret.write_text("9123\n")
     monkeypatch.setenv("WUBLOADER_BASE_DIR_FILE", str(tmp_path / "missing-but-moot"))

@@ -41,17 +41,41 @@ def seed(database) -> Seeded:
     """Roles with a token each, one template, and event `ev1` as a sheet would create it."""
     issued = {}
     with database.transaction() as conn:
-        for email, editor, artist in [("ed@example.org", True, False), ("art@example.org", False, True),
-                                      ("nobody@example.org", False, False)]:
-            roles.put_role(conn, roles.RoleRow(email=email, name=email.split("@")[0], editor=editor, artist=artist))
+        for email, editor, artist in [
+            ("ed@example.org", True, False),
+            ("art@example.org", False, True),
+            ("nobody@example.org", False, False),
+        ]:
+            roles.put_role(
+                conn, roles.RoleRow(email=email, name=email.split("@")[0], editor=editor, artist=artist)
+            )
             issued[email] = tokens.add_token(conn, email, now=NOW)[0]
-        templates.add_template(conn, Template(name="standard", description="d", attribution="Art by A",
-                                              crop=(0, 0, 1920, 1080), location=(100, 100, 740, 460), image=PNG))
-        events.insert_event(conn, SheetEvent(id="ev1", sheet_name="Tuesday", event_start=T0,
-                                             event_end=T0 + timedelta(hours=1), category="Chat",
-                                             description="Desc", tags=("x",)))
-    return Seeded(editor=issued["ed@example.org"], artist=issued["art@example.org"],
-                  nobody=issued["nobody@example.org"])
+        templates.add_template(
+            conn,
+            Template(
+                name="standard",
+                description="d",
+                attribution="Art by A",
+                crop=(0, 0, 1920, 1080),
+                location=(100, 100, 740, 460),
+                image=PNG,
+            ),
+        )
+        events.insert_event(
+            conn,
+            SheetEvent(
+                id="ev1",
+                sheet_name="Tuesday",
+                event_start=T0,
+                event_end=T0 + timedelta(hours=1),
+                category="Chat",
+                description="Desc",
+                tags=("x",),
+            ),
+        )
+    return Seeded(
+        editor=issued["ed@example.org"], artist=issued["art@example.org"], nobody=issued["nobody@example.org"]
+    )
 
 
 @pytest.fixture
@@ -65,8 +89,14 @@ async def make_client(database):
     clients: list[TestClient] = []
 
     async def make(**overrides) -> TestClient:
-        settings = {"db_url": database.url, "upload_locations": LOCATIONS, "title_header": "DB2024",
-                    "description_footer": "Footer text", "default_channel": "desertbus", **overrides}
+        settings = {
+            "db_url": database.url,
+            "upload_locations": LOCATIONS,
+            "title_header": "DB2024",
+            "description_footer": "Footer text",
+            "default_channel": "desertbus",
+            **overrides,
+        }
         app = create_app(ThrimshimConfig(**settings), database, now=lambda: NOW)
         client = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()
@@ -90,16 +120,33 @@ def bearer(token: str) -> dict[str, str]:
 def edit_body(**overrides) -> dict:
     """A complete, valid submission of ev1 (as the editor would send it)."""
     body = {
-        "sheet_name": "Tuesday", "event_start": T0.isoformat(), "event_end": (T0 + timedelta(hours=1)).isoformat(),
-        "category": "Chat", "description": "Desc", "notes": "", "tags": ["x"],
-        "upload_location": "local", "video_channel": "desertbus", "video_quality": "source",
-        "video_ranges": [["2024-11-10T03:05:00Z", "2024-11-10T03:10:00.5Z"],
-                         ["2024-11-10T03:20:00", "2024-11-10T03:25:00"]],
+        "sheet_name": "Tuesday",
+        "event_start": T0.isoformat(),
+        "event_end": (T0 + timedelta(hours=1)).isoformat(),
+        "category": "Chat",
+        "description": "Desc",
+        "notes": "",
+        "tags": ["x"],
+        "upload_location": "local",
+        "video_channel": "desertbus",
+        "video_quality": "source",
+        "video_ranges": [
+            ["2024-11-10T03:05:00Z", "2024-11-10T03:10:00.5Z"],
+            ["2024-11-10T03:20:00", "2024-11-10T03:25:00"],
+        ],
         "video_transitions": [["fade", 1.5]],
-        "video_title": "My video", "video_description": "About it", "video_tags": ["x", "y"],
-        "thumbnail_mode": "TEMPLATE", "thumbnail_time": "2024-11-10T03:06:00", "thumbnail_template": "standard",
-        "thumbnail_crop": [0, 0, 1920, 1080], "thumbnail_location": [1, 2, 3, 4],
-        "public": True, "allow_holes": False, "uploader_whitelist": None, "state": "EDITED",
+        "video_title": "My video",
+        "video_description": "About it",
+        "video_tags": ["x", "y"],
+        "thumbnail_mode": "TEMPLATE",
+        "thumbnail_time": "2024-11-10T03:06:00",
+        "thumbnail_template": "standard",
+        "thumbnail_crop": [0, 0, 1920, 1080],
+        "thumbnail_location": [1, 2, 3, 4],
+        "public": True,
+        "allow_holes": False,
+        "uploader_whitelist": None,
+        "state": "EDITED",
     }
     body.update(overrides)
     return body
@@ -113,5 +160,12 @@ def sheet_json(event) -> dict:
     """The sheet columns of a stored event as the editor would send them back."""
     sheet = event.sheet
     stamp = lambda value: None if value is None else value.isoformat()  # noqa: E731
-    return {"sheet_name": sheet.sheet_name, "event_start": stamp(sheet.event_start), "event_end": stamp(sheet.event_end),
-            "category": sheet.category, "description": sheet.description, "notes": sheet.notes, "tags": list(sheet.tags)}
+    return {
+        "sheet_name": sheet.sheet_name,
+        "event_start": stamp(sheet.event_start),
+        "event_end": stamp(sheet.event_end),
+        "category": sheet.category,
+        "description": sheet.description,
+        "notes": sheet.notes,
+        "tags": list(sheet.tags),
+    }

@@ -13,8 +13,14 @@ from tests.thrimshim.conftest import NOW, PNG, b64, bearer, edit_body
 from wubloader.db import events, tokens
 from wubloader.thrimshim.config import OidcConfig
 
-TEMPLATE = {"name": "new", "image": b64(PNG), "description": "", "attribution": "", "crop": [0, 0, 1, 1],
-            "location": [0, 0, 1, 1]}
+TEMPLATE = {
+    "name": "new",
+    "image": b64(PNG),
+    "description": "",
+    "attribution": "",
+    "crop": [0, 0, 1, 1],
+    "location": [0, 0, 1, 1],
+}
 # Every write route, with a body that would succeed for the right role.
 WRITES = [
     ("/thrimshim/ev1", edit_body()),
@@ -39,7 +45,9 @@ def issuer():
 async def test_every_write_needs_the_right_role(client, seeded, database, path, body):
     anonymous = await client.post(path, json=body)
     assert (anonymous.status, await anonymous.text()) == (
-        401, "authentication required: send Authorization: Bearer TOKEN\n")
+        401,
+        "authentication required: send Authorization: Bearer TOKEN\n",
+    )
     forged = await client.post(path, json=body, headers=bearer("wub_forged"))
     assert (forged.status, await forged.text()) == (401, "invalid or revoked token\n")
     wrong_role = seeded.editor if path in ARTIST_ROUTES else seeded.artist
@@ -88,18 +96,37 @@ async def test_oidc_tokens(make_client, seeded, issuer):
     good = await client.post("/thrimshim/auth-test", headers=bearer(issuer.token("Ed@Example.org")))
     assert (good.status, await good.json()) == (200, "ed@example.org")
     refused = {
-        "another audience": (issuer.token(aud="someone-else"), 401, "ID token was issued for another audience"),
-        "expired": (issuer.token(exp=int(time.time()) - 3600, iat=int(time.time()) - 7200), 401, "ID token has expired"),
+        "another audience": (
+            issuer.token(aud="someone-else"),
+            401,
+            "ID token was issued for another audience",
+        ),
+        "expired": (
+            issuer.token(exp=int(time.time()) - 3600, iat=int(time.time()) - 7200),
+            401,
+            "ID token has expired",
+        ),
         "unverified email": (issuer.token(email_verified=False), 401, "ID token email is not verified"),
-        "wrong signature": (issuer.token(signer=issuer.other_key), 401, "invalid ID token: Signature verification failed"),
-        "another issuer": (issuer.token(iss="https://evil.example"), 401, "ID token was issued by another issuer"),
+        "wrong signature": (
+            issuer.token(signer=issuer.other_key),
+            401,
+            "invalid ID token: Signature verification failed",
+        ),
+        "another issuer": (
+            issuer.token(iss="https://evil.example"),
+            401,
+            "ID token was issued by another issuer",
+        ),
         "no expiry": (issuer.token(exp=None), 401, 'invalid ID token: Token is missing the "exp" claim'),
-        "unknown email": (issuer.token("stranger@example.org"), 403, "unknown user stranger@example.org: no roles entry"),
+        "unknown email": (
+            issuer.token("stranger@example.org"),
+            403,
+            "unknown user stranger@example.org: no roles entry",
+        ),
         "no role": (issuer.token("art@example.org"), 403, "art@example.org does not have the editor role"),
         "control characters in email": (issuer.token("a\x00b@example.org"), 401, "ID token carries no email"),
         "garbage": ("not.a.jwt", 401, "invalid ID token: Invalid header padding"),
-        "unknown key id": (_with_kid(issuer, "k2"), 401,
-                           "ID token is not signed by a key of the issuer"),
+        "unknown key id": (_with_kid(issuer, "k2"), 401, "ID token is not signed by a key of the issuer"),
     }
     for name, (token, status, reason) in refused.items():
         response = await client.post("/thrimshim/auth-test", headers=bearer(token))
@@ -111,5 +138,11 @@ async def test_oidc_tokens(make_client, seeded, issuer):
 
 def _with_kid(issuer: OidcIssuer, kid: str) -> str:
     now = int(time.time())
-    claims = {"iss": issuer.issuer, "aud": AUDIENCE, "email": "ed@example.org", "email_verified": True, "exp": now + 60}
+    claims = {
+        "iss": issuer.issuer,
+        "aud": AUDIENCE,
+        "email": "ed@example.org",
+        "email_verified": True,
+        "exp": now + 60,
+    }
     return jwt.encode(claims, issuer.key, algorithm="RS256", headers={"kid": kid})

@@ -17,22 +17,33 @@ from wubloader.thrimshim.rows_json import event_json
 
 
 async def post(client, seeded, path, body=None, **params):
-    return await client.post(path, json=body if body is not None else {}, headers=bearer(seeded.editor), params=params)
+    return await client.post(
+        path, json=body if body is not None else {}, headers=bearer(seeded.editor), params=params
+    )
 
 
 async def test_list_has_no_thumbnail_bytes_and_filters(client, seeded, database):
     with database.transaction() as conn:
         for number in range(3):
-            events.insert_event(conn, SheetEvent(id=f"n{number}", sheet_name="s", category="Game",
-                                                 event_start=T0 + timedelta(days=number)))
-    response = await post(client, seeded, "/thrimshim/ev1", edit_body(thumbnail_mode="CUSTOM", thumbnail_image=b64(PNG)))
+            events.insert_event(
+                conn,
+                SheetEvent(
+                    id=f"n{number}", sheet_name="s", category="Game", event_start=T0 + timedelta(days=number)
+                ),
+            )
+    response = await post(
+        client, seeded, "/thrimshim/ev1", edit_body(thumbnail_mode="CUSTOM", thumbnail_image=b64(PNG))
+    )
     assert response.status == 201, await response.text()
     rows = await (await client.get("/thrimshim")).json()
     assert [r["id"] for r in rows] == ["ev1", "n0", "n1", "n2"]
     assert all("thumbnail_image" not in r for r in rows)
     assert rows[0]["has_thumbnail_image"] is True and rows[0]["event_end"] == "2024-11-10T04:00:00.000000"
     assert [r["id"] for r in await (await client.get("/thrimshim?state=EDITED")).json()] == ["ev1"]
-    assert [r["id"] for r in await (await client.get("/thrimshim?category=Game&since=2024-11-11T00:00:00Z")).json()] == ["n1", "n2"]
+    assert [
+        r["id"]
+        for r in await (await client.get("/thrimshim?category=Game&since=2024-11-11T00:00:00Z")).json()
+    ] == ["n1", "n2"]
     thumb = await client.get("/thrimshim/event-thumbnail/ev1.png")
     assert thumb.status == 200 and await thumb.read() == PNG
     assert (await client.get("/thrimshim/event-thumbnail/n0.png")).status == 404
@@ -40,14 +51,26 @@ async def test_list_has_no_thumbnail_bytes_and_filters(client, seeded, database)
 
 async def test_get_decorates_and_post_of_the_same_row_changes_nothing(client, seeded, database):
     with database.transaction() as conn:
-        playlists.put_playlist(conn, playlists.Playlist(id="p1", name="Best of", tags=("y",), playlist_id="PL1",
-                                                        show_in_description=True))
-        playlists.put_playlist(conn, playlists.Playlist(id="all", tags=(), playlist_id="PL0", show_in_description=True,
-                                                        default_template="standard"))
+        playlists.put_playlist(
+            conn,
+            playlists.Playlist(
+                id="p1", name="Best of", tags=("y",), playlist_id="PL1", show_in_description=True
+            ),
+        )
+        playlists.put_playlist(
+            conn,
+            playlists.Playlist(
+                id="all", tags=(), playlist_id="PL0", show_in_description=True, default_template="standard"
+            ),
+        )
     fresh = await (await client.get("/thrimshim/ev1")).json()
     assert fresh["thumbnail_template"] == "standard"  # from the all-videos playlist
     assert fresh["thumbnail_time"] == "2024-11-10T03:30:00.000000"  # midpoint of the event
-    assert (fresh["title_prefix"], fresh["title_max_length"], fresh["video_channel"]) == ("DB2024 - ", 91, "desertbus")
+    assert (fresh["title_prefix"], fresh["title_max_length"], fresh["video_channel"]) == (
+        "DB2024 - ",
+        91,
+        "desertbus",
+    )
     assert fresh["upload_locations"] == ["local", "youtube"] and fresh["row_version"] == 1
     response = await post(client, seeded, "/thrimshim/ev1", edit_body())
     assert response.status == 201 and await response.json() == {"row_version": 2}
@@ -56,12 +79,15 @@ async def test_get_decorates_and_post_of_the_same_row_changes_nothing(client, se
     assert stored.edit.video_title == "DB2024 - My video"
     assert stored.edit.video_description == (
         "About it\n\nThis video is part of the following playlists:\n- Best of [https://youtube.com/playlist?list=PL1]\n"
-        "\nThumbnail Credit: Art by A\nFooter text")
+        "\nThumbnail Credit: Art by A\nFooter text"
+    )
     assert (stored.state, stored.editor, stored.edit_time) == ("EDITED", "ed@example.org", NOW)
     loaded = await (await client.get("/thrimshim/ev1")).json()
     assert (loaded["video_title"], loaded["video_description"]) == ("My video", "About it")
-    assert loaded["video_ranges"] == [["2024-11-10T03:05:00.000000", "2024-11-10T03:10:00.500000"],
-                                      ["2024-11-10T03:20:00.000000", "2024-11-10T03:25:00.000000"]]
+    assert loaded["video_ranges"] == [
+        ["2024-11-10T03:05:00.000000", "2024-11-10T03:10:00.500000"],
+        ["2024-11-10T03:20:00.000000", "2024-11-10T03:25:00.000000"],
+    ]
     assert loaded["video_transitions"] == [["fade", 1.5]]
     # The editor sends back everything it got (with its token in the body, as the original did).
     response = await client.post("/thrimshim/ev1", json={**loaded, "token": seeded.editor})
@@ -75,8 +101,13 @@ async def test_transitions_are_the_engines(client):
     listed = await (await client.get("/thrimshim/transitions")).json()
     assert listed == [{"name": t.name, "description": t.description} for t in TRANSITIONS.values()]
     defaults = await (await client.get("/thrimshim/defaults")).json()
-    assert defaults == {"video_channel": "desertbus", "bustime_start": None, "title_prefix": "DB2024 - ",
-                        "title_max_length": 91, "upload_locations": ["local", "youtube"]}
+    assert defaults == {
+        "video_channel": "desertbus",
+        "bustime_start": None,
+        "title_prefix": "DB2024 - ",
+        "title_max_length": 91,
+        "upload_locations": ["local", "youtube"],
+    }
 
 
 @pytest.mark.parametrize("state", list(EventState))
@@ -120,15 +151,24 @@ async def test_manual_link(client, seeded, database, state):
         event = events.get_event(conn, "m1")
     if state == "UNEDITED":
         assert (event.state, event.video_id, event.video_link, event.editor) == (
-            "DONE", "abcdefghijk", link["link"], "ed@example.org")
+            "DONE",
+            "abcdefghijk",
+            link["link"],
+            "ed@example.org",
+        )
 
 
 async def test_modify_published_keeps_the_cut(client, seeded, database):
     with database.transaction() as conn:
         put_in_state(conn, "d1", EventState.DONE)
         before = events.get_event(conn, "d1")
-    body = edit_body(state="MODIFIED", video_title="Renamed", video_ranges=[["2024-11-10T05:00:00", "2024-11-10T05:01:00"]],
-                     video_transitions=[], **sheet_json(before))
+    body = edit_body(
+        state="MODIFIED",
+        video_title="Renamed",
+        video_ranges=[["2024-11-10T05:00:00", "2024-11-10T05:01:00"]],
+        video_transitions=[],
+        **sheet_json(before),
+    )
     response = await post(client, seeded, "/thrimshim/d1", body)
     assert response.status == 201, await response.text()
     with database.transaction() as conn:
@@ -147,8 +187,9 @@ async def test_create_event(client, seeded, database):
 
 
 async def test_draft_with_open_ranges_then_submit(client, seeded, database):
-    draft = edit_body(state="UNEDITED", video_ranges=[["2024-11-10T03:05:00", None]], video_transitions=[],
-                      video_title=None)
+    draft = edit_body(
+        state="UNEDITED", video_ranges=[["2024-11-10T03:05:00", None]], video_transitions=[], video_title=None
+    )
     assert (await post(client, seeded, "/thrimshim/ev1", draft)).status == 201
     submit = edit_body(video_ranges=[["2024-11-10T03:05:00", None]], video_transitions=[])
     response = await post(client, seeded, "/thrimshim/ev1", submit)
@@ -160,8 +201,13 @@ async def test_draft_with_open_ranges_then_submit(client, seeded, database):
 
 async def test_listing_built_in_sql_equals_the_python_rendering(client, seeded, database):
     """Both engines build the listing JSON themselves; it must be exactly what event_json renders."""
-    body = edit_body(thumbnail_mode="CUSTOM", thumbnail_image=b64(PNG), video_transitions=[None],
-                     video_description='Quotes " and \\ and unicode é', uploader_whitelist=["a"])
+    body = edit_body(
+        thumbnail_mode="CUSTOM",
+        thumbnail_image=b64(PNG),
+        video_transitions=[None],
+        video_description='Quotes " and \\ and unicode é',
+        uploader_whitelist=["a"],
+    )
     assert (await post(client, seeded, "/thrimshim/ev1", body)).status == 201
     with database.transaction() as conn:
         put_in_state(conn, "done", EventState.DONE)
