@@ -73,27 +73,22 @@ class Component:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_exit(self, timeout: float = 20.0) -> int:
-        """Wait for an exit already under way (e.g. caused by an earlier signal) without signalling again."""
+    def wait_exit(self, timeout: float = 20.0, *, overstayed: str = "did not exit") -> int:
+        """Wait for an exit already under way (e.g. caused by an earlier signal) without signalling
+        again; kills the process and fails with `overstayed` if it outlasts `timeout`."""
         timeout = generous(timeout)
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-            raise AssertionError(f"{self.args} did not exit within {timeout}s:\n{self.log()}") from None
+            raise AssertionError(f"{self.args} {overstayed} within {timeout}s:\n{self.log()}") from None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
         """Signal the process and wait; returns its exit code (kills it if it overstays)."""
         if self.process.poll() is None:
             self.process.send_signal(sig)
-        timeout = generous(timeout)
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise AssertionError(f"{self.args} ignored signal {sig} for {timeout}s:\n{self.log()}") from None
+        return self.wait_exit(timeout, overstayed=f"ignored signal {sig}")
 
 
 def start_component(
