@@ -7,6 +7,7 @@ import logging
 import math
 import time
 from datetime import datetime
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -149,3 +150,62 @@ async def test_a_failing_disk_is_logged_once_and_retried_with_backoff(tmp_path, 
     rounds = math.floor(math.log2(elapsed + 1)) + 2  # +1: jitter may start a round just early
     assert 1 <= attempts <= 6 * rounds < 6 * 25
     assert not temp_files(base)
+
+
+async def test_a_segment_the_old_worker_gives_back_is_fetched_by_the_new_one(tmp_path):
+    """A handover: the new worker sees a segment the old one is still fetching, and the old one then
+    fails it (its URL expired: 403). The new worker must fetch it under its own URL."""
+    playlist = (
+        "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n"
+        "#EXT-X-PROGRAM-DATE-TIME:2024-05-01T10:00:00Z\n#EXTINF:2.000,\nseg.ts\n"
+    )
+    old_asked, old_answer = asyncio.Event(), asyncio.Event()
+    hits: list[str] = []
+
+    async def media(request: web.Request) -> web.Response:
+        return web.Response(text=playlist)
+
+    async def segment(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        if request.match_info["url"] == "old":
+            old_asked.set()
+            await old_answer.wait()
+            return web.Response(status=403, text="token expired")
+        return web.Response(body=b"new URL's bytes" * 1000)
+
+    app = web.Application()
+    app.router.add_get("/{url}/index.m3u8", media)
+    app.router.add_get("/{url}/seg.ts", segment)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    config = DownloaderConfig(
+        channel="chan", source=str(server.make_url("/old/index.m3u8")), base_dir=tmp_path, poll_interval=0.1
+    )
+    claims, events = Claims(), Events()
+    try:
+        async with create_session() as session:
+            fetcher = SegmentFetcher(session, config, "source", pool=WorkerPool("test-downloader", 1))
+
+            def worker(worker_id: int, url: str) -> MediaWorker:
+                return MediaWorker(
+                    worker_id=worker_id, quality="source", url=str(server.make_url(f"/{url}/index.m3u8")),
+                    session=session, config=config, fetcher=fetcher, claims=claims, events=events,
+                )  # fmt: skip
+
+            old, new = worker(1, "old"), worker(2, "new")
+            old_task = asyncio.create_task(old.run())
+            await asyncio.wait_for(old_asked.wait(), 60)
+            new_task = asyncio.create_task(new.run())
+            await wait_async(lambda: new.polls >= 3, 60, "the new worker's polls")
+            assert hits == ["/old/seg.ts"]  # the new worker left the segment to the old one
+            old_answer.set()
+            await wait_async(lambda: stored_segments(tmp_path), 60, "the segment stored")
+            for each in (old, new):
+                each.stop()
+            await asyncio.wait_for(asyncio.gather(old_task, new_task), 60)
+    finally:
+        await server.close()
+    assert hits == ["/old/seg.ts", "/new/seg.ts"]
+    [stored] = stored_segments(tmp_path)
+    assert stored.type.value == "full"
+    assert Path(stored.path).read_bytes() == b"new URL's bytes" * 1000

@@ -63,11 +63,30 @@ async def archive(tmp_path, seconds: float, faults: Faults | None = None, **over
                 good = {s.start for s in stored_segments(base) if s.type.value in ("full", "suspect")}
                 return starts <= good
 
-            await wait_async(caught_up, 60, "the archive to catch up")
+            try:
+                await wait_async(caught_up, 60, "the archive to catch up")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}: {behind(truth, base, source)}") from None
             stop.set()
             await asyncio.wait_for(task, 30)
         counts = assert_archived_exactly(base, truth)
     return truth, counts, source, base
+
+
+def behind(truth, base, source) -> str:
+    """What a wait for the archive found missing: each source segment not stored whole, what was
+    stored for it instead, and what the origin injected."""
+    stored: dict[object, list[str]] = {}
+    for segment in stored_segments(base):
+        stored.setdefault(segment.start, []).append(segment.type.value)
+    missing = [s for s in truth if not {"full", "suspect"} & set(stored.get(s.start, []))]
+    listed = ", ".join(
+        f"{s.start:%H:%M:%S.%f} ({'/'.join(stored.get(s.start, [])) or 'nothing'})" for s in missing
+    )
+    return (
+        f"{len(missing)} of {len(truth)} source segments not stored whole: {listed}; "
+        f"injected {dict(source.injected)}; requests {dict(source.requests)}"
+    )
 
 
 async def test_live_archive_without_faults(tmp_path):

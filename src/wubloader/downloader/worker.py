@@ -14,6 +14,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Protocol
 
+from wubloader.downloader.claims import ClaimState
 from wubloader.downloader.metrics import (
     ADS_SKIPPED,
     ERRORS,
@@ -61,7 +62,8 @@ class WorkerEvents(Protocol):
 class MediaWorker:
     """Polls `url` every `poll_interval` and stores new segments through the quality's shared fetcher.
 
-    Each segment is handled once per worker (scheduled, refused or counted as an ad); a playlist that
+    Each segment is handled once per worker (scheduled, refused, counted as an ad, or left to the
+    worker already fetching it, and taken over if that one gives it back); a playlist that
     only grew since the last poll is handled from where the last poll stopped, so a day-long EVENT
     playlist costs only its new lines.
     """
@@ -106,6 +108,9 @@ class MediaWorker:
         self._handled: set[SegmentKey] = set()
         self._gone: set[SegmentKey] = set()
         self._retry: deque[SegmentJob] = deque(maxlen=REMEMBERED_URIS)
+        # Segments another worker was fetching when this one saw them: taken over if it gives them
+        # back (its URL expired, or it was stopped before finishing), dropped once they are done.
+        self._contested: dict[SegmentKey, SegmentJob] = {}
         self._ended = False
         self._warned_estimate = False
         # Set once a timestamp skew is seen: this worker's segments from then on are stored suspect.
@@ -142,6 +147,7 @@ class MediaWorker:
                 self._schedule(fetches, playlist)
                 self._check_end(playlist)
             self._resume_retries(fetches)
+            self._take_over_released(fetches)
             self._update_age()
             delay = self.config.poll_interval
             if failures or self._ended:
@@ -265,11 +271,32 @@ class MediaWorker:
             self._retry.append(job)  # the disk is failing: try again once its backoff has passed
             return
         if self.claims.try_claim(job.key, self.id):
+            self._contested.pop(job.key, None)
             fetches.create_task(self._store(job))
+        elif self.claims.state(job.key) is ClaimState.IN_FLIGHT:
+            self._contested[job.key] = job
+            if len(self._contested) > REMEMBERED_URIS:
+                self._contested.pop(next(iter(self._contested)))
 
     def _resume_retries(self, fetches: asyncio.TaskGroup) -> None:
         while self._retry and self.fetcher.disk.ready() and not self.stopping.is_set():
             self._start(fetches, self._retry.popleft())
+
+    def _take_over_released(self, fetches: asyncio.TaskGroup) -> None:
+        """Fetch, under this worker's URL, the segments another worker held and has since given back.
+
+        Without this a handover could lose a segment: the new worker skips what the old one holds,
+        and the old one may then fail it (a 403 on its expired URL) or be stopped before fetching it.
+        """
+        for key, job in list(self._contested.items()):
+            if self.stopping.is_set():
+                return
+            state = self.claims.state(key)
+            if state is ClaimState.IN_FLIGHT:
+                continue
+            del self._contested[key]
+            if state is None:
+                self._start(fetches, job)
 
     def _check_skew(self, playlist: MediaPlaylist) -> None:
         """On twitch, a PDT jump marks this worker suspect from there on and asks for a fresh URL."""
