@@ -116,8 +116,6 @@ def test_demo_node_and_backfilling_node(tmp_path, components):
 
     for node in (node_a, node_b):
         node.process.send_signal(signal.SIGTERM)  # once: a second SIGTERM means "stop now"
-    assert [node.process.wait(timeout=generous(10)) for node in (node_a, node_b)] == [
-        0,
-        0,
-    ]  # bounds a hang only
+    codes = [node.process.wait(timeout=generous(10)) for node in (node_a, node_b)]  # bounds a hang only
+    assert codes == [0, 0]
     assert temp_files(tmp_path / "a") == [] and temp_files(tmp_path / "b") == []

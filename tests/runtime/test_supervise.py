@@ -47,9 +47,8 @@ async def test_stop_during_backoff_ends_supervision() -> None:
         raise RuntimeError("crash while stopping")
 
     slow = Backoff(initial=30.0, maximum=30.0)
-    await asyncio.wait_for(
-        supervise("test-stop", job, backoff=slow, stop=stop), 20
-    )  # well under the 30 s backoff
+    under_backoff = 20  # seconds: well under the 30 s backoff
+    await asyncio.wait_for(supervise("test-stop", job, backoff=slow, stop=stop), under_backoff)
     assert runs == 1
 
 
