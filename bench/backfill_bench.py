@@ -38,6 +38,7 @@ from typing import TypeVar
 
 import aiohttp
 
+from cpu import process_cpu
 from results import record
 from wubloader.backfiller import (
     Backfiller,
@@ -186,13 +187,6 @@ class Measured:
     cpu: float
     loop_cpu: float
     server_cpu: float
-
-
-def process_cpu(pid: int) -> float:
-    """User + system CPU seconds of process `pid` so far (from /proc; all its threads)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(run: Callable[[], T], server: int) -> tuple[Measured, T]:

@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.cpu import process_cpu  # noqa: E402
 from bench.restreamer_bench import START, free_port, wait_http  # noqa: E402
 from bench.results import record  # noqa: E402
 from tests.harness.store_builder import build_store  # noqa: E402
@@ -92,12 +93,6 @@ def rss_mib(pid: int, field: str = "VmRSS") -> float:
     raise SystemExit(f"no {field} for process {pid}")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds used so far by process `pid` (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def first_playlist(base: Path) -> tuple[float, float, int, tuple[float, float], float]:
     """(first, second request seconds, body bytes, (RSS, peak RSS) MiB after, CPU seconds of the
     first) of the 24 h playlist on a fresh restreamer."""
@@ -111,11 +106,11 @@ def first_playlist(base: Path) -> tuple[float, float, int, tuple[float, float], 
         url = f"http://127.0.0.1:{port}/playlist/chan/source.m3u8?start={START:{fmt}}&end={START + timedelta(hours=24):{fmt}}"
         times, cpu = [], []
         for _ in range(2):
-            began, cpu_before = time.perf_counter(), cpu_seconds(process.pid)
+            began, cpu_before = time.perf_counter(), process_cpu(process.pid)
             with urllib.request.urlopen(url, timeout=120) as response:
                 body = response.read()
             times.append(time.perf_counter() - began)
-            cpu.append(cpu_seconds(process.pid) - cpu_before)
+            cpu.append(process_cpu(process.pid) - cpu_before)
         memory = (rss_mib(process.pid), rss_mib(process.pid, "VmHWM"))
         return times[0], times[1], len(body), memory, cpu[0]
     finally:

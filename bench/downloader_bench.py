@@ -37,11 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 from tests.harness.processes import free_port
 
+from cpu import process_cpu
 from downloader_window import run_window
 from results import record
 
 REPO = Path(__file__).resolve().parent.parent
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 TARGET_CPU_PER_HOUR = 36.0
 TARGET_MEDIAN_LATENCY = 1.0
 
@@ -130,12 +130,6 @@ class FastSource:
         self.thread.join(10)
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process from /proc (no psutil)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
 def stored_files(base: Path) -> list[Path]:
     return [p for p in base.rglob("*.ts") if "-temp-" not in p.name]
 
@@ -184,16 +178,16 @@ def run(args: argparse.Namespace) -> int:
     proc = subprocess.Popen(cmd, cwd=REPO)
     try:
         time.sleep(1.5)  # imports and start-up, not counted below
-        cpu_idle_start, idle_start = cpu_seconds(proc.pid), time.monotonic()
+        cpu_idle_start, idle_start = process_cpu(proc.pid), time.monotonic()
         time.sleep(args.idle_seconds)  # idle: the playlist is empty, only polls cost CPU
-        idle_cpu = cpu_seconds(proc.pid) - cpu_idle_start
+        idle_cpu = process_cpu(proc.pid) - cpu_idle_start
         idle_polls = (time.monotonic() - idle_start) / args.poll_interval
-        cpu_start = cpu_seconds(proc.pid)
+        cpu_start = process_cpu(proc.pid)
         source.go()
         if not wait_until(lambda: len(stored_files(base)) >= total, total * interval + 120):
             print(f"only {len(stored_files(base))} of {total} segments stored", file=sys.stderr)
             return 1
-        work_cpu = cpu_seconds(proc.pid) - cpu_start
+        work_cpu = process_cpu(proc.pid) - cpu_start
         archived_hours = total * 2 / 3600
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.cpu import own_cpu
 from bench.results import record
 from tests.harness.store_builder import build_store, write_segment
 
@@ -42,21 +42,14 @@ START = datetime(2024, 5, 1, 0, 0, 0)
 SEGMENT = 2.0
 
 
-def cpu_seconds() -> float:
-    """CPU time used so far by this process and its finished children."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
 def timed_turns(fns: list[Callable[[], object]], repeat: int) -> list[float]:
     """Median CPU seconds of each function, run in turns `repeat` times."""
     samples: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
         for fn, bucket in zip(fns, samples, strict=True):
-            t0 = cpu_seconds()
+            t0 = own_cpu()
             fn()
-            bucket.append(cpu_seconds() - t0)
+            bucket.append(own_cpu() - t0)
     return [statistics.median(bucket) for bucket in samples]
 
 

@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.cpu import process_cpu  # noqa: E402
 from bench.discard_client import fetch_discard  # noqa: E402
 from bench.results import record  # noqa: E402
 from tests.harness.processes import free_port  # noqa: E402
@@ -316,9 +317,9 @@ def throughput(
         requests = dict.fromkeys(servers, 0.0)
         for _ in range(rounds):
             for name in order:
-                before = cpu_seconds(pids[name])
+                before = process_cpu(pids[name])
                 result = wrk(f"{servers[name]}/segments/{segment}", connections, seconds)
-                cpu[name] += cpu_seconds(pids[name]) - before
+                cpu[name] += process_cpu(pids[name]) - before
                 requests[name] += result["requests"]
                 rps[name].append(result["rps"])
             order.reverse()
@@ -360,12 +361,6 @@ def report_throughput(connections: int, rps: dict[str, list[float]], cpu: dict[s
         f"({per_10k['ours']:.2f} s / {per_10k['nginx']:.2f} s per 10,000 requests: "
         f"{per_10k['ours'] / max(per_10k['nginx'], 1e-9):.2f}x)"
     )
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds used so far by process `pid` (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def child_pid(parent: int, timeout: float = 10.0) -> int:

@@ -1,0 +1,25 @@
+"""CPU-time readers shared by the benchmarks (Linux)."""
+
+from __future__ import annotations
+
+import os
+import resource
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far, all threads (from /proc, in clock ticks)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def own_cpu() -> float:
+    """CPU seconds of this process and its reaped children (ffmpeg) so far.
+
+    getrusage counts in microseconds; os.times() counts in 10 ms ticks, which rounds a short cut to 0.
+    """
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime

@@ -1,0 +1,38 @@
+"""The benches' CPU clocks resolve short work: a 10 ms tick once made a quick cut's CPU 0 and a ratio divide by it."""
+
+import os
+import subprocess
+import sys
+import time
+
+from bench.cpu import own_cpu, process_cpu
+
+
+def spin(seconds: float) -> None:
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+def test_own_cpu_sees_two_milliseconds_of_work():
+    before = own_cpu()
+    spin(0.002)
+    used = own_cpu() - before
+    assert 0.0015 < used < 0.05
+
+
+def test_own_cpu_counts_reaped_children():
+    before = own_cpu()
+    subprocess.run([sys.executable, "-c", "sum(range(3_000_000))"], check=True, timeout=30)
+    assert own_cpu() - before > 0.02
+
+
+def test_process_cpu_reads_another_process():
+    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        assert process_cpu(child.pid) > 0.05
+        assert process_cpu(os.getpid()) >= 0
+    finally:
+        child.kill()
+        child.wait(10)
