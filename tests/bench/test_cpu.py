@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 
-from bench.cpu import own_cpu, process_cpu
+from bench.cpu import machine_times, own_cpu, process_cpu
 
 
 def spin(seconds: float) -> None:
@@ -36,3 +36,11 @@ def test_process_cpu_reads_another_process():
     finally:
         child.kill()
         child.wait(10)
+
+
+def test_machine_times_count_this_work_as_busy():
+    busy, total = machine_times()
+    spin(0.3)
+    busy_after, total_after = machine_times()
+    assert busy_after - busy >= 0.25  # ours at least (others only add); 10 ms ticks
+    assert busy_after - busy <= total_after - total
