@@ -39,7 +39,7 @@ from typing import TypeVar
 
 import aiohttp
 
-from cpu import machine_times, process_cpu
+from proc import machine_times, process_cpu
 from results import record
 from wubloader.backfiller import (
     Backfiller,

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cpu import process_cpu  # noqa: E402
+from bench.proc import process_cpu, rss_mib  # noqa: E402
 from bench.restreamer_bench import START, free_port, wait_http  # noqa: E402
 from bench.results import record  # noqa: E402
 from tests.harness.store_builder import build_store  # noqa: E402
@@ -83,14 +83,6 @@ def floor_seconds(base: Path) -> float:
         [sys.executable, "-c", FLOOR_SCRIPT, *hours], capture_output=True, text=True, check=True
     )
     return float(out.stdout)
-
-
-def rss_mib(pid: int, field: str = "VmRSS") -> float:
-    """Resident memory of process `pid` in MiB (Linux /proc); `field` VmHWM gives its peak."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    raise SystemExit(f"no {field} for process {pid}")
 
 
 def first_playlist(base: Path) -> tuple[float, float, int, tuple[float, float], float]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.cpu import own_cpu
+from bench.proc import own_cpu
 from bench.results import record
 from tests.conftest import STORE_START
 from tests.harness.media import encode_clip

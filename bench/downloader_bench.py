@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 from tests.harness.processes import free_port
 
-from cpu import process_cpu
 from downloader_window import run_window
+from proc import process_cpu
 from results import record
 
 REPO = Path(__file__).resolve().parent.parent

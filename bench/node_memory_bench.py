@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cold_playlist_bench import rss_mib  # noqa: E402
+from bench.proc import rss_mib  # noqa: E402
 from bench.restreamer_bench import free_port, wait_http  # noqa: E402
 from bench.results import record  # noqa: E402
 from tests.harness.media import encode_clip  # noqa: E402

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.cpu import own_cpu
+from bench.proc import own_cpu
 from bench.results import record
 from tests.harness.store_builder import build_store, write_segment
 

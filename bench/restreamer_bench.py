@@ -39,8 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cpu import process_cpu  # noqa: E402
 from bench.discard_client import fetch_discard  # noqa: E402
+from bench.proc import process_cpu  # noqa: E402
 from bench.results import record  # noqa: E402
 from tests.harness.processes import free_port  # noqa: E402
 from tests.harness.store_builder import build_store  # noqa: E402

@@ -1,11 +1,11 @@
-"""The benches' CPU clocks resolve short work: a 10 ms tick once made a quick cut's CPU 0 and a ratio divide by it."""
+"""The benches' readers of CPU time and memory see what they measure: a 10 ms tick once made a quick cut's CPU 0."""
 
 import os
 import subprocess
 import sys
 import time
 
-from bench.cpu import machine_times, own_cpu, process_cpu
+from bench.proc import machine_times, own_cpu, process_cpu, rss_mib
 
 
 def spin(seconds: float) -> None:
@@ -44,3 +44,11 @@ def test_machine_times_count_this_work_as_busy():
     busy_after, total_after = machine_times()
     assert busy_after - busy >= 0.25  # ours at least (others only add); 10 ms ticks
     assert busy_after - busy <= total_after - total
+
+
+def test_rss_mib_sees_memory_this_process_holds():
+    before = rss_mib(os.getpid())
+    held = bytearray(64 * 1024 * 1024)  # zero pages touched below, so they are resident
+    held[::4096] = b"\x01" * len(held[::4096])
+    assert rss_mib(os.getpid()) - before > 60
+    assert rss_mib(os.getpid(), "VmHWM") >= rss_mib(os.getpid())

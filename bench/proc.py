@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import resource
+from pathlib import Path
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -36,3 +37,11 @@ def machine_times() -> tuple[float, float]:
     idle = fields[3] + fields[4]
     total = sum(fields[:8])  # guest time is already counted in user
     return (total - idle) / CLK_TCK, total / CLK_TCK
+
+
+def rss_mib(pid: int, field: str = "VmRSS") -> float:
+    """Resident memory of process `pid` in MiB; `field` VmHWM gives its peak."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise SystemExit(f"no {field} for process {pid}")
