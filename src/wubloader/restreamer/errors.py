@@ -22,7 +22,6 @@ import errno
 import logging
 from typing import TYPE_CHECKING
 
-import pydantic
 from aiohttp import web
 
 from wubloader.errors import WubloaderError
@@ -107,7 +106,6 @@ ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (Busy, 503),
     (RestreamerError, 400),
     (BadTimestamp, 400),
-    (pydantic.ValidationError, 400),
     (UnicodeError, 400),
     (UnsafePath, 403),
     (BadSegmentName, 404),
@@ -134,12 +132,7 @@ def status_for(exc: BaseException) -> int | None:
 
 
 def reason_for(exc: BaseException) -> str:
-    """The client-facing reason: pydantic errors are reduced to `field: message` of the first error."""
-    if isinstance(exc, pydantic.ValidationError):
-        first = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or "request"
-        message = first["msg"].removeprefix("Value error, ")
-        return one_line(f"bad {where}: {message}")
+    """The client-facing reason, one line."""
     if isinstance(exc, MediaError) and not isinstance(exc, NoFrame | FfmpegTimeout):
         return "media processing failed: the stored media in this range cannot be decoded"
     if isinstance(exc, FfmpegTimeout):

@@ -1,6 +1,6 @@
 """Documented routes: each routes module registers its handlers with a RouteDoc; `/openapi.json` serves them.
 
-The OpenAPI 3.1 document is assembled by hand from the pydantic models' JSON schemas, so every
+The OpenAPI 3.1 document is assembled by hand from the query dataclasses' parameters, so every
 route added through `add_documented_route` is documented and nothing else is.
 """
 
@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from wubloader.restreamer.schemas import query_params
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from aiohttp.typedefs import Handler
-    from pydantic import BaseModel
 
 OPENAPI_VERSION = "3.1.0"
 _PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -33,7 +34,7 @@ ERROR_STATUSES = {
 class RouteDoc:
     """How one GET route is documented.
 
-    `query`: pydantic model of the query parameters (its fields become parameters).
+    `query`: the query dataclass (`schemas.parse_query`); its fields become parameters.
     `content_type`/`response_schema`: the 200 body. `errors`: statuses the route may answer.
     `path_params`: JSON schema per path parameter (default: a non-empty string).
     """
@@ -41,7 +42,7 @@ class RouteDoc:
     summary: str
     content_type: str
     response_schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
-    query: type[BaseModel] | None = None
+    query: type | None = None
     errors: tuple[int, ...] = (400, 403, 404)
     path_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     extra_statuses: Mapping[int, str] = field(default_factory=dict)
@@ -73,14 +74,10 @@ def _parameters(route: DocumentedRoute) -> list[dict[str, Any]]:
         schema = dict(route.doc.path_params.get(name, {"type": "string", "minLength": 1}))
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     if route.doc.query is not None:
-        model_schema = route.doc.query.model_json_schema()
-        required = set(model_schema.get("required", ()))
-        for name, schema in model_schema.get("properties", {}).items():
-            schema = {k: v for k, v in schema.items() if k != "title"}
-            description = schema.pop("description", None)
-            param = {"name": name, "in": "query", "required": name in required, "schema": schema}
-            if description:
-                param["description"] = description
+        for name, spec in query_params(route.doc.query):
+            param = {"name": name, "in": "query", "required": spec.required, "schema": spec.schema()}
+            if spec.description:
+                param["description"] = spec.description
             params.append(param)
     return params
 

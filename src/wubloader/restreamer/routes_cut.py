@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aiohttp import web
-from pydantic import Field
 
 from wubloader.hls.playlist import audio_quality
 from wubloader.media.cut_engine import MPEGTS_ARGS, WEBM_ARGS, CutOptions, plan_rough, prepare_cut
@@ -18,7 +17,7 @@ from wubloader.restreamer.errors import BadRequest, NoContent, NotFound
 from wubloader.restreamer.openapi import RouteDoc, add_documented_route
 from wubloader.restreamer.ranges import hours_text, quality_hours_async
 from wubloader.restreamer.rough_send import send_rough_cut
-from wubloader.restreamer.schemas import BINARY_SCHEMA, QueryModel, parse_request_time, path_arg
+from wubloader.restreamer.schemas import BINARY_SCHEMA, param, parse_request_time, path_arg
 from wubloader.restreamer.state import state_of
 from wubloader.restreamer.streaming import stream_body
 
@@ -37,17 +36,18 @@ SINGLE = ("type", "allow_holes", "start", "end")
 MAX_CUT_SETTING = "--max-cut"
 
 
-class CutQuery(QueryModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CutQuery:
     """Documentation of the query (parsed by `parse_cut_query`, since `range`/`transition` repeat)."""
 
-    range: str | None = Field(None, description="`START,END` (UTC ISO-8601), repeatable, in output order")
-    transition: str | None = Field(
-        None, description="`NAME,SECONDS` or empty (hard cut) between ranges N and N+1, repeatable"
+    range: str | None = param(description="`START,END` (UTC ISO-8601), repeatable, in output order")
+    transition: str | None = param(
+        description="`NAME,SECONDS` or empty (hard cut) between ranges N and N+1, repeatable"
     )
-    type: str = Field("fast", description="rough | fast | smart | full | mpegts | webm")
-    allow_holes: str = Field("false", description="true | false")
-    start: str | None = Field(None, description="legacy single range start (when no `range`)")
-    end: str | None = Field(None, description="legacy single range end (when no `range`)")
+    type: str = param(default="fast", description="rough | fast | smart | full | mpegts | webm")
+    allow_holes: str = param(default="false", description="true | false")
+    start: str | None = param(description="legacy single range start (when no `range`)")
+    end: str | None = param(description="legacy single range end (when no `range`)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

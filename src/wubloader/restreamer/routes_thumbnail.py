@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiohttp import web
-from pydantic import Field
 
 from wubloader.restreamer.errors import BadRequest, NoContent, NotFound
 from wubloader.restreamer.openapi import RouteDoc, add_documented_route
 from wubloader.restreamer.ranges import quality_hours_async
-from wubloader.restreamer.schemas import BINARY_SCHEMA, QueryModel, UtcTimestamp, parse_query, path_arg
+from wubloader.restreamer.schemas import BINARY_SCHEMA, param, parse_query, path_arg
 from wubloader.restreamer.state import state_of
 from wubloader.thumbnails.boxes import parse_box
 from wubloader.thumbnails.errors import BadBox, BadImage, NoFrameAt, UnknownTemplate
 from wubloader.thumbnails.frames import frame_at
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from wubloader.db.database import Database
     from wubloader.thumbnails.boxes import Template
 
@@ -26,11 +28,12 @@ PNG = "image/png"
 TEMPLATE_DB: web.AppKey[Database] = web.AppKey("thumbnail_template_db")
 
 
-class ThumbnailQuery(QueryModel):
-    timestamp: UtcTimestamp
-    template: str | None = Field(None, description="template name (needs a node with a database)")
-    crop: str | None = Field(None, description="`L,T,R,B` box of the frame (default: the template's)")
-    location: str | None = Field(None, description="`L,T,R,B` box in the template (default: the template's)")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThumbnailQuery:
+    timestamp: datetime = param(timestamp=True, required=True)
+    template: str | None = param(description="template name (needs a node with a database)")
+    crop: str | None = param(description="`L,T,R,B` box of the frame (default: the template's)")
+    location: str | None = param(description="`L,T,R,B` box in the template (default: the template's)")
 
 
 async def thumbnail(request: web.Request) -> web.Response:
