@@ -88,6 +88,13 @@ def fmt(value: float | None) -> str:
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
 
 
+def ratio_text(ratio: float | None) -> str:
+    """Three significant digits: two decimals showed a 0.8966 against a 0.9 target as "0.90x NOT met"."""
+    if ratio is None:
+        return "-"
+    return f"{ratio:.3g}x" if ratio < 100 else f"{ratio:.0f}x"
+
+
 def verdict(met: bool | None) -> str:
     return "-" if met is None else ("met" if met else "NOT met")
 
@@ -97,7 +104,7 @@ def print_table(rows: list[dict]) -> None:
     cells = [header] + [
         (
             r["bench"], r["measure"], fmt(r["ours"]), fmt(r["reference"]), r["unit"],
-            "-" if r["ratio"] is None else f"{r['ratio']:.2f}x", r["target"] or "-", verdict(r["met"]),
+            ratio_text(r["ratio"]), r["target"] or "-", verdict(r["met"]),
             f"{r['load']:.1f}",
         )
         for r in rows

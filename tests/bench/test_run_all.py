@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from bench.run_all import ratio_text
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_ALL = str(ROOT / "bench" / "run_all.py")
@@ -64,3 +65,11 @@ def test_run_all_names_what_is_missing_before_running_anything():
         == "run_all: curl, wrk missing: the benches use the test suite's tools; run bin/setup --test first\n"
     )
     assert "running" not in done.stdout
+
+
+def test_ratios_keep_the_digit_that_decides_a_target():
+    assert ratio_text(0.8966) == "0.897x"  # two decimals printed "0.90x" beside "NOT met"
+    assert ratio_text(1.47) == "1.47x"
+    assert ratio_text(22.236) == "22.2x"
+    assert ratio_text(1342.18) == "1342x"
+    assert ratio_text(None) == "-"
