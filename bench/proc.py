@@ -1,4 +1,4 @@
-"""CPU-time readers shared by the benchmarks (Linux)."""
+"""What the benches read about processes and the machine: CPU time and memory (Linux /proc, getrusage)."""
 
 from __future__ import annotations
 
