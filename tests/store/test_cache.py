@@ -41,3 +41,9 @@ def test_names_bytes_counts_the_strings():
     names = frozenset(f"{i:06d}-2.0-full-{'A' * 43}.ts" for i in range(100))
     assert names_bytes(names) == sys.getsizeof(names) + sum(sys.getsizeof(n) for n in names)
     assert names_bytes(names) > 100 * 60
+
+
+@pytest.mark.parametrize("odd", ["é", "\U0001f600", "\udcff", ""])
+def test_names_bytes_is_exact_for_names_that_are_not_ascii(odd: str):
+    names = [f"00:{i:02d}.0-2.0-full-{odd}{'A' * 10}.ts" for i in range(50)] + [odd]
+    assert names_bytes(names) == sys.getsizeof(names) + sum(sys.getsizeof(n) for n in names)

@@ -277,6 +277,10 @@ def test_long_segments_are_kept_when_they_are_the_norm(tmp_path):
         [(0, 2, "full"), (2, 2, "partial"), (4, 2, "full")],  # a partial inside: a hole
         [(0, 2, "full"), (2.02, 2, "full")],  # a gap: a hole
         [(0, 4, "full"), (2, 1, "full"), (4, 2, "full")],  # an end going back: skipped
+        [(0, 2, "full"), (2.011, 2, "full")],  # one length, a gap just over 10 ms: a hole
+        [(0, 2, "full"), (1.989, 2, "full")],  # one length, an overlap just over 10 ms: skipped
+        [(0, 0.005, "full"), (0.008, 0.005, "full"), (0.007, 0.005, "full")],  # one tiny length, going back
+        [(0, 0.005, "full"), (0.004, 0.005, "full"), (0.009, 0.005, "full")],  # one tiny length, overlapping
     ],
 )
 def test_index_of_a_seamless_hour_equals_the_greedy_walk(layout):
@@ -288,3 +292,25 @@ def test_index_of_a_seamless_hour_equals_the_greedy_walk(layout):
     index = build_hour_index(candidates)
     chain, keys, pos = _walk_chain(candidates)
     assert (list(index.chain), list(index.chain_end_keys), list(index.chain_pos)) == (chain, keys, pos)
+
+
+def test_an_unparseable_name_is_skipped_with_one_warning_however_often_its_hour_changes(tmp_path, caplog):
+    build_store(tmp_path, T0, 10)
+    hour = tmp_path / "chan/source/2024-05-01T10"
+    (hour / "00:04.000000-2.0-bogus-AAAA.ts").write_bytes(b"x")
+    index = SegmentIndex(tmp_path, settle_seconds=0)
+    with caplog.at_level("WARNING", logger="wubloader.store.selection"):
+        first = index.best_segments("chan", "source", at(0), at(20), allow_holes=False)
+    assert spans(first) == [(2 * i, 2 * i + 2) for i in range(10)]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"ignoring unparseable file {hour}/00:04.000000-2.0-bogus-AAAA.ts"
+    ]
+    caplog.clear()
+    write_segment(tmp_path, at(20), 2.0)  # the hour changes: only its new names are parsed
+    (hour / "00:22.000000-2.0-bogus-BBBB.ts").write_bytes(b"x")
+    with caplog.at_level("WARNING", logger="wubloader.store.selection"):
+        second = index.best_segments("chan", "source", at(0), at(22), allow_holes=False)
+    assert spans(second) == [(2 * i, 2 * i + 2) for i in range(11)]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"ignoring unparseable file {hour}/00:22.000000-2.0-bogus-BBBB.ts"
+    ]

@@ -19,6 +19,8 @@ from itertools import accumulate, compress, count, groupby, islice, repeat
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from wubloader.store.cache import ASCII_STR_BYTES
+
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
     from datetime import datetime
@@ -34,7 +36,6 @@ ENTRY_CACHE_BYTES = 24 * 1024 * 1024
 # An entry's memory beside its text's characters: its slot in a folder's dict (measured with
 # tracemalloc), and an ASCII str's own header.
 ENTRY_BYTES = 40
-ASCII_STR_BYTES = sys.getsizeof("")
 # The entry cache's memo of times into an hour (two hours of 2 s segments), counted in its bytes:
 # each costs its dict slot, a timedelta and the text.
 MAX_CLOCKS = 4096

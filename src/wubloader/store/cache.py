@@ -13,8 +13,18 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
+# An ASCII str's size beside its characters (its header and terminating NUL).
+ASCII_STR_BYTES = sys.getsizeof("")
+
+
 def names_bytes(names: Collection[str]) -> int:
-    """Memory held by a set (or list) of names and the strings themselves."""
+    """Memory held by a set (or list) of names and the strings themselves.
+
+    Names are nearly always ASCII, whose size is their length plus a fixed header: one join then
+    counts an hour's names (a fifth of asking each string its size)."""
+    joined = "".join(names)
+    if joined.isascii():
+        return sys.getsizeof(names) + len(joined) + ASCII_STR_BYTES * len(names)
     return sys.getsizeof(names) + sum(map(sys.getsizeof, names))
 
 

@@ -164,8 +164,13 @@ class _Ends(Sequence[datetime]):
 def _seamless(candidates: list[Segment], starts: list[datetime], durations: list[timedelta]) -> bool:
     """Every candidate but the last is full, each starts within ALLOWABLE_GAP of the previous one's
     end, and the ends never go back: `_walk_chain` would then take them all, with no hole."""
-    if set(map(_TYPE, candidates[:-1])) - {SegmentType.FULL}:
+    if list(map(_TYPE, candidates[:-1])).count(SegmentType.FULL) < len(candidates) - 1:
         return False
+    duration = durations[0]
+    if durations.count(duration) == len(durations):  # the usual hour, one length: ends step as starts do
+        steps = list(map(sub, starts[1:], starts[:-1]))
+        lowest = max(duration - ALLOWABLE_GAP, timedelta(0))
+        return not steps or (lowest <= min(steps) and max(steps) <= duration + ALLOWABLE_GAP)
     ends = list(map(add, starts, durations))
     gaps = list(map(sub, starts[1:], ends[:-1]))
     steps = list(map(sub, ends[1:], ends[:-1]))
@@ -202,6 +207,7 @@ class _CachedHour:
     names: tuple[str, ...]  # the directory's entries, sorted
     segments: tuple[Segment, ...]  # every parsed visible one, sharing its name string with `names`
     index: HourIndex
+    unparseable: frozenset[str] = frozenset()  # visible names that did not parse (warned about once)
 
     def size(self) -> int:
         """Estimated bytes held (names, parsed segments, index), for the cache's byte budget."""
@@ -394,19 +400,22 @@ class SegmentIndex:
         previous: _CachedHour | None,
     ) -> _CachedHour:
         visible, _ = split_hour_entries(names)
-        old = {s.name: s for s in previous.segments} if previous is not None else {}
         prefix = f"{hour_dir}/"
-        fresh = [name for name in visible if name not in old]
-        parsed: dict[str, Segment] = {name: old[name] for name in visible if name in old}
-        for name, seg in zip(fresh, parse_hour_names(hour, fresh, channel, quality, prefix), strict=True):
-            if seg is None:
-                logger.warning("ignoring unparseable file %s%s", prefix, name)
-            else:
-                parsed[name] = seg
-        segments = [parsed[n] for n in visible if n in parsed]
+        if previous is None:  # an hour seen for the first time: every name parsed, in order
+            parse = parse_hour_names(hour, visible, channel, quality, prefix)
+            segments, unparseable = _parsed(visible, parse, prefix)
+        else:  # a changed hour: only its new names parsed
+            old = {s.name: s for s in previous.segments}
+            fresh = [name for name in visible if name not in old and name not in previous.unparseable]
+            new, unparseable = _parsed(fresh, parse_hour_names(hour, fresh, channel, quality, prefix), prefix)
+            unparseable |= previous.unparseable.intersection(visible)
+            parsed = {**{name: old[name] for name in visible if name in old}, **{s.name: s for s in new}}
+            segments = [parsed[n] for n in visible if n in parsed]
         candidates = best_per_start(drop_implausible(segments), _file_size)
         index = build_hour_index(candidates)
-        return _CachedHour(mtime_ns=-1, names=names, segments=tuple(segments), index=index)
+        return _CachedHour(
+            mtime_ns=-1, names=names, segments=tuple(segments), index=index, unparseable=unparseable
+        )
 
     def best_segments(
         self, channel: str, quality: str, start: datetime, end: datetime, *, allow_holes: bool = True
@@ -434,6 +443,18 @@ class SegmentIndex:
         return await asyncio.to_thread(
             self.best_segments, channel, quality, start, end, allow_holes=allow_holes
         )
+
+
+def _parsed(
+    names: list[str], segments: list[Segment | None], prefix: str
+) -> tuple[list[Segment], frozenset[str]]:
+    """The parsed `segments` of `names` and the names that did not parse (None), each warned about."""
+    if all(segments):  # the usual hour: no None (a Segment is always true), no per-name work
+        return segments, frozenset()  # type: ignore[return-value]
+    unparseable = frozenset(name for name, seg in zip(names, segments, strict=True) if seg is None)
+    for name in sorted(unparseable):
+        logger.warning("ignoring unparseable file %s%s", prefix, name)
+    return [seg for seg in segments if seg is not None], unparseable
 
 
 def _list(hour_dir: Path, mtime_ns: int) -> _Listing:
