@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import socket
@@ -14,6 +15,13 @@ from aiohttp import web
 from wubloader.runtime.errors import ListenError, RuntimeConfigError
 from wubloader.runtime.serve import RunningServer, run_component, run_until_stopped, serve_app, start_app
 from wubloader.runtime.signals import SignalLatch
+
+
+@pytest.fixture(autouse=True)
+def _unfreeze():
+    """run_component freezes what is alive (see below): give the test process its collector back."""
+    yield
+    gc.unfreeze()
 
 
 def make_app(release: asyncio.Event | None = None) -> web.Application:
@@ -171,3 +179,16 @@ def test_run_component_exit_codes(caplog: pytest.LogCaptureFixture) -> None:
 
 async def _raise(exc: Exception) -> None:
     raise exc
+
+
+def test_run_component_takes_what_start_up_made_out_of_the_collectors_view() -> None:
+    gc.unfreeze()
+    made_at_start_up = [[] for _ in range(1000)]  # containers the collector tracks
+    frozen: list[int] = []
+
+    async def main(stop: asyncio.Event) -> None:
+        frozen.append(gc.get_freeze_count())
+        assert not any(o is made_at_start_up for o in gc.get_objects())  # no full collection walks it
+
+    assert run_component(main) == 0
+    assert frozen[0] >= len(made_at_start_up)

@@ -16,8 +16,8 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import count, takewhile
-from operator import add, attrgetter, sub
+from itertools import count, islice, takewhile
+from operator import add, attrgetter, eq, sub
 from typing import TYPE_CHECKING, overload
 
 from wubloader.store.cache import ByteBudgetLRU, names_bytes
@@ -84,8 +84,10 @@ def choose_best_version(versions: Sequence[Segment], size_of: Callable[[Segment]
 def best_per_start(segments: Iterable[Segment], size_of: Callable[[Segment], int]) -> list[Segment]:
     """Group time-ordered segments by identical start and keep the best version of each."""
     segments = list(segments)
-    if len(set(map(_START, segments))) == len(segments):  # the usual hour: one version per start
-        if SegmentType.TEMP not in set(map(_TYPE, segments)):
+    starts = list(map(_START, segments))
+    if not any(map(eq, starts, islice(starts, 1, None))):  # the usual hour: one version per start
+        # Counted, not put in a set: an enum member's hash is a Python call.
+        if not list(map(_TYPE, segments)).count(SegmentType.TEMP):
             return segments
         return [s for s in segments if s.type is not SegmentType.TEMP]
     result: list[Segment] = []
