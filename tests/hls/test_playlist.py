@@ -265,3 +265,77 @@ def test_segment_uri_quotes_every_part(path):
     seg = parse_segment_path(path)
     parts = path.split("/")[-4:]
     assert segment_uri(seg) == "../../segments/" + "/".join(quote(p, safe="") for p in parts)
+
+
+def mixed_store(base):
+    """Three hours: the first of one duration, the second of three durations (both seamless, so
+    kept as runs), the third with a hole, a partial segment and an overlapping extra version."""
+    from tests.harness.store_builder import build_store, write_segment
+
+    build_store(base, T0 - timedelta(hours=1), 1800)
+    at = T0
+    for i in range(1800):
+        duration = (2.0, 2.002, 1.998)[i % 3]
+        write_segment(base, at, duration)
+        at += timedelta(seconds=duration)
+    build_store(base, T0 + timedelta(hours=1), 1800, skip={40, 41, 150})
+    write_segment(base, T0 + timedelta(hours=1, seconds=300), 2.0, type=SegmentType.PARTIAL, content=b"p")
+    write_segment(base, T0 + timedelta(hours=1, seconds=401), 2.0)
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_pieces_render_exactly_as_their_chain(tmp_path, live):
+    """A playlist of runs is byte for byte the playlist of their segments, from cold and partly
+    warm caches, in any chunk size, live or not."""
+    from wubloader.store import SegmentIndex
+    from wubloader.store.segment_run import SegmentRun
+    from wubloader.store.selection import flatten
+
+    mixed_store(tmp_path)
+    index = SegmentIndex(tmp_path, settle_seconds=0)
+    start, end = T0 - timedelta(minutes=45), T0 + timedelta(hours=2)
+    pieces = index.best_pieces("chan", "source", start, end)
+    assert [type(p) for p in pieces[:2]] == [SegmentRun, SegmentRun] and len(pieces) > 1000
+    chain = flatten(pieces)
+    now = T0 + timedelta(hours=2, seconds=1) if live else T0 + timedelta(days=1)
+    args = {"end": end, "now": now, "live": live, "live_edge": LIVE_EDGE}
+    by_pieces, by_chain = plan_media_playlist(pieces, **args), plan_media_playlist(chain, **args)
+    assert by_pieces.target_duration == by_chain.target_duration and by_pieces.ended == by_chain.ended
+    expected = "".join(render_media_playlist(by_chain, EntryCache(), 100_000))
+    assert expected.count("#EXT-X-DISCONTINUITY") == 2  # after the hole, after the partial segment
+    warm = EntryCache()
+    part = index.best_pieces("chan", "source", T0 + timedelta(minutes=10), T0 + timedelta(minutes=20))
+    list(render_media_playlist(plan_media_playlist(part, **args), warm, 1000))  # runs partly rendered
+    for chunk_bytes in (1, 777, 100_000):
+        for cache in (EntryCache(), warm):
+            chunks = list(render_media_playlist(by_pieces, cache, chunk_bytes))
+            assert "".join(chunks) == expected
+            assert chunks == list(render_media_playlist(by_chain, EntryCache(), chunk_bytes))
+    run = pieces[1]
+    assert isinstance(run, SegmentRun)
+    split = dataclasses.replace(by_pieces, entries=[run[0], run[1:]])  # a segment, then a run of its hour
+    whole = dataclasses.replace(by_chain, entries=run.segments())
+    assert "".join(render_media_playlist(split, EntryCache(), 500)) == "".join(
+        render_media_playlist(whole, EntryCache(), 500)
+    )
+
+
+def test_a_live_playlist_ending_in_a_run_trims_nothing_inside_it(tmp_path):
+    from tests.harness.store_builder import build_store
+    from wubloader.store import SegmentIndex
+    from wubloader.store.selection import flatten
+
+    build_store(tmp_path, T0, 100)
+    pieces = SegmentIndex(tmp_path, settle_seconds=0).best_pieces(
+        "chan", "source", T0, T0 + timedelta(hours=1)
+    )
+    args = {
+        "end": T0 + timedelta(hours=1),
+        "now": T0 + timedelta(seconds=201),
+        "live": True,
+        "live_edge": LIVE_EDGE,
+    }
+    by_pieces = plan_media_playlist(pieces, **args)
+    by_chain = plan_media_playlist(flatten(pieces), **args)
+    assert list(flatten(list(by_pieces.entries))) == list(by_chain.entries)
+    assert len(by_chain.entries) == 100 and not by_pieces.ended and by_pieces.target_duration == 6

@@ -8,6 +8,7 @@ import os
 import random
 import socket
 import tracemalloc
+from datetime import timedelta
 from email.utils import formatdate
 from urllib.parse import quote
 
@@ -19,10 +20,11 @@ from tests.conftest import STORE_START
 from tests.harness.store_builder import build_store, write_segment
 from tests.restreamer.conftest import ServedClient
 from wubloader.restreamer.app import RestreamerConfig, create_app
-from wubloader.restreamer.errors import NotFound
+from wubloader.restreamer.errors import Forbidden, NotFound
 from wubloader.restreamer.segment_file import SegmentResolver, http_date
-from wubloader.store import SegmentType, create_tombstone
+from wubloader.store import SegmentIndex, SegmentType, create_tombstone
 from wubloader.store.errors import UnsafePath
+from wubloader.store.segment_run import SegmentRun
 
 
 def url_of(path) -> str:
@@ -319,3 +321,20 @@ async def test_serves_over_a_unix_socket(tmp_path):
                 assert ranged.status == 206 and await ranged.read() == data[-5:]
     finally:
         await runner.cleanup()
+
+
+def test_confining_pieces_checks_every_file_of_a_run(tmp_path):
+    paths = build_store(tmp_path, STORE_START, 30)
+    index = SegmentIndex(tmp_path, settle_seconds=0)
+    pieces = index.best_pieces("chan", "source", STORE_START, STORE_START + timedelta(seconds=60))
+    assert [type(p) for p in pieces] == [SegmentRun]
+    resolver = SegmentResolver(os.path.realpath(tmp_path))
+    resolver.confine(pieces, files=True)  # all regular files: nothing to refuse
+    paths[17].unlink()
+    os.symlink("/etc/hostname", paths[17])  # same name, now a symlink leading out
+    resolver.confine(pieces, files=False)  # directories only
+    with pytest.raises(Forbidden):
+        resolver.confine(pieces, files=True)
+    paths[17].unlink()
+    with pytest.raises(NotFound):
+        resolver.confine(pieces, files=True)

@@ -11,7 +11,8 @@ import pytest
 from tests.harness.store_builder import build_store, write_segment
 from wubloader.store import ContainsHoles, SegmentIndex, SegmentType, create_tombstone, hour_name, selection
 from wubloader.store.naming import parse_segment_name
-from wubloader.store.selection import HourIndex, _walk_chain, build_hour_index
+from wubloader.store.segment_run import SegmentRun
+from wubloader.store.selection import HourIndex, _walk_chain, build_hour_index, flatten
 
 T0 = datetime(2024, 5, 1, 10, 0, 0)
 
@@ -129,6 +130,46 @@ def test_fast_path_matches_segment_by_segment_walk(tmp_path):
     for a, b in [(-1800, 4200), (-1790.5, 3000), (0, 1), (11, 13), (1797, 1803), (-5000, -4000)]:
         fast = index.best_segments("chan", "source", at(a), at(b))
         assert fast == naive_walk(index, at(a), at(b)), (a, b)
+        assert flatten(index.best_pieces("chan", "source", at(a), at(b))) == fast
+
+
+def test_usual_hours_are_kept_as_runs_and_flatten_to_the_chain(tmp_path):
+    """Seamless hours of full segments come out as runs (no record per segment); an hour with a
+    hole or a partial segment comes out segment by segment, and the chain is the same either way."""
+    start = T0 - timedelta(hours=1)
+    build_store(tmp_path, start, 4 * 1800, skip={2 * 1800 + 100})  # a hole in the third hour
+    index = SegmentIndex(tmp_path, settle_seconds=0)
+    pieces = index.best_pieces("chan", "source", at(-1800 + 0.5), at(2 * 3600 + 1801))
+    kinds = [type(p).__name__ for p in pieces]
+    assert kinds[:2] == ["SegmentRun", "SegmentRun"] and kinds[-1] == "SegmentRun"
+    assert "NoneType" in kinds and kinds.count("Segment") == 1799  # the third hour, around its hole
+    first = pieces[0]
+    assert isinstance(first, SegmentRun) and len(first) == 900 and first.start == at(-1800)
+    chain = flatten(pieces)
+    assert chain == naive_walk(index, at(-1800 + 0.5), at(2 * 3600 + 1801))
+    assert spans(chain)[-1] == (2 * 3600 + 1800, 2 * 3600 + 1802)
+    with pytest.raises(ContainsHoles):
+        index.best_pieces("chan", "source", at(0), at(3 * 3600), allow_holes=False)
+    whole = index.best_pieces("chan", "source", at(0), at(3600), allow_holes=False)
+    assert len(whole) == 1 and isinstance(whole[0], SegmentRun) and len(whole[0]) == 1800
+
+
+def test_a_live_hour_moves_between_run_and_records_as_its_files_change(tmp_path):
+    build_store(tmp_path, T0, 10)
+    index = SegmentIndex(tmp_path, settle_seconds=0)
+
+    def pieces(end):
+        return index.best_pieces("chan", "source", at(0), at(end))
+
+    assert [type(p) for p in pieces(20)] == [SegmentRun]
+    partial = write_segment(tmp_path, at(20), 2.0, type=SegmentType.PARTIAL, content=b"p")
+    assert spans(flatten(pieces(22))) == [(2 * i, 2 * i + 2) for i in range(11)] + [None]
+    assert SegmentRun not in map(type, pieces(22))
+    create_tombstone(partial)
+    write_segment(tmp_path, at(20), 2.0)
+    assert [type(p) for p in pieces(22)] == [SegmentRun]
+    assert spans(flatten(pieces(22))) == [(2 * i, 2 * i + 2) for i in range(11)]
+    assert index.hour_index("chan", "source", T0).candidates[-1].start == at(20)
 
 
 def naive_walk(index, start, end):

@@ -15,17 +15,21 @@ from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
-from itertools import accumulate, compress, count, groupby, islice, repeat
+from itertools import accumulate, groupby, islice, repeat
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from wubloader.store.cache import ASCII_STR_BYTES
+from wubloader.store.segment_run import SegmentRun
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
     from datetime import datetime
 
     from wubloader.store.naming import Segment
+
+    # A playlist's entries: segments, runs of a whole hour's segments (`SegmentRun`), holes (None).
+    Entry = Segment | SegmentRun | None
 
 HLS_VERSION = 3
 # Open-ended (live) playlists never announce a target below this, so the header line stays the
@@ -53,22 +57,23 @@ def audio_quality(quality: str) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MediaPlaylistPlan:
-    """The decided content of a media playlist: segments in order, None = discontinuity."""
+    """The decided content of a media playlist: segments (or runs of them) in order, None =
+    discontinuity."""
 
-    entries: Sequence[Segment | None]
+    entries: Sequence[Entry]
     target_duration: int
     ended: bool
 
 
 def plan_media_playlist(
-    chain: Sequence[Segment | None],
+    chain: Sequence[Entry],
     *,
     end: datetime,
     now: datetime,
     live: bool,
     live_edge: timedelta,
 ) -> MediaPlaylistPlan:
-    """Decide a media playlist from a best-segments chain for [start, end).
+    """Decide a media playlist from a best-segments chain (or its pieces) for [start, end).
 
     A leading hole is dropped (nothing to be discontinuous with); a trailing hole is dropped and
     means the range is incomplete. For `live` (open-ended) playlists, everything from the first
@@ -93,8 +98,9 @@ def plan_media_playlist(
     )
 
 
-def trim_live_edge(items: list[Segment | None], live_edge: timedelta) -> list[Segment | None]:
-    """Cut at the first hole or non-full segment within `live_edge` of the newest segment's end."""
+def trim_live_edge(items: list[Entry], live_edge: timedelta) -> list[Entry]:
+    """Cut at the first hole or non-full segment within `live_edge` of the newest segment's end (a run
+    is all full segments without a hole: never cut inside)."""
     newest = next((s for s in reversed(items) if s is not None), None)
     if newest is None:
         return []
@@ -111,9 +117,17 @@ def trim_live_edge(items: list[Segment | None], live_edge: timedelta) -> list[Se
     return items
 
 
-def target_duration(items: Sequence[Segment | None], *, live: bool) -> int:
+def target_duration(items: Sequence[Entry], *, live: bool) -> int:
     """Ceil of the longest segment (at least 1); live playlists at least LIVE_MIN_TARGET_DURATION."""
-    longest = max(map(_DURATION, filter(None, items)), default=timedelta(0)).total_seconds()
+    if SegmentRun in set(map(type, items)):
+        durations: Iterable[timedelta] = (
+            item.longest if isinstance(item, SegmentRun) else item.duration
+            for item in items
+            if item is not None
+        )
+    else:
+        durations = map(_DURATION, filter(None, items))
+    longest = max(durations, default=timedelta(0)).total_seconds()
     target = max(1, math.ceil(longest - 1e-9))
     return max(target, LIVE_MIN_TARGET_DURATION) if live else target
 
@@ -204,11 +218,13 @@ class EntryCache:
         return self.entries([segment])[0]
 
     def entries(self, segments: Sequence[Segment]) -> list[str]:
-        """`entry` of each of `segments`, which share one folder, in order. What is missing is
-        rendered a field at a time through `map` (a quarter of the per-entry cost: most of a first
-        24 h playlist) and kept, unless the run alone is over the budget."""
-        folder = segments[0].folder
-        names = list(map(_NAME, segments))
+        """`entry` of each of `segments`, which share one folder (or are a `SegmentRun`), in order.
+        What is missing is rendered a field at a time through `map` (a quarter of the per-entry
+        cost: most of a first 24 h playlist) and kept, unless the run alone is over the budget."""
+        if isinstance(segments, SegmentRun):
+            folder, names = segments.folder, list(segments.names)
+        else:
+            folder, names = segments[0].folder, list(map(_NAME, segments))
         known = self._folders.get(folder)
         if not known:  # the usual miss: a folder seen for the first time
             fresh = self._render_run(folder, segments, names)
@@ -219,7 +235,10 @@ class EntryCache:
             return found  # type: ignore[return-value]
         todo = [k for k, text in enumerate(found) if text is None]
         todo_names = list(map(names.__getitem__, todo))
-        fresh = self._render_run(folder, list(map(segments.__getitem__, todo)), todo_names)
+        missing = (
+            segments.pick(todo) if isinstance(segments, SegmentRun) else list(map(segments.__getitem__, todo))
+        )
+        fresh = self._render_run(folder, missing, todo_names)
         for k, text in zip(todo, fresh, strict=True):
             found[k] = text
         self._keep(folder, todo_names, fresh)
@@ -255,35 +274,44 @@ class EntryCache:
     def _render_run(self, folder: str, segments: Sequence[Segment], names: list[str]) -> list[str]:
         """The entries of `segments` (all in `folder`, named `names`), a field at a time: each step one
         `map` over the run (four times as fast as formatting entry by entry)."""
-        place = self._place(folder, segments[0].start)
-        starts = list(map(_START, segments))
-        clocks = list(map(self._clocks.get, map(operator.sub, starts, repeat(place.hour))))
         # Each entry is one join of its pieces; the hour's text and the folder's URI ride in the
-        # pieces around the clock and the name, so the usual run makes no string per field.
-        heads: Iterable[str] = repeat(ENTRY_PARTS[0] + place.hour_text)
-        times: Iterable[str | None] = clocks
-        if not all(clocks):
-            heads, times = (
-                repeat(ENTRY_PARTS[0]),
-                [
-                    place.hour_text + c if c is not None else self._date_time(t, place)
-                    for t, c in zip(starts, clocks, strict=True)
-                ],
-            )
-        durations = list(map(_DURATION, segments))
+        # pieces around the time and the name, so the usual run makes no string per field.
+        if isinstance(segments, SegmentRun):  # its names' own `MM:SS.ffffff` are the times
+            place = self._place(folder, segments.hour_start)
+            heads: Iterable[str] = repeat(ENTRY_PARTS[0] + place.hour_text)
+            times: Iterable[str | None] = segments.times
+            after_time = "Z" + ENTRY_PARTS[1]
+            durations: Sequence[timedelta] = segments.durations
+        else:
+            place = self._place(folder, segments[0].start)
+            (heads, times), after_time = self._date_times(segments, place), ENTRY_PARTS[1]
+            durations = list(map(_DURATION, segments))
         extinfs = list(map(self._extinfs.get, durations))
         if not all(extinfs):
             extinfs = list(map(self._extinf, durations))
-        tails: Iterable[str] = repeat(ENTRY_PARTS[2])
-        paths: Iterable[str] = map(segment_uri, segments)
+        tails: Iterable[str]
+        paths: Iterable[str]
         if place.uri is not None and _all_plain("".join(names)):
             # Plain names hold no newline: one replace over the joined names quotes them all.
             tails, paths = (
                 repeat(ENTRY_PARTS[2] + place.uri),
                 "\n".join(names).replace(":", "%3A").split("\n"),
             )
-        pieces = zip(heads, times, repeat(ENTRY_PARTS[1]), extinfs, tails, paths, repeat("\n"))
+        else:
+            tails, paths = repeat(ENTRY_PARTS[2]), map(segment_uri, segments)
+        pieces = zip(heads, times, repeat(after_time), extinfs, tails, paths, repeat("\n"))
         return list(map("".join, pieces))  # no None is left in `times`
+
+    def _date_times(self, segments: Sequence[Segment], place: _Place) -> tuple[Iterable[str], Iterable[str]]:
+        """The pieces before each segment's `#EXTINF` line: a head, then the time it starts."""
+        starts = list(map(_START, segments))
+        clocks = list(map(self._clocks.get, map(operator.sub, starts, repeat(place.hour))))
+        if all(clocks):
+            return repeat(ENTRY_PARTS[0] + place.hour_text), clocks  # type: ignore[return-value]
+        return repeat(ENTRY_PARTS[0]), [
+            place.hour_text + c if c is not None else self._date_time(t, place)
+            for t, c in zip(starts, clocks, strict=True)
+        ]
 
     def _extinf(self, duration: timedelta) -> str:
         extinf = self._extinfs.get(duration)
@@ -343,22 +371,24 @@ def render_media_playlist(plan: MediaPlaylistPlan, cache: EntryCache, chunk_byte
     entries = plan.entries
     folder: str | None = None
     texts: Mapping[str, str] = {}
-    items = iter(entries)
-    sent = 0  # every entry before this index was taken from `items` (at least)
-    for item in items:
+    items = enumerate(entries)
+    for i, item in items:
         if item is None:
             text = DISCONTINUITY
+        elif isinstance(item, SegmentRun):  # a stretch of an hour, rendered (or found) at once
+            parts, size = yield from _chunked(parts, size, cache.entries(item), chunk_bytes)
+            folder = None
+            continue
         else:
             if item.folder is not folder:  # an hour's segments share one folder string
                 folder = item.folder
                 texts = cache.rendered(folder)
             known = texts.get(item.name)
-            if known is None:  # the rest of the folder's run, rendered at once
-                i = _index_of(entries, item, sent)
+            if known is None:  # the rest of the folder's segments, rendered at once
                 run = cache.entries(_folder_run(entries, i))
                 parts, size = yield from _chunked(parts, size, run, chunk_bytes)
                 deque(islice(items, len(run) - 1), maxlen=0)  # the run's other entries: sent
-                sent, folder = i + len(run), None
+                folder = None
                 continue
             text = known
         parts.append(text)
@@ -389,16 +419,11 @@ def _chunked(
     return parts, ends[-1] - sent
 
 
-def _index_of(entries: Sequence[Segment | None], item: Segment, start: int) -> int:
-    """The index of `item` itself (not an equal one) in `entries`, looking from `start`: a scan in C
-    that only a render with something to render pays for."""
-    return next(compress(count(start), map(operator.is_, islice(entries, start, None), repeat(item))))
-
-
-def _folder_run(entries: Sequence[Segment | None], i: int) -> list[Segment]:
-    """The segments from `entries[i]` (not a hole) up to the next hole or the next folder."""
+def _folder_run(entries: Sequence[Entry], i: int) -> list[Segment]:
+    """The segments from `entries[i]` (a segment) up to the next hole, run or folder."""
     folders = map(getattr, islice(entries, i, None), repeat("folder"), repeat(None))
-    _, run = next(groupby(zip(folders, islice(entries, i, None), strict=True), key=_FIRST))
+    keys = zip(folders, map(type, islice(entries, i, None)), strict=True)  # a run may share the folder
+    _, run = next(groupby(zip(keys, islice(entries, i, None), strict=True), key=_FIRST))
     return list(map(_SECOND, run))
 
 

@@ -69,7 +69,7 @@ async def media_playlist(request: web.Request) -> web.StreamResponse:
             max_implicit=config.max_implicit_range,
             max_range=config.max_range,
         )
-        chain = await state.index.best_segments_async(channel, quality, window.start, window.end)
+        chain = await state.index.best_pieces_async(channel, quality, window.start, window.end)
         await asyncio.to_thread(state.resolver.confine, chain, files=False)
         plan = plan_media_playlist(
             chain, end=window.end, now=state.now(), live=window.live, live_edge=config.live_edge
@@ -175,7 +175,7 @@ def sample_segments(
     if start is not None and span.first <= start < span.end:
         hour = start.replace(minute=0, second=0, microsecond=0)
     for _ in range(3):
-        sample = list(state.index.hour_index(channel, quality, hour).candidates)[-BANDWIDTH_SAMPLE:]
+        sample = list(state.index.hour_index(channel, quality, hour).candidates[-BANDWIDTH_SAMPLE:])
         state.resolver.confine(sample, files=False)
         if sample:
             return sample

@@ -30,6 +30,7 @@ from wubloader.store.naming import (
     parse_segment_name,
     tombstone_name,
 )
+from wubloader.store.segment_run import SegmentRun
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -134,9 +135,10 @@ class SegmentResolver:
     def hour_dir(self, channel: str, quality: str, hour: str) -> str:
         return self.directory(channel, quality, hour)
 
-    def confine(self, chain: Iterable[Segment | None], *, files: bool) -> None:
-        """Check a selected chain before use: every segment's directory stays inside the store and,
-        with `files` (routes that read the bytes), every segment is a regular file, not a symlink.
+    def confine(self, chain: Iterable[Segment | SegmentRun | None], *, files: bool) -> None:
+        """Check a selected chain (or its pieces) before use: every segment's directory stays inside
+        the store and, with `files` (routes that read the bytes), every segment is a regular file,
+        not a symlink.
 
         Forbidden for a directory leading out or a symlinked file; NotFound for a file that vanished
         or is not a regular file (e.g. a directory named like a segment). Blocking: run in a thread.
@@ -149,7 +151,9 @@ class SegmentResolver:
                 folder = seg.folder
                 self.real_dir(folder[:-1] if folder else ".")
             if files:
-                check_regular_file(seg.path)
+                paths = map(folder.__add__, seg.names) if isinstance(seg, SegmentRun) else (seg.path,)
+                for path in paths:
+                    check_regular_file(path)
 
     def resolve(self, channel: str, quality: str, hour: str, name: str) -> ServablePath:
         """Forbidden: a component is hidden/unsafe or leads out of the store. NotFound: not a

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from pathlib import Path
 
-    # Each name's TIME text, and its duration and type (one per name, or one repeated for all).
-    Columns = tuple[Sequence[str], Iterable[timedelta], Iterable["SegmentType"]]
+    # Each name's TIME text, duration and type.
+    Columns = tuple[Sequence[str], list[timedelta], list["SegmentType"]]
 
 HOUR_FORMAT = "%Y-%m-%dT%H"
 SEGMENT_SUFFIX = ".ts"
@@ -222,34 +222,86 @@ def parse_segment_name(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class HourColumns:
+    """The fields of an hour's names, parsed in bulk: each one's TIME text (`MM:SS.ffffff` when
+    `six_digit_times`), offset into the hour, duration and type, in the names' order."""
+
+    times: Sequence[str]
+    offsets: list[timedelta]
+    durations: list[timedelta]
+    types: list[SegmentType]
+    six_digit_times: bool
+
+
+def hour_columns(hour_start: datetime, names: Sequence[str]) -> HourColumns | None:
+    """Every name's fields by one regular-expression pass over the joined names, each field
+    converted once per distinct text; None when a name does not fit (a newline in a name, a
+    malformed or unusual one): such an hour is parsed name by name. The usual hour (one duration,
+    one type, six-digit times) is only checked by a match without groups, a third of the cost of
+    extracting every field."""
+    text = "\n".join(names)
+    if not names or text.count("\n") != len(names) - 1 or hour_start.year >= 9999:
+        return None
+    uniform = _uniform_columns(names, text)
+    columns = uniform or _listed_columns(names, text)
+    if columns is None:
+        return None
+    times, durations, types = columns
+    return HourColumns(
+        times=times,
+        offsets=list(map(_offsets(times).__getitem__, times)),
+        durations=durations,
+        types=types,
+        six_digit_times=uniform is not None or set(map(len, times)) == {len("MM:SS.ffffff")},
+    )
+
+
 def parse_hour_names(
     hour_start: datetime, names: Sequence[str], channel: str | None, quality: str | None, prefix: str
 ) -> list[Segment | None]:
     """`parse_segment_name` of each name (path `prefix + name`), None for a bad one, in bulk.
 
-    One regular-expression pass over the joined names replaces a match per name, and each field is
-    converted once per distinct text; any name it cannot vouch for (a newline in a name, a malformed
-    or unusual one) sends the whole hour through the exact per-name path, so the results are always
-    those of `parse_segment_name`. The usual hour (one duration, one type, six-digit times) is only
-    checked by a match without groups, a third of the cost of extracting every field.
+    Any name `hour_columns` cannot vouch for sends the whole hour through the exact per-name path
+    (`parse_each`), so the results are always those of `parse_segment_name`.
     """
-    text = "\n".join(names)
-    columns = None
-    if names and text.count("\n") == len(names) - 1 and hour_start.year < 9999:
-        columns = _uniform_columns(names, text) or _listed_columns(names, text)
-    if columns is not None:
-        times, durations, types = columns
-        fields = (
-            repeat(prefix),
-            names,
-            repeat(channel),
-            repeat(quality),
-            map(hour_start.__add__, map(_offsets(times).__getitem__, times)),
-            durations,
-            types,
-        )
-        return _build_segments(len(names), fields)
+    columns = hour_columns(hour_start, names)
+    if columns is None:
+        return parse_each(hour_start, names, channel, quality, prefix)
+    made = segments_of(
+        hour_start, names, columns.offsets, columns.durations, columns.types, channel, quality, prefix
+    )
+    return made  # type: ignore[return-value]  # no None among them
+
+
+def parse_each(
+    hour_start: datetime, names: Sequence[str], channel: str | None, quality: str | None, prefix: str
+) -> list[Segment | None]:
+    """`parse_segment_name` of each name in turn (path `prefix + name`), None for a bad one."""
     return [_parse_or_none(hour_start, name, channel, quality, prefix) for name in names]
+
+
+def segments_of(
+    hour_start: datetime,
+    names: Sequence[str],
+    offsets: Iterable[timedelta],
+    durations: Iterable[timedelta],
+    types: Iterable[SegmentType],
+    channel: str | None,
+    quality: str | None,
+    prefix: str,
+) -> list[Segment]:
+    """The records of `names` (in `prefix`) from their parsed fields, made in bulk."""
+    fields = (
+        repeat(prefix),
+        names,
+        repeat(channel),
+        repeat(quality),
+        map(hour_start.__add__, offsets),
+        durations,
+        types,
+    )
+    return _build_segments(len(names), fields)
 
 
 def _uniform_columns(names: Sequence[str], text: str) -> Columns | None:
@@ -261,7 +313,7 @@ def _uniform_columns(names: Sequence[str], text: str) -> Columns | None:
     duration = _duration_or_none(first[4])
     if duration is None or _uniform_names(first[4], first[5]).fullmatch(text) is None:
         return None
-    return list(map(_CLOCK, names)), repeat(duration), repeat(_TYPES[first[5]])
+    return list(map(_CLOCK, names)), [duration] * len(names), [_TYPES[first[5]]] * len(names)
 
 
 def _listed_columns(names: Sequence[str], text: str) -> Columns | None:
@@ -274,7 +326,7 @@ def _listed_columns(names: Sequence[str], text: str) -> Columns | None:
     durations = {text: duration for text, duration in parsed.items() if duration is not None}
     if len(durations) < len(parsed) or not _hashes_fit(type_texts, hashes):
         return None
-    return times, map(durations.__getitem__, duration_texts), map(_TYPES.__getitem__, type_texts)
+    return times, list(map(durations.__getitem__, duration_texts)), list(map(_TYPES.__getitem__, type_texts))
 
 
 @functools.lru_cache(maxsize=64)
@@ -306,10 +358,10 @@ def _offsets(times: Iterable[str]) -> dict[str, timedelta]:
     return _OFFSETS
 
 
-def _build_segments(count: int, fields: Iterable[Iterable[object]]) -> list[Segment | None]:
+def _build_segments(count: int, fields: Iterable[Iterable[object]]) -> list[Segment]:
     """`count` records, each field set for all of them in one `map` over its slot's setter (a call
     from C per value, no Python frame): a fifth of the cost of setting a record's fields in turn."""
-    segments: list[Segment | None] = list(map(object.__new__, repeat(Segment, count)))
+    segments: list[Segment] = list(map(object.__new__, repeat(Segment, count)))
     for setter, values in zip(_SEGMENT_SETTERS, fields, strict=True):
         deque(map(setter, segments, values), maxlen=0)
     return segments

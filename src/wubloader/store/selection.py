@@ -18,12 +18,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import count, islice, takewhile
 from operator import add, attrgetter, eq, sub
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from wubloader.store.cache import ByteBudgetLRU, names_bytes
 from wubloader.store.errors import ContainsHoles
 from wubloader.store.listing import read_hour_names, split_hour_entries
-from wubloader.store.naming import Segment, SegmentType, check_component, hour_name, parse_hour_names
+from wubloader.store.naming import (
+    Segment,
+    SegmentType,
+    check_component,
+    hour_columns,
+    hour_name,
+    parse_each,
+    parse_hour_names,
+    segments_of,
+)
+from wubloader.store.segment_run import SegmentRun
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -46,6 +56,8 @@ LISTING_THREADS = 4
 # bytes (shared with the records); measured with tracemalloc (tests/store/test_selection.py).
 SEGMENT_BYTES = 190
 CHAIN_BYTES = 120
+# Memory per segment of an hour kept as a run: its TIME text and four list slots.
+RUN_BYTES = 95
 
 # Field readers for `map`: whole-hour passes run in C instead of a Python expression per segment.
 _START, _DURATION, _TYPE = attrgetter("start"), attrgetter("duration"), attrgetter("type")
@@ -53,6 +65,8 @@ _START, _DURATION, _TYPE = attrgetter("start"), attrgetter("duration"), attrgett
 # A hole in a best-segments chain.
 HOLE = None
 Chain = list[Segment | None]
+# The same chain with whole stretches of an hour left as runs (see `SegmentIndex.best_pieces`).
+Pieces = list[Segment | SegmentRun | None]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -168,6 +182,12 @@ def _seamless(candidates: list[Segment], starts: list[datetime], durations: list
     end, and the ends never go back: `_walk_chain` would then take them all, with no hole."""
     if list(map(_TYPE, candidates[:-1])).count(SegmentType.FULL) < len(candidates) - 1:
         return False
+    return _contiguous(starts, durations)
+
+
+def _contiguous(starts: Sequence[Any], durations: Sequence[timedelta]) -> bool:
+    """Each start (a time, or an offset into the hour) within ALLOWABLE_GAP of the previous end,
+    and the ends never going back."""
     duration = durations[0]
     if durations.count(duration) == len(durations):  # the usual hour, one length: ends step as starts do
         steps = list(map(sub, starts[1:], starts[:-1]))
@@ -179,6 +199,48 @@ def _seamless(candidates: list[Segment], starts: list[datetime], durations: list
     return not gaps or (
         -ALLOWABLE_GAP <= min(gaps) and max(gaps) <= ALLOWABLE_GAP and min(steps) >= timedelta(0)
     )
+
+
+def _run_index(run: SegmentRun) -> HourIndex | None:
+    """The index of an hour kept as a run, when `build_hour_index` would take every one of its
+    segments (nothing implausible, one version per start, seamless), else None."""
+    offsets, durations = run.offsets, run.durations
+    if (
+        run.longest > PLAUSIBLE_DURATION
+        or any(map(eq, offsets, islice(offsets, 1, None)))
+        or not _contiguous(offsets, durations)
+    ):
+        return None
+    return HourIndex(
+        candidates=run,
+        starts=_Starts(run),
+        max_duration=run.longest,
+        chain=run,
+        chain_end_keys=_Ends(run),
+        chain_pos=range(len(run)),
+    )
+
+
+class _Starts(Sequence[datetime]):
+    """The starts of a run's segments, computed when bisect asks for one."""
+
+    __slots__ = ("_run",)
+
+    def __init__(self, run: SegmentRun) -> None:
+        self._run = run
+
+    def __len__(self) -> int:
+        return len(self._run)
+
+    @overload
+    def __getitem__(self, i: int) -> datetime: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[datetime]: ...
+    def __getitem__(self, i: int | slice) -> datetime | Sequence[datetime]:
+        run = self._run
+        if isinstance(i, slice):
+            return list(map(run.hour_start.__add__, run.offsets[i]))
+        return run.hour_start + run.offsets[i]
 
 
 def _walk_chain(candidates: list[Segment]) -> tuple[Chain, list[datetime], list[int]]:
@@ -207,7 +269,7 @@ def _walk_chain(candidates: list[Segment]) -> tuple[Chain, list[datetime], list[
 class _CachedHour:
     mtime_ns: int
     names: tuple[str, ...]  # the directory's entries, sorted
-    segments: tuple[Segment, ...]  # every parsed visible one, sharing its name string with `names`
+    segments: Sequence[Segment]  # every parsed visible one (a run, or a tuple), sharing `names`' strings
     index: HourIndex
     unparseable: frozenset[str] = frozenset()  # visible names that did not parse (warned about once)
 
@@ -215,7 +277,8 @@ class _CachedHour:
         """Estimated bytes held (names, parsed segments, index), for the cache's byte budget."""
         index = self.index
         chain = 0 if index.chain is index.candidates else CHAIN_BYTES * len(index.chain)  # shared if seamless
-        return names_bytes(self.names) + SEGMENT_BYTES * len(self.segments) + chain
+        per_segment = RUN_BYTES if isinstance(self.segments, SegmentRun) else SEGMENT_BYTES
+        return names_bytes(self.names) + per_segment * len(self.segments) + chain
 
 
 @dataclass(slots=True)
@@ -225,7 +288,7 @@ class _Walk:
     start: datetime
     end: datetime
     allow_holes: bool
-    result: Chain = field(default_factory=list)
+    result: Pieces = field(default_factory=list)
     last: Segment | None = None
     done: bool = False
 
@@ -271,7 +334,13 @@ class _Walk:
             return
         if not self.allow_holes and HOLE in piece:
             raise ContainsHoles(f"range {self.start}..{self.end} contains a hole")
-        self.result.extend(piece)
+        if isinstance(piece, SegmentRun):  # left whole: `best_segments` makes its records in bulk
+            # The segment just taken at `pos` heads it: one piece, not a record and a run.
+            whole = chain[pos : pos + 1 + len(piece)]
+            assert isinstance(whole, SegmentRun)
+            self.result[-1] = whole
+        else:
+            self.result.extend(piece)
         last = piece[-1]
         assert last is not None
         self.last = last
@@ -297,7 +366,7 @@ class _Walk:
             self.fast_forward(index, pos)
             break
 
-    def finish(self) -> Chain:
+    def finish(self) -> Pieces:
         if self.last is None or self.last.is_partial or self.last.end < self.end:
             self.hole()
         return self.result
@@ -403,9 +472,23 @@ class SegmentIndex:
     ) -> _CachedHour:
         visible, _ = split_hour_entries(names)
         prefix = f"{hour_dir}/"
+        columns = hour_columns(hour, visible)
+        if columns is not None:
+            run = SegmentRun.of(hour, visible, columns, channel, quality, prefix)
+            index = None if run is None else _run_index(run)
+            if run is not None and index is not None:  # the usual hour: no record per segment
+                return _CachedHour(mtime_ns=-1, names=names, segments=run, index=index)
         if previous is None:  # an hour seen for the first time: every name parsed, in order
-            parse = parse_hour_names(hour, visible, channel, quality, prefix)
-            segments, unparseable = _parsed(visible, parse, prefix)
+            if columns is None:
+                segments, unparseable = _parsed(
+                    visible, parse_each(hour, visible, channel, quality, prefix), prefix
+                )
+            else:
+                c = columns
+                segments = segments_of(
+                    hour, visible, c.offsets, c.durations, c.types, channel, quality, prefix
+                )
+                unparseable = frozenset()
         else:  # a changed hour: only its new names parsed
             old = {s.name: s for s in previous.segments}
             fresh = [name for name in visible if name not in old and name not in previous.unparseable]
@@ -428,6 +511,13 @@ class SegmentIndex:
         the chain begins with a segment covering `start` or a hole, and ends reaching `end` or with a hole.
         Raises ContainsHoles at the first hole when `allow_holes` is false.
         """
+        return flatten(self.best_pieces(channel, quality, start, end, allow_holes=allow_holes))
+
+    def best_pieces(
+        self, channel: str, quality: str, start: datetime, end: datetime, *, allow_holes: bool = True
+    ) -> Pieces:
+        """`best_segments` with stretches of hours kept as runs (`flatten` gives the chain): for a
+        reader that can use a run's columns, such as a playlist, without a record per segment."""
         walk = _Walk(start=start, end=end, allow_holes=allow_holes)
         first = start.replace(minute=0, second=0, microsecond=0) - ONE_HOUR
         hours = list(takewhile(end.__gt__, (first + k * ONE_HOUR for k in count())))
@@ -445,6 +535,23 @@ class SegmentIndex:
         return await asyncio.to_thread(
             self.best_segments, channel, quality, start, end, allow_holes=allow_holes
         )
+
+    async def best_pieces_async(self, channel: str, quality: str, start: datetime, end: datetime) -> Pieces:
+        """`best_pieces` off the event loop (it may list directories)."""
+        return await asyncio.to_thread(self.best_pieces, channel, quality, start, end)
+
+
+def flatten(pieces: Pieces) -> Chain:
+    """The chain of `pieces`: each run replaced by its segments."""
+    if SegmentRun not in set(map(type, pieces)):
+        return pieces  # type: ignore[return-value]  # no run among them
+    chain: Chain = []
+    for piece in pieces:
+        if isinstance(piece, SegmentRun):
+            chain.extend(piece.segments())
+        else:
+            chain.append(piece)
+    return chain
 
 
 def _parsed(
