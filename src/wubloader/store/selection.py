@@ -60,7 +60,12 @@ CHAIN_BYTES = 120
 RUN_BYTES = 95
 
 # Field readers for `map`: whole-hour passes run in C instead of a Python expression per segment.
-_START, _DURATION, _TYPE = attrgetter("start"), attrgetter("duration"), attrgetter("type")
+_START, _END, _DURATION, _TYPE = (
+    attrgetter("start"),
+    attrgetter("end"),
+    attrgetter("duration"),
+    attrgetter("type"),
+)
 
 # A hole in a best-segments chain.
 HOLE = None
@@ -141,7 +146,7 @@ def build_hour_index(candidates: list[Segment]) -> HourIndex:
     durations = list(map(_DURATION, candidates))
     if _seamless(candidates, starts, durations):  # the usual hour: the chain is every candidate, shared
         chain: Sequence[Segment | None] = candidates
-        keys: Sequence[datetime] = _Ends(candidates)
+        keys: Sequence[datetime] = _Times(candidates, _END)  # seamless: ends never go back
         pos: Sequence[int] = range(len(candidates))
     else:
         chain, keys, pos = _walk_chain(candidates)
@@ -155,14 +160,15 @@ def build_hour_index(candidates: list[Segment]) -> HourIndex:
     )
 
 
-class _Ends(Sequence[datetime]):
-    """The ends of seamless segments (sorted: they never go back), computed when bisect asks for one
-    instead of kept as an object per segment."""
+class _Times(Sequence[datetime]):
+    """A time of each of `segments` (`_START` or `_END`; sorted, for bisect), computed when bisect
+    asks for one instead of kept as an object per segment."""
 
-    __slots__ = ("_segments",)
+    __slots__ = ("_field", "_segments")
 
-    def __init__(self, segments: Sequence[Segment]) -> None:
+    def __init__(self, segments: Sequence[Segment], field: Callable[[Segment], datetime]) -> None:
         self._segments = segments
+        self._field = field
 
     def __len__(self) -> int:
         return len(self._segments)
@@ -173,8 +179,8 @@ class _Ends(Sequence[datetime]):
     def __getitem__(self, i: slice) -> Sequence[datetime]: ...
     def __getitem__(self, i: int | slice) -> datetime | Sequence[datetime]:
         if isinstance(i, slice):
-            return [s.end for s in self._segments[i]]
-        return self._segments[i].end
+            return list(map(self._field, self._segments[i]))
+        return self._field(self._segments[i])
 
 
 def _seamless(candidates: list[Segment], starts: list[datetime], durations: list[timedelta]) -> bool:
@@ -213,34 +219,12 @@ def _run_index(run: SegmentRun) -> HourIndex | None:
         return None
     return HourIndex(
         candidates=run,
-        starts=_Starts(run),
+        starts=_Times(run, _START),
         max_duration=run.longest,
         chain=run,
-        chain_end_keys=_Ends(run),
+        chain_end_keys=_Times(run, _END),
         chain_pos=range(len(run)),
     )
-
-
-class _Starts(Sequence[datetime]):
-    """The starts of a run's segments, computed when bisect asks for one."""
-
-    __slots__ = ("_run",)
-
-    def __init__(self, run: SegmentRun) -> None:
-        self._run = run
-
-    def __len__(self) -> int:
-        return len(self._run)
-
-    @overload
-    def __getitem__(self, i: int) -> datetime: ...
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[datetime]: ...
-    def __getitem__(self, i: int | slice) -> datetime | Sequence[datetime]:
-        run = self._run
-        if isinstance(i, slice):
-            return list(map(run.hour_start.__add__, run.offsets[i]))
-        return run.hour_start + run.offsets[i]
 
 
 def _walk_chain(candidates: list[Segment]) -> tuple[Chain, list[datetime], list[int]]:
