@@ -11,6 +11,7 @@ from wubloader.store.errors import UnsafePath
 from wubloader.store.naming import (
     check_component,
     decode_hash,
+    hour_columns,
     hour_name,
     parse_hour,
     parse_hour_names,
@@ -193,6 +194,10 @@ def test_unsafe_components_refused(component):
         check_component(component)
 
 
+def bulk_parse(hour, names):
+    return parse_hour_names(hour, names, hour_columns(hour, names), "c", "q", "")
+
+
 GOOD_NAMES = [
     "00:00.000000-2.0-full-" + "A" * 43 + ".ts",
     "00:02.5-2.002-suspect-abc_-.ts",
@@ -215,7 +220,10 @@ def test_bulk_parse_equals_the_exact_parser(bad):
             expected.append(parse_segment_name(hour, name, "c", "q", "/s/c/q/2024-01-01T05/" + name))
         except BadSegmentName:
             expected.append(None)
-    assert parse_hour_names(hour, names, "c", "q", "/s/c/q/2024-01-01T05/") == expected
+    assert (
+        parse_hour_names(hour, names, hour_columns(hour, names), "c", "q", "/s/c/q/2024-01-01T05/")
+        == expected
+    )
     assert sum(seg is None for seg in expected) == (0 if bad is None else 1)
 
 
@@ -247,7 +255,7 @@ def test_bulk_parse_of_a_uniform_hour_equals_the_exact_parser(odd, hour):
             expected.append(parse_segment_name(hour, name, "c", "q", folder + name))
         except BadSegmentName:
             expected.append(None)
-    assert parse_hour_names(hour, names, "c", "q", folder) == expected
+    assert parse_hour_names(hour, names, hour_columns(hour, names), "c", "q", folder) == expected
 
 
 @pytest.mark.parametrize(
@@ -267,13 +275,13 @@ def test_bulk_parse_of_uniform_odd_hours_equals_the_exact_parser(names):
                 expected.append(parse_segment_name(hour, name, None, None, name))
             except BadSegmentName:
                 expected.append(None)
-        assert parse_hour_names(hour, names, None, None, "") == expected
+        assert parse_hour_names(hour, names, hour_columns(hour, names), None, None, "") == expected
 
 
 def test_bulk_parsed_segments_are_frozen_hashable_records_with_derived_path_and_hash():
     hour = datetime(2024, 1, 1, 5)
     folder = "/s/c/q/2024-01-01T05/"
-    bulk = parse_hour_names(hour, GOOD_NAMES, "c", "q", folder)
+    bulk = parse_hour_names(hour, GOOD_NAMES, hour_columns(hour, GOOD_NAMES), "c", "q", folder)
     exact = [parse_segment_name(hour, name, "c", "q", folder + name) for name in GOOD_NAMES]
     assert {hash(s) for s in bulk} == {hash(s) for s in exact} and repr(bulk) == repr(exact)
     assert [s.path for s in bulk] == [folder + n for n in GOOD_NAMES]
@@ -286,15 +294,15 @@ def test_bulk_parsed_segments_are_frozen_hashable_records_with_derived_path_and_
 def test_bulk_parse_refuses_an_end_after_the_last_representable_time():
     hour = datetime(9999, 12, 31, 23)
     names = ["59:00.000000-61.0-full-abc.ts", "59:00.000000-59.0-full-abc.ts"]
-    parsed = parse_hour_names(hour, names, None, None, "")
+    parsed = parse_hour_names(hour, names, hour_columns(hour, names), None, None, "")
     assert parsed[0] is None
     assert parsed[1] is not None and parsed[1].end == datetime(9999, 12, 31, 23, 59, 59)
 
 
 def test_bulk_parse_reuses_offsets_across_hours_correctly():
     """The offsets cache is keyed by the time text alone: the same names in two hours start 1 h apart."""
-    first = parse_hour_names(datetime(2024, 1, 1, 5), GOOD_NAMES, "c", "q", "")
-    second = parse_hour_names(datetime(2024, 1, 1, 6), GOOD_NAMES, "c", "q", "")
+    first = bulk_parse(datetime(2024, 1, 1, 5), GOOD_NAMES)
+    second = bulk_parse(datetime(2024, 1, 1, 6), GOOD_NAMES)
     assert [b.start - a.start for a, b in zip(first, second, strict=True)] == [timedelta(hours=1)] * len(
         GOOD_NAMES
     )

@@ -258,27 +258,22 @@ def hour_columns(hour_start: datetime, names: Sequence[str]) -> HourColumns | No
 
 
 def parse_hour_names(
-    hour_start: datetime, names: Sequence[str], channel: str | None, quality: str | None, prefix: str
+    hour_start: datetime,
+    names: Sequence[str],
+    columns: HourColumns | None,
+    channel: str | None,
+    quality: str | None,
+    prefix: str,
 ) -> list[Segment | None]:
-    """`parse_segment_name` of each name (path `prefix + name`), None for a bad one, in bulk.
-
-    Any name `hour_columns` cannot vouch for sends the whole hour through the exact per-name path
-    (`parse_each`), so the results are always those of `parse_segment_name`.
-    """
-    columns = hour_columns(hour_start, names)
+    """`parse_segment_name` of each name (path `prefix + name`), None for a bad one: in bulk from
+    `columns` (`hour_columns` of the names), or name by name when they could not vouch for every
+    name (None), so the results are always those of `parse_segment_name`."""
     if columns is None:
-        return parse_each(hour_start, names, channel, quality, prefix)
+        return [_parse_or_none(hour_start, name, channel, quality, prefix) for name in names]
     made = segments_of(
         hour_start, names, columns.offsets, columns.durations, columns.types, channel, quality, prefix
     )
     return made  # type: ignore[return-value]  # no None among them
-
-
-def parse_each(
-    hour_start: datetime, names: Sequence[str], channel: str | None, quality: str | None, prefix: str
-) -> list[Segment | None]:
-    """`parse_segment_name` of each name in turn (path `prefix + name`), None for a bad one."""
-    return [_parse_or_none(hour_start, name, channel, quality, prefix) for name in names]
 
 
 def segments_of(

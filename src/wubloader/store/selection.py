@@ -24,14 +24,13 @@ from wubloader.store.cache import ByteBudgetLRU, names_bytes
 from wubloader.store.errors import ContainsHoles
 from wubloader.store.listing import read_hour_names, split_hour_entries
 from wubloader.store.naming import (
+    HourColumns,
     Segment,
     SegmentType,
     check_component,
     hour_columns,
     hour_name,
-    parse_each,
     parse_hour_names,
-    segments_of,
 )
 from wubloader.store.segment_run import SegmentRun
 
@@ -463,20 +462,11 @@ class SegmentIndex:
             if run is not None and index is not None:  # the usual hour: no record per segment
                 return _CachedHour(mtime_ns=-1, names=names, segments=run, index=index)
         if previous is None:  # an hour seen for the first time: every name parsed, in order
-            if columns is None:
-                segments, unparseable = _parsed(
-                    visible, parse_each(hour, visible, channel, quality, prefix), prefix
-                )
-            else:
-                c = columns
-                segments = segments_of(
-                    hour, visible, c.offsets, c.durations, c.types, channel, quality, prefix
-                )
-                unparseable = frozenset()
+            segments, unparseable = _records(hour, visible, columns, channel, quality, prefix)
         else:  # a changed hour: only its new names parsed
             old = {s.name: s for s in previous.segments}
             fresh = [name for name in visible if name not in old and name not in previous.unparseable]
-            new, unparseable = _parsed(fresh, parse_hour_names(hour, fresh, channel, quality, prefix), prefix)
+            new, unparseable = _records(hour, fresh, hour_columns(hour, fresh), channel, quality, prefix)
             unparseable |= previous.unparseable.intersection(visible)
             parsed = {**{name: old[name] for name in visible if name in old}, **{s.name: s for s in new}}
             segments = [parsed[n] for n in visible if n in parsed]
@@ -538,16 +528,23 @@ def flatten(pieces: Pieces) -> Chain:
     return chain
 
 
-def _parsed(
-    names: list[str], segments: list[Segment | None], prefix: str
+def _records(
+    hour: datetime,
+    names: list[str],
+    columns: HourColumns | None,
+    channel: str,
+    quality: str,
+    prefix: str,
 ) -> tuple[list[Segment], frozenset[str]]:
-    """The parsed `segments` of `names` and the names that did not parse (None), each warned about."""
-    if all(segments):  # the usual hour: no None (a Segment is always true), no per-name work
-        return segments, frozenset()  # type: ignore[return-value]
-    unparseable = frozenset(name for name, seg in zip(names, segments, strict=True) if seg is None)
+    """The records of `names` (`columns`: see `parse_hour_names`) and the names that did not parse,
+    each warned about."""
+    parsed = parse_hour_names(hour, names, columns, channel, quality, prefix)
+    if columns is not None:  # every name parsed: no per-name work
+        return parsed, frozenset()  # type: ignore[return-value]
+    unparseable = frozenset(name for name, seg in zip(names, parsed, strict=True) if seg is None)
     for name in sorted(unparseable):
         logger.warning("ignoring unparseable file %s%s", prefix, name)
-    return [seg for seg in segments if seg is not None], unparseable
+    return [seg for seg in parsed if seg is not None], unparseable
 
 
 def _list(hour_dir: Path, mtime_ns: int) -> _Listing:
