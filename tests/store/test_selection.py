@@ -268,11 +268,43 @@ def test_cache_is_bounded_in_bytes_and_evicts_the_least_recently_used_hours(tmp_
     one_hour.hour_index("chan", "source", T0)
     budget = int(one_hour._cache.bytes * 3.5)
     index = SegmentIndex(tmp_path, settle_seconds=0, max_bytes=budget)
-    index.best_segments("chan", "source", at(0), at(6 * 3600))
+    index.best_pieces("chan", "source", at(0), at(6 * 3600))
     assert len(index._cache) == 3 and index._cache.bytes <= budget
     hours = [T0 + timedelta(hours=h) for h in range(6)]
     kept = [h for h in hours if tmp_path / "chan/source" / hour_name(h) in index._cache]
     assert kept == hours[3:]
+
+
+def test_a_runs_records_are_made_once_kept_with_its_hour_and_charged(tmp_path):
+    """`best_segments` makes a run's records the first time and slices them after; the cache
+    charges them, and still keeps within its budget when they push hours out."""
+    build_store(tmp_path, T0, 3 * 1800)
+    index = SegmentIndex(tmp_path, settle_seconds=0)
+    index.best_pieces("chan", "source", at(0), at(3 * 3600))
+    lean = index._cache.bytes
+    first = index.best_segments("chan", "source", at(100), at(2 * 3600 + 100))
+    again = index.best_segments("chan", "source", at(100), at(2 * 3600 + 100))
+    assert again == first and all(a is b for a, b in zip(again, first, strict=True))
+    assert spans(first) == [(2 * i, 2 * i + 2) for i in range(50, 3650)]
+    assert index._cache.bytes >= lean + 3 * 1800 * 150  # the three hours' records, charged
+    small = SegmentIndex(tmp_path, settle_seconds=0, max_bytes=lean)
+    small.best_segments("chan", "source", at(0), at(3 * 3600))
+    assert small._cache.bytes <= lean and len(small._cache) < 3
+
+
+def test_pieces_of_an_hour_listed_again_since_get_records_of_their_own(tmp_path):
+    paths = build_store(tmp_path, T0, 100)  # a live hour
+    index = SegmentIndex(tmp_path, settle_seconds=0)
+    index.best_segments("chan", "source", at(0), at(200))  # its records made
+    old = index.best_pieces("chan", "source", at(0), at(200))
+    write_segment(tmp_path, at(200), 2.0)
+    create_tombstone(paths[50])  # and a segment replaced by another version of it
+    write_segment(tmp_path, at(100), 2.0, content=b"another version")
+    new = index.best_pieces("chan", "source", at(0), at(202))  # the hour listed again: a new run
+    assert [type(p) for p in old] == [type(p) for p in new] == [SegmentRun]
+    assert flatten(old, index._records) == flatten(old) and len(flatten(old)) == 100
+    assert flatten(new, index._records)[50] != flatten(old)[50]
+    assert spans(flatten(new, index._records)) == [(2 * i, 2 * i + 2) for i in range(101)]
 
 
 def test_cache_size_estimate_matches_the_memory_really_held(tmp_path):
@@ -284,6 +316,10 @@ def test_cache_size_estimate_matches_the_memory_really_held(tmp_path):
         before = tracemalloc.get_traced_memory()[0]
         for h in range(4):
             index.hour_index("chan", "source", T0 + timedelta(hours=h))
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+        assert 0.8 * held <= index._cache.bytes <= 1.3 * held
+        index.best_segments("chan", "source", T0, T0 + timedelta(hours=4))  # and their records
         gc.collect()
         held = tracemalloc.get_traced_memory()[0] - before
     finally:

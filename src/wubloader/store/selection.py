@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import count, islice, takewhile
 from operator import add, attrgetter, eq, sub
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
 from wubloader.store.cache import ByteBudgetLRU, names_bytes
@@ -36,7 +37,6 @@ from wubloader.store.segment_run import SegmentRun
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
-    from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
@@ -255,12 +255,15 @@ class _CachedHour:
     segments: Sequence[Segment]  # every parsed visible one (a run, or a tuple), sharing `names`' strings
     index: HourIndex
     unparseable: frozenset[str] = frozenset()  # visible names that did not parse (warned about once)
+    records: list[Segment] | None = None  # a run's records, once `best_segments` needed them
 
     def size(self) -> int:
         """Estimated bytes held (names, parsed segments, index), for the cache's byte budget."""
         index = self.index
         chain = 0 if index.chain is index.candidates else CHAIN_BYTES * len(index.chain)  # shared if seamless
         per_segment = RUN_BYTES if isinstance(self.segments, SegmentRun) else SEGMENT_BYTES
+        if self.records is not None:
+            per_segment += SEGMENT_BYTES
         return names_bytes(self.names) + per_segment * len(self.segments) + chain
 
 
@@ -464,7 +467,7 @@ class SegmentIndex:
         if previous is None:  # an hour seen for the first time: every name parsed, in order
             segments, unparseable = _records(hour, visible, columns, channel, quality, prefix)
         else:  # a changed hour: only its new names parsed
-            old = {s.name: s for s in previous.segments}
+            old = {s.name: s for s in previous.records or previous.segments}
             fresh = [name for name in visible if name not in old and name not in previous.unparseable]
             new, unparseable = _records(hour, fresh, hour_columns(hour, fresh), channel, quality, prefix)
             unparseable |= previous.unparseable.intersection(visible)
@@ -485,7 +488,7 @@ class SegmentIndex:
         the chain begins with a segment covering `start` or a hole, and ends reaching `end` or with a hole.
         Raises ContainsHoles at the first hole when `allow_holes` is false.
         """
-        return flatten(self.best_pieces(channel, quality, start, end, allow_holes=allow_holes))
+        return flatten(self.best_pieces(channel, quality, start, end, allow_holes=allow_holes), self._records)
 
     def best_pieces(
         self, channel: str, quality: str, start: datetime, end: datetime, *, allow_holes: bool = True
@@ -502,6 +505,29 @@ class SegmentIndex:
             walk.walk_hour(self._indexed(hour_dir, hour, channel, quality, found))
         return walk.finish()
 
+    def _records(self, run: SegmentRun) -> list[Segment]:
+        """The segments of `run`, sliced from its hour's records: made in bulk the first time a
+        reader asks (a playlist never does) and then kept, and charged, with the cached hour."""
+        key = Path(run.folder[:-1])
+        with self._lock:
+            cached = self._cache.get(key)
+        hour = None if cached is None else cached.segments
+        if cached is None or not isinstance(hour, SegmentRun) or not run:
+            return run.segments()
+        lo = bisect_left(hour.names, run.names[0])
+        hi = lo + len(run)
+        # Slices of the cached run share its name strings: anything else (the hour was listed
+        # again since) is made afresh.
+        if hi > len(hour) or hour.names[lo] is not run.names[0] or hour.names[hi - 1] is not run.names[-1]:
+            return run.segments()
+        records = cached.records
+        if records is None:
+            records = cached.records = hour.segments()
+            with self._lock:
+                if self._cache.get(key) is cached:
+                    self._cache.put(key, cached, cached.size())
+        return records[lo:hi]
+
     async def best_segments_async(
         self, channel: str, quality: str, start: datetime, end: datetime, *, allow_holes: bool = True
     ) -> Chain:
@@ -515,14 +541,14 @@ class SegmentIndex:
         return await asyncio.to_thread(self.best_pieces, channel, quality, start, end)
 
 
-def flatten(pieces: Pieces) -> Chain:
-    """The chain of `pieces`: each run replaced by its segments."""
+def flatten(pieces: Pieces, records: Callable[[SegmentRun], list[Segment]] = SegmentRun.segments) -> Chain:
+    """The chain of `pieces`: each run replaced by its segments (`records` of it)."""
     if SegmentRun not in set(map(type, pieces)):
         return pieces  # type: ignore[return-value]  # no run among them
     chain: Chain = []
     for piece in pieces:
         if isinstance(piece, SegmentRun):
-            chain.extend(piece.segments())
+            chain.extend(records(piece))
         else:
             chain.append(piece)
     return chain
