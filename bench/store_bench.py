@@ -2,6 +2,8 @@
 
 The floor is a bare `os.scandir` + sort of the same hour directories: the least any listing-based selection
 must do. Warm selection does not even list (directory mtimes validate the cache), so it can beat the floor.
+`best_segments` (a record per segment: cuts, images) and `best_pieces` (usual hours left as runs:
+playlists) are timed apart.
 
     .venv/bin/python bench/store_bench.py [--quick] [--dir DIR]
 """
@@ -57,7 +59,7 @@ def playlist_iteration(chain) -> int:  # type: ignore[no-untyped-def]
     return total
 
 
-def measure(base: Path, hours: int, repeat: int) -> tuple[str, float, float, float, float]:
+def measure(base: Path, hours: int, repeat: int) -> tuple[str, float, float, float, float, float]:
     end = START + timedelta(hours=hours)
     floor = timed(lambda: scandir_floor(base, hours), repeat)
     cold_s = timed(
@@ -67,7 +69,8 @@ def measure(base: Path, hours: int, repeat: int) -> tuple[str, float, float, flo
     index.best_segments("chan", "source", START, end)
     warm_s = timed(lambda: index.best_segments("chan", "source", START, end), repeat)
     iterate_s = timed(lambda: playlist_iteration(index.best_segments("chan", "source", START, end)), repeat)
-    return (f"{hours} h", floor, cold_s, warm_s, iterate_s)
+    pieces_s = timed(lambda: index.best_pieces("chan", "source", START, end), repeat)
+    return (f"{hours} h", floor, cold_s, warm_s, iterate_s, pieces_s)
 
 
 def main() -> int:
@@ -86,14 +89,18 @@ def main() -> int:
             print(f"built {count} segments in {time.perf_counter() - t0:.1f}s", flush=True)
         time.sleep(2.1)  # let directory mtimes settle so the cache may trust them
         rows = [measure(base, hours, repeat) for hours in hours_list]
-    print(f"{'range':>6} {'floor ms':>9} {'cold ms':>9} {'warm ms':>9} {'iter ms':>9} {'warm/floor':>11}")
-    for label, floor, cold_s, warm_s, iterate_s in rows:
+    print(
+        f"{'range':>6} {'floor ms':>9} {'cold ms':>9} {'warm ms':>9} {'iter ms':>9} {'warm/floor':>11}"
+        f" {'pieces ms':>10}"
+    )
+    for label, floor, cold_s, warm_s, iterate_s, pieces_s in rows:
         print(
             f"{label:>6} {floor * 1e3:9.2f} {cold_s * 1e3:9.2f} {warm_s * 1e3:9.2f} {iterate_s * 1e3:9.2f}"
-            f" {warm_s / floor:10.2f}x"
+            f" {warm_s / floor:10.2f}x {pieces_s * 1e3:10.2f}"
         )
         record(f"selection {label}, new index", cold_s * 1e3, floor * 1e3, unit="ms")
         record(f"selection {label}, warm + iterate", iterate_s * 1e3, floor * 1e3, unit="ms")
+        record(f"selection {label}, warm pieces (playlists)", pieces_s * 1e3, floor * 1e3, unit="ms")
     return 0
 
 

@@ -16,6 +16,6 @@ def test_store_bench_quick(tmp_path):
         [sys.executable, str(ROOT / "bench" / "store_bench.py"), "--quick", "--dir", str(tmp_path)],
         capture_output=True, text=True, timeout=300, check=True,
     ).stdout  # fmt: skip
-    rows = [line.split() for line in out.splitlines() if line.strip().endswith("x")]
+    rows = [line.split() for line in out.splitlines() if line.split()[1:2] == ["h"]]
     assert [r[0] for r in rows] == ["1", "24"]
-    assert all(float(r[-1].rstrip("x")) > 0 for r in rows)
+    assert all(float(r[6].rstrip("x")) > 0 and float(r[7]) > 0 for r in rows)  # warm/floor, pieces ms

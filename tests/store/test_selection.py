@@ -277,7 +277,7 @@ def test_cache_is_bounded_in_bytes_and_evicts_the_least_recently_used_hours(tmp_
 
 def test_a_runs_records_are_made_once_kept_with_its_hour_and_charged(tmp_path):
     """`best_segments` makes a run's records the first time and slices them after; the cache
-    charges them, and still keeps within its budget when they push hours out."""
+    charges them, and keeps them only where they push no hour out."""
     build_store(tmp_path, T0, 3 * 1800)
     index = SegmentIndex(tmp_path, settle_seconds=0)
     index.best_pieces("chan", "source", at(0), at(3 * 3600))
@@ -287,9 +287,18 @@ def test_a_runs_records_are_made_once_kept_with_its_hour_and_charged(tmp_path):
     assert again == first and all(a is b for a, b in zip(again, first, strict=True))
     assert spans(first) == [(2 * i, 2 * i + 2) for i in range(50, 3650)]
     assert index._cache.bytes >= lean + 3 * 1800 * 150  # the three hours' records, charged
-    small = SegmentIndex(tmp_path, settle_seconds=0, max_bytes=lean)
-    small.best_segments("chan", "source", at(0), at(3 * 3600))
-    assert small._cache.bytes <= lean and len(small._cache) < 3
+    small = SegmentIndex(tmp_path, settle_seconds=0, max_bytes=lean + 1800 * 190)  # room for one hour's
+    assert small.best_segments("chan", "source", at(0), at(3 * 3600)) == index.best_segments(
+        "chan", "source", at(0), at(3 * 3600)
+    )
+    assert len(small._cache) == 3 and small._cache.bytes <= small._cache.max_bytes  # no hour pushed out
+    assert [
+        small._cache.get(d).records is not None for d in sorted((tmp_path / "chan/source").iterdir())
+    ] == [
+        True,
+        False,
+        False,
+    ]
 
 
 def test_pieces_of_an_hour_listed_again_since_get_records_of_their_own(tmp_path):

@@ -507,7 +507,8 @@ class SegmentIndex:
 
     def _records(self, run: SegmentRun) -> list[Segment]:
         """The segments of `run`, sliced from its hour's records: made in bulk the first time a
-        reader asks (a playlist never does) and then kept, and charged, with the cached hour."""
+        reader asks (a playlist never does) and then kept, and charged, with the cached hour while
+        the cache's budget has room for them."""
         key = Path(run.folder[:-1])
         with self._lock:
             cached = self._cache.get(key)
@@ -522,9 +523,13 @@ class SegmentIndex:
             return run.segments()
         records = cached.records
         if records is None:
-            records = cached.records = hour.segments()
-            with self._lock:
-                if self._cache.get(key) is cached:
+            records = hour.segments()
+            with self._lock:  # kept only where they push no hour out: an index costs more to rebuild
+                if (
+                    self._cache.get(key) is cached
+                    and self._cache.bytes + SEGMENT_BYTES * len(hour) <= self._cache.max_bytes
+                ):
+                    cached.records = records
                     self._cache.put(key, cached, cached.size())
         return records[lo:hi]
 
