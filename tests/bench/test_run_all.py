@@ -22,8 +22,8 @@ def test_run_all_quick_store_table(tmp_path):
     ).stdout  # fmt: skip
     rows = json.loads((tmp_path / "rows.json").read_text())
     assert [r["measure"] for r in rows] == [
-        "selection 1 h, new index", "selection 1 h, warm + iterate",
-        "selection 24 h, new index", "selection 24 h, warm + iterate",
+        "selection 1 h, new index", "selection 1 h, warm + iterate", "selection 1 h, warm pieces (playlists)",
+        "selection 24 h, new index", "selection 24 h, warm + iterate", "selection 24 h, warm pieces (playlists)",
     ]  # fmt: skip
     assert all(r["bench"] == "store" and r["ratio"] > 0 and r["unit"] == "ms" for r in rows)
     table = out.split("load average now", 1)[1].splitlines()[1:]
