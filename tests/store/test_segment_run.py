@@ -9,7 +9,7 @@ import pytest
 from tests.store.test_naming import ODD_ONES, UNIFORM_HOUR
 from wubloader.store import SegmentType
 from wubloader.store.errors import BadSegmentName
-from wubloader.store.naming import parse_segment_name
+from wubloader.store.naming import hour_columns, parse_segment_name
 from wubloader.store.segment_run import SegmentRun
 
 HOUR = datetime(2024, 1, 1, 5)
@@ -20,6 +20,12 @@ MIXED_HOUR = [
 ]
 
 
+def parse_run(hour, names):
+    """The run of an hour's names, as selection makes it (None: not a run, or not parsed in bulk)."""
+    columns = hour_columns(hour, names)
+    return None if columns is None else SegmentRun.of(hour, names, columns, "c", "q", FOLDER)
+
+
 def exact(names: list[str]) -> list:
     return [parse_segment_name(HOUR, name, "c", "q", FOLDER + name) for name in names]
 
@@ -28,21 +34,21 @@ def exact(names: list[str]) -> list:
     "names", [UNIFORM_HOUR, MIXED_HOUR, UNIFORM_HOUR[:1]], ids=["uniform", "mixed", "one"]
 )
 def test_a_run_is_the_exact_parse_of_its_names(names):
-    run = SegmentRun.parse(HOUR, sorted(names), "c", "q", FOLDER)
+    run = parse_run(HOUR, sorted(names))
     assert run is not None
     expected = exact(sorted(names))
     assert run.segments() == list(run) == expected
     assert len(run) == len(expected)
     for i in {0, len(run) // 2, len(run) - 1, -1}:
         assert run[i] == expected[i]
-    assert (run.start, run.end) == (expected[0].start, expected[-1].end)
+    assert (run[0].start, run.end) == (expected[0].start, expected[-1].end)
     assert run.longest == max(s.duration for s in expected)
     assert not run.is_partial
     assert all(s.path == FOLDER + s.name for s in run)
 
 
 def test_slices_and_picks_are_runs_of_those_segments():
-    run = SegmentRun.parse(HOUR, MIXED_HOUR, "c", "q", FOLDER)
+    run = parse_run(HOUR, MIXED_HOUR)
     expected = exact(MIXED_HOUR)
     for a, b in [(0, 600), (5, 17), (599, 600), (10, 10), (-3, None)]:
         part = run[a:b]
@@ -54,7 +60,7 @@ def test_slices_and_picks_are_runs_of_those_segments():
 
 
 def test_membership_holds_no_hole_and_each_of_its_segments():
-    run = SegmentRun.parse(HOUR, UNIFORM_HOUR[:50], "c", "q", FOLDER)
+    run = parse_run(HOUR, UNIFORM_HOUR[:50])
     assert None not in run
     assert exact(UNIFORM_HOUR[:50])[7] in run
     assert exact(UNIFORM_HOUR[50:51])[0] not in run
@@ -68,7 +74,7 @@ def test_an_hour_is_a_run_only_when_every_name_is_full_with_a_six_digit_time(odd
         parsed = exact(names)
     except BadSegmentName:
         parsed = None
-    run = SegmentRun.parse(HOUR, names, "c", "q", FOLDER)
+    run = parse_run(HOUR, names)
     if parsed is not None and all(s.type is SegmentType.FULL and s.name[12] == "-" for s in parsed):
         assert run is not None and run.segments() == parsed  # another duration, or a 43-character hash
     else:
@@ -77,12 +83,12 @@ def test_an_hour_is_a_run_only_when_every_name_is_full_with_a_six_digit_time(odd
 
 def test_the_last_hour_of_time_is_never_a_run():
     last = datetime(9999, 12, 31, 23)
-    assert SegmentRun.parse(last, UNIFORM_HOUR[:10], "c", "q", FOLDER) is None
-    assert SegmentRun.parse(HOUR, [], "c", "q", FOLDER) is None
+    assert parse_run(last, UNIFORM_HOUR[:10]) is None
+    assert parse_run(HOUR, []) is None
 
 
 def test_offsets_and_times_agree_with_the_names():
-    run = SegmentRun.parse(HOUR, MIXED_HOUR, "c", "q", FOLDER)
+    run = parse_run(HOUR, MIXED_HOUR)
     for name, time_text, offset in zip(run.names, run.times, run.offsets, strict=True):
         assert name.startswith(time_text) and len(time_text) == 12
         assert HOUR + offset == parse_segment_name(HOUR, name).start

@@ -144,7 +144,7 @@ def test_usual_hours_are_kept_as_runs_and_flatten_to_the_chain(tmp_path):
     assert kinds[:2] == ["SegmentRun", "SegmentRun"] and kinds[-1] == "SegmentRun"
     assert "NoneType" in kinds and kinds.count("Segment") == 1799  # the third hour, around its hole
     first = pieces[0]
-    assert isinstance(first, SegmentRun) and len(first) == 900 and first.start == at(-1800)
+    assert isinstance(first, SegmentRun) and len(first) == 900 and first[0].start == at(-1800)
     chain = flatten(pieces)
     assert chain == naive_walk(index, at(-1800 + 0.5), at(2 * 3600 + 1801))
     assert spans(chain)[-1] == (2 * 3600 + 1800, 2 * 3600 + 1802)

@@ -111,7 +111,7 @@ def run_component(main: Main, *, latch: SignalLatch | None = None) -> int:
 
 
 def freeze_start_up_objects() -> None:
-    """Take every object alive now (modules, classes, functions: ~45,000 in a component) out of the
+    """Take every object alive now (modules, classes, functions: ~43,000 in the restreamer) out of the
     garbage collector's view for good, after collecting what is already garbage.
 
     They live as long as the process, yet each full collection would walk them all again, holding

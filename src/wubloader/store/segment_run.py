@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import TYPE_CHECKING, overload
 
-from wubloader.store.naming import HourColumns, Segment, SegmentType, hour_columns, segments_of
+from wubloader.store.naming import HourColumns, Segment, SegmentType, segments_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -62,14 +62,6 @@ class SegmentRun(Sequence[Segment]):
             offsets=columns.offsets,
             durations=columns.durations,
         )
-
-    @classmethod
-    def parse(
-        cls, hour_start: datetime, names: Sequence[str], channel: str | None, quality: str | None, folder: str
-    ) -> SegmentRun | None:
-        """`of` the names' own columns; None also when they do not parse in bulk."""
-        columns = hour_columns(hour_start, names)
-        return None if columns is None else cls.of(hour_start, names, columns, channel, quality, folder)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -127,10 +119,6 @@ class SegmentRun(Sequence[Segment]):
             self.quality,
             self.folder,
         )
-
-    @property
-    def start(self) -> datetime:
-        return self.hour_start + self.offsets[0]
 
     @property
     def end(self) -> datetime:
