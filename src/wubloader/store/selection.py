@@ -209,9 +209,9 @@ def _contiguous(starts: Sequence[Any], durations: Sequence[timedelta]) -> bool:
 def _run_index(run: SegmentRun) -> HourIndex | None:
     """The index of an hour kept as a run, when `build_hour_index` would take every one of its
     segments (nothing implausible, one version per start, seamless), else None."""
-    offsets, durations = run.offsets, run.durations
+    offsets, durations, longest = run.offsets, run.durations, run.longest
     if (
-        run.longest > PLAUSIBLE_DURATION
+        longest > PLAUSIBLE_DURATION
         or any(map(eq, offsets, islice(offsets, 1, None)))
         or not _contiguous(offsets, durations)
     ):
@@ -219,7 +219,7 @@ def _run_index(run: SegmentRun) -> HourIndex | None:
     return HourIndex(
         candidates=run,
         starts=_Times(run, _START),
-        max_duration=run.longest,
+        max_duration=longest,
         chain=run,
         chain_end_keys=_Times(run, _END),
         chain_pos=range(len(run)),
